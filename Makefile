@@ -1,0 +1,76 @@
+# beseda — build, run, test.
+#   make          build the four processes into build/
+#   make run      install what is missing, build, start a demo cluster (Ctrl-C stops it)
+#   make test     install what is missing, build, run every test; ends with "N passed, N failed"
+#   make asan     build with AddressSanitizer + UBSan into build-asan/
+
+BUILD   ?= build
+CC      ?= cc
+PKGS     = libczmq libzmq libprotobuf-c hiredis libpq libwebsockets jansson libsodium
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Icommon -I$(BUILD)/proto \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+
+COMMON_SRC  = $(wildcard common/*.c)
+COMMON_OBJ  = $(COMMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/proto/beseda.pb-c.o
+PROCESSES   = broker gateway router store
+BINARIES    = $(PROCESSES:%=$(BUILD)/beseda-%)
+UNIT_SRC    = $(wildcard tests/unit/test_*.c)
+UNIT_BIN    = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all clean run test unit deps asan $(PROCESSES)
+all: $(BINARIES)
+$(PROCESSES): %: $(BUILD)/beseda-%
+
+$(BUILD)/proto/beseda.pb-c.c $(BUILD)/proto/beseda.pb-c.h: proto/beseda.proto
+	@mkdir -p $(BUILD)/proto
+	protoc-c --proto_path=proto --c_out=$(BUILD)/proto $<
+
+$(BUILD)/proto/beseda.pb-c.o: $(BUILD)/proto/beseda.pb-c.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.c $(BUILD)/proto/beseda.pb-c.h $(wildcard common/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I$(dir $<) -c $< -o $@
+
+$(BUILD)/libbeseda-common.a: $(COMMON_OBJ)
+	ar rcs $@ $^
+
+# Each process: every .c in its folder; main.c holds only main().
+define process_rule
+$(1)_SRC = $$(wildcard $(1)/*.c)
+$(1)_OBJ = $$($(1)_SRC:%.c=$(BUILD)/%.o)
+$(BUILD)/beseda-$(1): $$($(1)_OBJ) $(BUILD)/libbeseda-common.a
+	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS)
+$(BUILD)/lib$(1).a: $$(filter-out $(BUILD)/$(1)/main.o,$$($(1)_OBJ))
+	ar rcs $$@ $$^
+endef
+$(foreach p,$(PROCESSES),$(eval $(call process_rule,$(p))))
+
+# Unit tests: tests/unit/test_<module>.c links the library of the process it
+# names after "test_<process>_" (or only the common library).
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(foreach p,$(PROCESSES),$(BUILD)/lib$(p).a) $(BUILD)/libbeseda-common.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(foreach p,$(PROCESSES),-I$(p)) -o $@ $< \
+	  $(foreach p,$(PROCESSES),$(if $(findstring test_$(p)_,$@),$(BUILD)/lib$(p).a)) \
+	  $(BUILD)/libbeseda-common.a $(LDLIBS)
+
+unit: $(UNIT_BIN)
+
+deps:
+	@scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all unit
+	@scripts/test.sh
+
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" all
+
+clean:
+	rm -rf $(BUILD) build-asan
