@@ -10,7 +10,7 @@
 #include <time.h>
 
 static const char *log_process = "beseda";
-static beseda_log_level_t log_threshold = LOG_INFO;
+static beseda_log_level_t log_threshold = BLOG_INFO;
 static const char *LEVEL_NAMES[] = { "debug", "info", "warn", "error" };
 
 void beseda_log_init(const char *process)
