@@ -1,0 +1,252 @@
+/* The broker loop, in the manner of Malamute: one poller, one handler per
+ * verb. Requests are routed to the rendezvous owner of their shard key among
+ * the live workers of the named service; ZMQ_ROUTER_MANDATORY turns a send to
+ * a vanished peer into an error we act on (drop the worker, pick again)
+ * instead of a silent loss. */
+#include "broker.h"
+#include "bus.h"
+#include "log.h"
+#include "util.h"
+#include "workers.h"
+#include <errno.h>
+#include <inttypes.h>
+
+#define HWM_MESSAGES 100000
+#define MAX_PICK_TRIES 8
+
+struct broker_t {
+    zsock_t *frontend;        /* ROUTER: clients and workers */
+    zsock_t *xsub;            /* publishers connect here */
+    zsock_t *xpub;            /* subscribers connect here */
+    workers_t *workers;
+    int64_t next_hb_ms;
+    uint64_t requests;
+};
+
+static zsock_t *bind_socket(int type, const char *endpoint)
+{
+    zsock_t *sock = zsock_new(type);
+    if (!sock)
+        return NULL;
+    zsock_set_sndhwm(sock, HWM_MESSAGES);
+    zsock_set_rcvhwm(sock, HWM_MESSAGES);
+    zsock_set_linger(sock, 0);
+    if (type == ZMQ_ROUTER)
+        zsock_set_router_mandatory(sock, 1);
+    if (zsock_bind(sock, "%s", endpoint) < 0) {
+        log_error("cannot bind", "endpoint", endpoint, "error", zmq_strerror(zmq_errno()));
+        zsock_destroy(&sock);
+    }
+    return sock;
+}
+
+broker_t *broker_new(const char *endpoint, const char *pub_endpoint, const char *sub_endpoint)
+{
+    broker_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->frontend = bind_socket(ZMQ_ROUTER, endpoint);
+    self->xsub = bind_socket(ZMQ_XSUB, pub_endpoint);
+    self->xpub = bind_socket(ZMQ_XPUB, sub_endpoint);
+    self->workers = workers_new();
+    if (!self->frontend || !self->xsub || !self->xpub || !self->workers) {
+        broker_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void broker_destroy(broker_t **self_p)
+{
+    broker_t *self = *self_p;
+    if (!self)
+        return;
+    zsock_destroy(&self->frontend);
+    zsock_destroy(&self->xsub);
+    zsock_destroy(&self->xpub);
+    workers_destroy(&self->workers);
+    free(self);
+    *self_p = NULL;
+}
+
+/* Sends msg to the peer named by its first frame. Returns 0, or -1 with
+ * errno EHOSTUNREACH when the peer is gone. msg is always consumed. */
+static int send_to_peer(broker_t *self, zmsg_t **msg)
+{
+    int rc = zmsg_send(msg, self->frontend);
+    if (rc != 0)
+        zmsg_destroy(msg);
+    return rc;
+}
+
+static void reply_error(broker_t *self, zframe_t *client, const char *corr, const char *code)
+{
+    zmsg_t *msg = zmsg_new();
+    zframe_t *route = zframe_dup(client);
+    zmsg_append(msg, &route);
+    zmsg_addstr(msg, "BC1");
+    zmsg_addstr(msg, "ERR");
+    zmsg_addstr(msg, corr);
+    zmsg_addstr(msg, code);
+    send_to_peer(self, &msg);
+}
+
+/* ["BC1","REQ",service,shard_key,corr,body] from a client. */
+static void handle_client_request(broker_t *self, zframe_t *client, zmsg_t *msg)
+{
+    if (zmsg_size(msg) != 4) {
+        log_warn("malformed client request");
+        return;
+    }
+    char *service = zmsg_popstr(msg);
+    char *key = zmsg_popstr(msg);
+    char *corr = zmsg_popstr(msg);
+    zframe_t *body = zmsg_pop(msg);
+    self->requests++;
+    for (int tries = 0; tries < MAX_PICK_TRIES; tries++) {
+        worker_t *w = workers_pick(self->workers, service, key);
+        if (!w) {
+            reply_error(self, client, corr, "no_worker");
+            break;
+        }
+        char epoch[24];
+        snprintf(epoch, sizeof epoch, "%" PRIu64, workers_epoch(self->workers, service));
+        zmsg_t *out = zmsg_new();
+        zframe_t *route = zframe_dup(w->route);
+        zmsg_append(out, &route);
+        zmsg_addstr(out, "BW1");
+        zmsg_addstr(out, "REQ");
+        zframe_t *client_copy = zframe_dup(client);
+        zmsg_append(out, &client_copy);
+        zmsg_addstr(out, corr);
+        zmsg_addstr(out, key);
+        zmsg_addstr(out, epoch);
+        zframe_t *body_copy = zframe_dup(body);
+        zmsg_append(out, &body_copy);
+        if (send_to_peer(self, &out) == 0)
+            break;
+        char *dead = strdup(w->route_key);
+        workers_remove(self->workers, dead, errno == EHOSTUNREACH ? "disconnected" : "send failed");
+        free(dead);
+    }
+    free(service);
+    free(key);
+    free(corr);
+    zframe_destroy(&body);
+}
+
+/* ["BW1","REPLY",client_route,corr,body] from a worker. */
+static void handle_worker_reply(broker_t *self, zmsg_t *msg)
+{
+    if (zmsg_size(msg) != 3) {
+        log_warn("malformed worker reply");
+        return;
+    }
+    zframe_t *client = zmsg_pop(msg);
+    zframe_t *corr = zmsg_pop(msg);
+    zframe_t *body = zmsg_pop(msg);
+    zmsg_t *out = zmsg_new();
+    zmsg_append(out, &client);
+    zmsg_addstr(out, "BC1");
+    zmsg_addstr(out, "REP");
+    zmsg_append(out, &corr);
+    zmsg_append(out, &body);
+    /* A client that went away is not an error: its request is void. */
+    send_to_peer(self, &out);
+}
+
+static void handle_worker(broker_t *self, zframe_t *route, zmsg_t *msg)
+{
+    char *verb = zmsg_popstr(msg);
+    if (!verb)
+        return;
+    if (strcmp(verb, "HB") == 0 && zmsg_size(msg) == 2) {
+        char *service = zmsg_popstr(msg);
+        char *name = zmsg_popstr(msg);
+        workers_heartbeat(self->workers, route, service, name, beseda_mono_ms());
+        free(service);
+        free(name);
+    } else if (strcmp(verb, "REPLY") == 0) {
+        handle_worker_reply(self, msg);
+    } else if (strcmp(verb, "BYE") == 0) {
+        char *key = workers_route_key(route);
+        workers_remove(self->workers, key, "said bye");
+        free(key);
+    } else
+        log_warn("unknown worker verb", "verb", verb);
+    free(verb);
+}
+
+static void handle_frontend(broker_t *self)
+{
+    zmsg_t *msg = zmsg_recv(self->frontend);
+    if (!msg)
+        return;
+    zframe_t *route = zmsg_pop(msg);
+    char *proto = zmsg_popstr(msg);
+    if (route && proto && strcmp(proto, "BW1") == 0)
+        handle_worker(self, route, msg);
+    else if (route && proto && strcmp(proto, "BC1") == 0) {
+        char *verb = zmsg_popstr(msg);
+        if (verb && strcmp(verb, "REQ") == 0)
+            handle_client_request(self, route, msg);
+        free(verb);
+    } else
+        log_warn("unknown protocol on frontend");
+    free(proto);
+    zframe_destroy(&route);
+    zmsg_destroy(&msg);
+}
+
+static void forward(zsock_t *from, zsock_t *to)
+{
+    zmsg_t *msg = zmsg_recv(from);
+    if (msg)
+        zmsg_send(&msg, to);
+    zmsg_destroy(&msg);
+}
+
+static void heartbeat_workers(broker_t *self)
+{
+    int64_t now = beseda_mono_ms();
+    if (now < self->next_hb_ms)
+        return;
+    self->next_hb_ms = now + BUS_HEARTBEAT_MS;
+    workers_expire(self->workers, now);
+    zlistx_t *gone = zlistx_new();
+    zlistx_set_destructor(gone, (zlistx_destructor_fn *) zstr_free);
+    for (worker_t *w = workers_first(self->workers); w; w = workers_next(self->workers)) {
+        zmsg_t *msg = zmsg_new();
+        zframe_t *route = zframe_dup(w->route);
+        zmsg_append(msg, &route);
+        zmsg_addstr(msg, "BW1");
+        zmsg_addstr(msg, "HB");
+        if (send_to_peer(self, &msg) != 0 && errno == EHOSTUNREACH)
+            zlistx_add_end(gone, strdup(w->route_key));
+    }
+    for (char *key = zlistx_first(gone); key; key = zlistx_next(gone))
+        workers_remove(self->workers, key, "disconnected");
+    zlistx_destroy(&gone);
+}
+
+int broker_run(broker_t *self, volatile sig_atomic_t *stop)
+{
+    zpoller_t *poller = zpoller_new(self->frontend, self->xsub, self->xpub, NULL);
+    if (!poller)
+        return -1;
+    while (!*stop) {
+        heartbeat_workers(self);
+        int wait = (int) (self->next_hb_ms - beseda_mono_ms());
+        void *which = zpoller_wait(poller, wait < 0 ? 0 : wait);
+        if (which == self->frontend)
+            handle_frontend(self);
+        else if (which == self->xsub)
+            forward(self->xsub, self->xpub);
+        else if (which == self->xpub)
+            forward(self->xpub, self->xsub);   /* subscriptions travel upstream */
+        else if (zpoller_terminated(poller))
+            break;
+    }
+    zpoller_destroy(&poller);
+    return 0;
+}
