@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# `make run`: a demo cluster on this machine. PostgreSQL and Redis run from
+# Debian's packages under ./var on loopback ports; then 1 broker, 1 store,
+# 2 routers and 1 gateway. A demo site and operator are created once and kept
+# in ./var. Ctrl-C stops every process this script started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VAR=$ROOT/var
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | tail -1)
+PG_PORT=${BESEDA_DEMO_PG_PORT:-55432}
+REDIS_PORT=${BESEDA_DEMO_REDIS_PORT:-56379}
+HTTP_PORT=${BESEDA_HTTP_PORT:-8080}
+mkdir -p "$VAR/log"
+
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pids=()
+cleanup() {
+    trap - INT TERM EXIT
+    echo; echo "stopping..."
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    wait "${pids[@]}" 2>/dev/null || true
+    as_pg "$PG_BIN/pg_ctl" stop -D "$VAR/pg" -m fast -w >/dev/null 2>&1 || true
+    echo "stopped"
+}
+trap cleanup INT TERM EXIT
+
+if [ ! -f "$VAR/pg/PG_VERSION" ]; then
+    mkdir -p "$VAR/pg"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$VAR" "$VAR/pg" "$VAR/log"
+    as_pg "$PG_BIN/initdb" -D "$VAR/pg" -A trust -U beseda -E UTF8 >/dev/null
+fi
+[ "$(id -u)" -eq 0 ] && chown -R postgres "$VAR/pg" && chown postgres "$VAR" "$VAR/log"
+as_pg "$PG_BIN/pg_ctl" start -D "$VAR/pg" -w -l "$VAR/log/postgres.log" \
+    -o "-p $PG_PORT -k $VAR -c listen_addresses=127.0.0.1" >/dev/null
+as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U beseda beseda 2>/dev/null || true
+
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$VAR" \
+    > "$VAR/log/redis.log" 2>&1 &
+pids+=($!)
+
+export BESEDA_PG="host=127.0.0.1 port=$PG_PORT dbname=beseda user=beseda"
+export BESEDA_REDIS_HOST=127.0.0.1 BESEDA_REDIS_PORT=$REDIS_PORT
+export BESEDA_HTTP_HOST=${BESEDA_HTTP_HOST:-127.0.0.1} BESEDA_HTTP_PORT=$HTTP_PORT
+export BESEDA_WEB_ROOT=$ROOT/web
+if [ ! -f "$VAR/secret" ]; then head -c 32 /dev/urandom | base64 > "$VAR/secret"; chmod 600 "$VAR/secret"; fi
+BESEDA_SECRET=$(cat "$VAR/secret"); export BESEDA_SECRET
+
+B=$ROOT/build
+start() { local name=$1; shift; BESEDA_NAME=$name "$@" >> "$VAR/log/$name.log" 2>&1 & pids+=($!); }
+start broker "$B/beseda-broker"
+"$B/beseda-store" migrate >> "$VAR/log/store.log" 2>&1
+start store-1 "$B/beseda-store"
+start router-1 "$B/beseda-router"
+start router-2 "$B/beseda-router"
+start gateway-1 "$B/beseda-gateway"
+
+if [ ! -f "$VAR/demo.env" ]; then
+    site=$("$B/beseda-store" create-site --name "Demo shop")
+    password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=' | head -c 12)
+    "$B/beseda-store" create-operator --site "$site" --email demo@beseda.local \
+        --password "$password" --name "Demo operator" >/dev/null
+    printf 'SITE=%s\nEMAIL=%s\nPASSWORD=%s\n' "$site" demo@beseda.local "$password" > "$VAR/demo.env"
+    chmod 600 "$VAR/demo.env"
+fi
+# shellcheck disable=SC1091
+. "$VAR/demo.env"
+
+for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+cat <<EOT
+
+beseda is running (logs in var/log/).
+  demo page with the chat widget:  http://127.0.0.1:$HTTP_PORT/demo.html?site=$SITE
+  operator console:                http://127.0.0.1:$HTTP_PORT/console/
+  operator login:                  $EMAIL / $PASSWORD
+  embed snippet for your pages:    <script src="http://127.0.0.1:$HTTP_PORT/widget.js" data-site="$SITE" async></script>
+
+Press Ctrl-C to stop.
+EOT
+wait -n "${pids[@]}" || true
+echo "a process exited; see var/log/" >&2
