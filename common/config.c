@@ -50,6 +50,11 @@ int beseda_config_parse(beseda_opt_t *table, const char *process,
             print_help(table, process, summary);
             return 1;
         }
+        if (strcmp(arg, "--help-markdown") == 0) {   /* feeds docs/CONFIG.md */
+            printf("%s\n\n", summary);
+            beseda_config_markdown(table, process);
+            return 1;
+        }
         if (strncmp(arg, "--", 2) != 0) {
             fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", process, arg);
             return -1;
