@@ -1,0 +1,718 @@
+// The operator console.
+//
+// Session: login {email, password} (or hello {session} with the token kept
+// in localStorage) -> welcome with my open conversations -> sync each from 0.
+// New chats arrive as "assigned" (sound + desktop notification). The same
+// delivery rules as the widget (lib/chat.js): client ids, outbox, acks, seq
+// order, sync after reconnect and on gaps.
+
+import { ReconnectingSocket, endpointUrl } from '../lib/socket.js';
+import { Outbox } from '../lib/outbox.js';
+import { ChatCore } from '../lib/chat.js';
+import { loadJSON, saveJSON, loadString, saveString, remove } from '../lib/storage.js';
+import { el, icon, ICONS, appendText, formatTime, formatDate, throttle, utf8Length, initials, nearBottom } from '../lib/ui.js';
+
+const MAX_TEXT_BYTES = 8192;
+const TYPING_INTERVAL = 2000;
+const DRAFT_SHOWN = 10000;
+const KEYS = { session: 'beseda:op:session', status: 'beseda:op:status', seen: 'beseda:op:seen', outbox: 'beseda:op:outbox' };
+
+// ---------------------------------------------------------------- state
+
+const state = {
+  session: loadString(KEYS.session),
+  pendingLogin: null,     // {email, password} until welcome or bad_login; memory only
+  operator: null,
+  authed: false,
+  status: 'away',         // as the server last confirmed
+  wantedStatus: loadString(KEYS.status), // what the operator chose; re-applied after reconnects
+  conversations: new Map(), // id -> {id, state, visitorId, page, assignedAt, draft, draftTimer}
+  selected: null,
+  histories: new Map(),   // visitor id -> array of {conversation, messages} | 'loading'
+  seen: loadJSON(KEYS.seen, {}),
+  showInfo: false,
+  closing: null,          // conversation id of a close request awaiting its ok
+};
+
+const socket = new ReconnectingSocket(endpointUrl('/ws/operator'));
+const outbox = new Outbox(KEYS.outbox, 'o');
+const core = new ChatCore({ socket, outbox, selfKind: 'operator', onChange });
+
+// ---------------------------------------------------------------- DOM
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  loginView: $('login-view'), loginForm: $('login-form'), email: $('login-email'), password: $('login-password'),
+  loginError: $('login-error'), loginSubmit: $('login-submit'),
+  appView: $('app-view'), conn: $('conn'), statusOnline: $('status-online'), statusAway: $('status-away'),
+  meAvatar: $('me-avatar'), meName: $('me-name'), logout: $('logout'),
+  layout: $('layout'), list: $('conversations'), count: $('conv-count'), empty: $('conv-empty'),
+  placeholder: $('chat-placeholder'), chat: $('chat'), back: $('back'), chatAvatar: $('chat-avatar'),
+  chatName: $('chat-name'), chatSub: $('chat-sub'), info: $('info'), infoClose: $('info-close'),
+  closeConv: $('close-conversation'), messages: $('chat-messages'), draft: $('draft'), draftText: $('draft-text'),
+  hint: $('chat-hint'), composer: $('composer'), input: $('chat-input'), send: $('chat-send'),
+  visitorInfo: $('visitor-info'), history: $('history'),
+};
+
+ui.logout.append(icon(ICONS.logout, 20));
+ui.back.append(icon(ICONS.back, 22));
+ui.info.append(icon(ICONS.info, 20));
+ui.infoClose.append(icon(ICONS.close, 20));
+ui.send.append(icon(ICONS.send, 18));
+
+// ---------------------------------------------------------------- sound and notifications
+
+let audio = null;
+
+// Browsers start audio only after a user gesture; every click gives us one.
+function unlockAudio() {
+  try {
+    if (!audio) audio = new (window.AudioContext || window.webkitAudioContext)();
+    if (audio.state === 'suspended') audio.resume();
+  } catch (_) {
+    audio = null;
+  }
+}
+
+function beep(times = 1) {
+  if (!audio || audio.state !== 'running') return;
+  const start = audio.currentTime + 0.02;
+  for (let i = 0; i < times; i++) {
+    const t0 = start + i * 0.22;
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.type = 'sine';
+    osc.frequency.setValueAtTime(i % 2 ? 1175 : 880, t0);
+    gain.gain.setValueAtTime(0.0001, t0);
+    gain.gain.exponentialRampToValueAtTime(0.25, t0 + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t0 + 0.18);
+    osc.connect(gain).connect(audio.destination);
+    osc.start(t0);
+    osc.stop(t0 + 0.2);
+  }
+}
+
+function askNotificationPermission() {
+  if ('Notification' in window && Notification.permission === 'default') {
+    try { Notification.requestPermission().catch(() => {}); } catch (_) { /* old API */ }
+  }
+}
+
+function notify(title, body, tag) {
+  if (!('Notification' in window) || Notification.permission !== 'granted') return;
+  if (document.visibilityState === 'visible' && document.hasFocus()) return;
+  try {
+    const n = new Notification(title, { body, tag, renotify: true });
+    n.onclick = () => { window.focus(); select(tag); n.close(); };
+  } catch (_) { /* e.g. Android requires a service worker: the sound still plays */ }
+}
+
+document.addEventListener('pointerdown', unlockAudio);
+document.addEventListener('keydown', unlockAudio);
+
+// ---------------------------------------------------------------- conversations
+
+function str(v) { return typeof v === 'string' ? v : ''; }
+
+function upsertConversation(raw) {
+  if (!raw || typeof raw.id !== 'string') return null;
+  let conv = state.conversations.get(raw.id);
+  if (!conv) {
+    conv = { id: raw.id, assignedAt: Date.now(), draft: '', draftTimer: null, page: {} };
+    state.conversations.set(raw.id, conv);
+  }
+  if (typeof raw.state === 'string') conv.state = raw.state;
+  if (typeof raw.visitor_id === 'string') conv.visitorId = raw.visitor_id;
+  if (raw.page && typeof raw.page === 'object') {
+    conv.page = {
+      url: str(raw.page.url) || conv.page.url || '', title: str(raw.page.title) || conv.page.title || '',
+      referrer: str(raw.page.referrer) || conv.page.referrer || '', language: str(raw.page.language) || conv.page.language || '',
+    };
+  }
+  if (Number.isSafeInteger(raw.last_seq)) conv.lastSeq = raw.last_seq;
+  return conv;
+}
+
+function visitorLabel(conv) {
+  return conv.visitorId ? `Visitor ${conv.visitorId.slice(0, 8)}` : 'Visitor';
+}
+
+function unreadCount(conv) {
+  const thread = core.threads.get(conv.id);
+  if (!thread) return Math.max(0, (conv.lastSeq || 0) - (state.seen[conv.id] || 0));
+  const seen = state.seen[conv.id] || 0;
+  let n = 0;
+  for (const m of thread.bySeq.values()) if (m.seq > seen && m.author.kind === 'visitor') n += 1;
+  return n;
+}
+
+function markSeen(conv) {
+  const thread = core.threads.get(conv.id);
+  if (!thread || document.visibilityState !== 'visible') return;
+  if ((state.seen[conv.id] || 0) >= thread.maxSeq) return;
+  state.seen[conv.id] = thread.maxSeq;
+  // Only conversations still listed are worth remembering.
+  const kept = {};
+  for (const id of state.conversations.keys()) if (state.seen[id]) kept[id] = state.seen[id];
+  state.seen = kept;
+  saveJSON(KEYS.seen, kept);
+}
+
+function lastActivity(conv) {
+  const last = core.threads.get(conv.id)?.last();
+  return last && last.ts ? last.ts : conv.assignedAt;
+}
+
+// ---------------------------------------------------------------- rendering
+
+function renderTopbar() {
+  const name = state.operator ? state.operator.name || state.operator.email : '';
+  ui.meName.textContent = name;
+  ui.meAvatar.textContent = initials(name);
+  for (const button of [ui.statusOnline, ui.statusAway]) {
+    const active = button.dataset.status === state.status;
+    button.setAttribute('aria-pressed', active ? 'true' : 'false');
+    button.classList.toggle('active', active);
+  }
+  ui.conn.textContent = state.authed ? '' : 'Reconnecting…';
+  ui.conn.classList.toggle('visible', !state.authed);
+}
+
+function renderList() {
+  const items = Array.from(state.conversations.values())
+    .sort((a, b) => (a.state === 'closed') - (b.state === 'closed') || lastActivity(b) - lastActivity(a));
+  const open = items.filter((c) => c.state !== 'closed').length;
+  ui.count.textContent = String(open);
+  ui.empty.hidden = items.length > 0;
+  const fragment = document.createDocumentFragment();
+  for (const conv of items) {
+    const last = core.threads.get(conv.id)?.last();
+    const unread = conv.id === state.selected ? 0 : unreadCount(conv);
+    let preview = last ? `${last.author.kind === 'operator' ? 'You: ' : ''}${last.text}` : (conv.page.title || conv.page.url || 'New chat');
+    if (conv.draft) preview = `typing: ${conv.draft}`;
+    const li = el('li', {
+      class: `conv${conv.id === state.selected ? ' selected' : ''}${unread ? ' unread' : ''}${conv.state === 'closed' ? ' closed' : ''}`,
+      dataset: { id: conv.id }, tabindex: '0', role: 'button',
+      'aria-current': conv.id === state.selected ? 'true' : null,
+    }, [
+      el('span', { class: 'avatar' }, [initials(visitorLabel(conv).replace('Visitor ', 'V '))]),
+      el('div', { class: 'conv-main' }, [
+        el('div', { class: 'conv-top' }, [
+          el('span', { class: 'conv-name', text: visitorLabel(conv) }),
+          el('span', { class: 'conv-time', text: last ? formatTime(last.ts) : '' }),
+        ]),
+        el('div', { class: 'conv-bottom' }, [
+          el('span', { class: `conv-preview${conv.draft ? ' typing' : ''}`, text: preview.slice(0, 140) }),
+          conv.state === 'closed' ? el('span', { class: 'tag', text: 'Closed' }) : null,
+          unread ? el('span', { class: 'unread-badge', text: String(unread), 'aria-label': `${unread} unread` }) : null,
+        ]),
+      ]),
+    ]);
+    fragment.append(li);
+  }
+  ui.list.replaceChildren(fragment);
+  const total = items.reduce((n, c) => n + (c.id === state.selected ? 0 : unreadCount(c)), 0);
+  document.title = total ? `(${total}) beseda — operator console` : 'beseda — operator console';
+}
+
+function messageNode(message, first, pending) {
+  const kind = message.author.kind;
+  if (kind === 'system') return el('div', { class: 'notice', text: message.text, dataset: { seq: String(message.seq) } });
+  const own = kind === 'operator';
+  const node = el('div', { class: `msg ${own ? 'msg-out' : 'msg-in'}${first ? ' first' : ''}${pending ? ' pending' : ''}` });
+  if (message.seq) node.dataset.seq = String(message.seq);
+  if (first) {
+    const who = own ? (message.author.name || (state.operator && state.operator.name) || 'You') : 'Visitor';
+    node.append(el('div', { class: 'msg-author', text: who }));
+  }
+  node.append(el('div', { class: 'bubble' }, [
+    appendText(el('div', { class: 'msg-text' }), message.text),
+    el('div', { class: 'msg-meta', text: pending ? 'sending…' : formatTime(message.ts) }),
+  ]));
+  return node;
+}
+
+function renderMessages() {
+  const conv = state.conversations.get(state.selected);
+  if (!conv) return;
+  const stick = nearBottom(ui.messages);
+  const fragment = document.createDocumentFragment();
+  let lastKey = null;
+  const thread = core.threads.get(conv.id);
+  for (const message of thread ? thread.ordered() : []) {
+    const key = `${message.author.kind}:${message.author.id || ''}`;
+    fragment.append(messageNode(message, key !== lastKey, false));
+    lastKey = key;
+  }
+  for (const entry of core.pending(conv.id)) {
+    const message = { seq: 0, text: entry.text, ts: entry.ts, author: { kind: 'operator', name: '' } };
+    fragment.append(messageNode(message, lastKey !== 'operator:self', true));
+    lastKey = 'operator:self';
+  }
+  if (conv.state === 'closed') fragment.append(el('div', { class: 'notice', text: 'This chat is closed.' }));
+  ui.messages.replaceChildren(fragment);
+  if (stick) ui.messages.scrollTop = ui.messages.scrollHeight;
+  markSeen(conv);
+}
+
+function renderDraft() {
+  const conv = state.conversations.get(state.selected);
+  const draft = conv && conv.state !== 'closed' ? conv.draft : '';
+  ui.draft.hidden = !draft;
+  ui.draftText.textContent = draft || '';
+}
+
+function infoRow(label, value, href) {
+  if (!value) return null;
+  let content = el('span', { text: value });
+  if (href && /^https?:\/\//i.test(href)) {
+    content = el('a', { href, target: '_blank', rel: 'noopener noreferrer', text: value });
+  }
+  return el('div', { class: 'info-row' }, [el('div', { class: 'info-label', text: label }), el('div', { class: 'info-value' }, [content])]);
+}
+
+function renderVisitorPanel() {
+  const conv = state.conversations.get(state.selected);
+  if (!conv) {
+    ui.visitorInfo.replaceChildren(el('p', { class: 'muted', text: 'No chat selected.' }));
+    ui.history.replaceChildren(el('p', { class: 'muted', text: '—' }));
+    return;
+  }
+  ui.visitorInfo.replaceChildren(...[
+    infoRow('Visitor', conv.visitorId || 'unknown'),
+    infoRow('Page', conv.page.title || conv.page.url),
+    infoRow('URL', conv.page.url, conv.page.url),
+    infoRow('Came from', conv.page.referrer, conv.page.referrer),
+    infoRow('Language', conv.page.language),
+    infoRow('Conversation', conv.id),
+  ].filter(Boolean));
+  const history = conv.visitorId ? state.histories.get(conv.visitorId) : null;
+  if (history === 'loading' || history === undefined) {
+    ui.history.replaceChildren(el('p', { class: 'muted', text: conv.visitorId ? 'Loading…' : '—' }));
+    return;
+  }
+  const earlier = (history || []).filter((h) => h.conversation.id !== conv.id);
+  if (earlier.length === 0) {
+    ui.history.replaceChildren(el('p', { class: 'muted', text: 'This is the visitor’s first conversation.' }));
+    return;
+  }
+  ui.history.replaceChildren(...earlier.map(historyItem));
+}
+
+function historyItem(item) {
+  const messages = item.messages;
+  const first = messages[0];
+  const when = first && first.ts ? formatDate(first.ts) : 'earlier';
+  const details = el('details', { class: 'history-item' });
+  details.append(el('summary', {}, [
+    el('span', { class: 'history-when', text: when }),
+    el('span', { class: 'history-count', text: `${messages.length} message${messages.length === 1 ? '' : 's'}` }),
+  ]));
+  if (first) details.append(el('div', { class: 'history-preview', text: first.text.slice(0, 120) }));
+  const list = el('div', { class: 'history-messages' });
+  for (const m of messages) {
+    list.append(el('div', { class: `history-msg ${m.author.kind === 'operator' ? 'op' : 'vis'}` }, [
+      el('span', { class: 'history-who', text: m.author.kind === 'operator' ? (m.author.name || 'Operator') : 'Visitor' }),
+      appendText(el('span', { class: 'history-text' }), m.text),
+    ]));
+  }
+  details.append(list);
+  return details;
+}
+
+function renderChat() {
+  const conv = state.conversations.get(state.selected);
+  ui.layout.classList.toggle('has-selection', !!conv);
+  ui.layout.classList.toggle('show-info', !!conv && state.showInfo);
+  ui.placeholder.hidden = !!conv;
+  ui.chat.hidden = !conv;
+  if (!conv) {
+    renderVisitorPanel();
+    return;
+  }
+  ui.chatAvatar.textContent = initials(visitorLabel(conv).replace('Visitor ', 'V '));
+  ui.chatName.textContent = visitorLabel(conv);
+  ui.chatSub.textContent = conv.page.title || conv.page.url || '';
+  const closed = conv.state === 'closed';
+  ui.closeConv.disabled = closed;
+  ui.closeConv.textContent = closed ? 'Closed' : 'Close chat';
+  ui.input.disabled = closed;
+  ui.send.disabled = closed;
+  renderMessages();
+  renderDraft();
+  renderVisitorPanel();
+}
+
+function renderAll() {
+  renderTopbar();
+  renderList();
+  renderChat();
+}
+
+function showView() {
+  const loggedIn = !!state.operator;
+  ui.loginView.hidden = loggedIn;
+  ui.appView.hidden = !loggedIn;
+}
+
+function showHint(text) {
+  ui.hint.textContent = text;
+  ui.hint.hidden = false;
+  setTimeout(() => { ui.hint.hidden = true; }, 6000);
+}
+
+// ---------------------------------------------------------------- actions
+
+function select(id) {
+  const conv = state.conversations.get(id);
+  if (!conv) return;
+  state.selected = id;
+  state.showInfo = false;
+  core.sync(id);
+  if (conv.visitorId && !state.histories.has(conv.visitorId)) requestHistory(conv.visitorId);
+  renderList();
+  renderChat();
+  ui.messages.scrollTop = ui.messages.scrollHeight;
+  if (window.matchMedia('(min-width: 761px)').matches) ui.input.focus({ preventScroll: true });
+}
+
+function requestHistory(visitorId) {
+  if (socket.send({ type: 'history', visitor: visitorId })) state.histories.set(visitorId, 'loading');
+}
+
+function setStatus(status) {
+  state.wantedStatus = status;
+  saveString(KEYS.status, status);
+  if (status === 'online') askNotificationPermission();
+  if (state.authed) socket.send({ type: 'status', status });
+}
+
+const sendTyping = throttle((conversation) => {
+  if (state.authed) socket.send({ type: 'typing', conversation });
+}, TYPING_INTERVAL);
+
+function submitReply() {
+  const conv = state.conversations.get(state.selected);
+  const text = ui.input.value;
+  if (!conv || conv.state === 'closed' || !text.trim()) return;
+  if (utf8Length(text) > MAX_TEXT_BYTES) {
+    showHint('The message is too long (at most 8 KB).');
+    return;
+  }
+  sendTyping.cancel();
+  ui.input.value = '';
+  autoGrow();
+  core.send(conv.id, text);
+  ui.messages.scrollTop = ui.messages.scrollHeight;
+}
+
+function autoGrow() {
+  ui.input.style.height = 'auto';
+  ui.input.style.height = `${Math.min(ui.input.scrollHeight, 160)}px`;
+}
+
+function logout() {
+  if (state.authed && state.status === 'online') socket.send({ type: 'status', status: 'away' });
+  socket.stop();
+  remove(KEYS.session);
+  remove(KEYS.status);
+  state.session = null;
+  state.operator = null;
+  state.authed = false;
+  state.conversations.clear();
+  state.selected = null;
+  core.threads.clear();
+  showView();
+  ui.password.value = '';
+  ui.email.focus();
+}
+
+// ---------------------------------------------------------------- protocol
+
+function onOpen() {
+  if (state.session) socket.send({ type: 'hello', session: state.session });
+  else if (state.pendingLogin) socket.send({ type: 'login', ...state.pendingLogin });
+}
+
+function onWelcome(frame) {
+  if (typeof frame.session === 'string' && frame.session) {
+    state.session = frame.session;
+    saveString(KEYS.session, frame.session);
+  }
+  state.pendingLogin = null;
+  const op = frame.operator && typeof frame.operator === 'object' ? frame.operator : {};
+  state.operator = { id: str(op.id), name: str(op.name), email: str(op.email), site: str(op.site) };
+  core.selfAuthor = { kind: 'operator', id: state.operator.id, name: state.operator.name };
+  state.status = op.status === 'online' ? 'online' : 'away';
+  state.authed = true;
+  core.setReady(true);
+
+  const listed = new Set();
+  for (const raw of Array.isArray(frame.conversations) ? frame.conversations : []) {
+    const conv = upsertConversation(raw);
+    if (conv) listed.add(conv.id);
+  }
+  // Chats that vanished while we were away were closed or moved: keep the
+  // selected one visible (as closed), forget the rest.
+  for (const id of Array.from(state.conversations.keys())) {
+    if (listed.has(id)) continue;
+    if (id === state.selected) state.conversations.get(id).state = 'closed';
+    else state.conversations.delete(id);
+  }
+  for (const entry of outbox.all()) {
+    if (!listed.has(entry.conversation)) outbox.remove(entry.client_id); // no longer ours to write to
+  }
+  core.resend();
+  for (const id of listed) core.sync(id);
+  for (const [visitor, value] of state.histories) if (value === 'loading') requestHistory(visitor);
+
+  if (!state.wantedStatus) state.wantedStatus = state.status;
+  if (state.wantedStatus !== state.status) socket.send({ type: 'status', status: state.wantedStatus });
+  ui.loginSubmit.disabled = false;
+  showView();
+  renderAll();
+}
+
+function onAssigned(frame) {
+  const conv = upsertConversation(frame.conversation);
+  if (!conv) return;
+  conv.state = 'assigned';
+  core.sync(conv.id);
+  beep(2);
+  notify('New chat', conv.page.title || conv.page.url || visitorLabel(conv), conv.id);
+  if (!state.selected) select(conv.id);
+  renderList();
+}
+
+function onConversationFrame(frame) {
+  const raw = frame.conversation;
+  if (!raw || !state.conversations.has(raw.id)) return;
+  const conv = upsertConversation(raw);
+  if (conv.state === 'closed') conv.draft = '';
+  if (Number.isSafeInteger(raw.last_seq) && raw.last_seq > core.thread(conv.id).contiguous) core.sync(conv.id);
+  renderList();
+  if (conv.id === state.selected) renderChat();
+}
+
+function onTyping(frame) {
+  const conv = state.conversations.get(frame.conversation);
+  if (!conv) return;
+  const author = frame.author && typeof frame.author === 'object' ? frame.author : {};
+  if (author.kind !== 'visitor') return;
+  conv.draft = str(frame.text);
+  clearTimeout(conv.draftTimer);
+  // The visitor may walk away mid-sentence: the peek fades after a while.
+  conv.draftTimer = setTimeout(() => {
+    conv.draft = '';
+    renderList();
+    if (conv.id === state.selected) renderDraft();
+  }, DRAFT_SHOWN);
+  renderList();
+  if (conv.id === state.selected) renderDraft();
+}
+
+function onHistory(frame) {
+  if (typeof frame.visitor !== 'string') return;
+  const items = [];
+  for (const item of Array.isArray(frame.conversations) ? frame.conversations : []) {
+    if (!item || !item.conversation || typeof item.conversation.id !== 'string') continue;
+    const messages = (Array.isArray(item.messages) ? item.messages : [])
+      .filter((m) => m && Number.isSafeInteger(m.seq) && typeof m.text === 'string')
+      .map((m) => ({
+        seq: m.seq, text: m.text, ts: Number.isFinite(m.ts) ? m.ts : null,
+        author: { kind: str(m.author && m.author.kind), name: str(m.author && m.author.name) },
+      }))
+      .sort((a, b) => a.seq - b.seq);
+    items.push({ conversation: { id: item.conversation.id, state: str(item.conversation.state) }, messages });
+  }
+  state.histories.set(frame.visitor, items);
+  renderVisitorPanel();
+}
+
+function onOk(frame) {
+  if (frame.ref === 'status' && state.wantedStatus) {
+    state.status = state.wantedStatus;
+    renderTopbar();
+  } else if (frame.ref === 'close' && state.closing) {
+    const conv = state.conversations.get(state.closing);
+    state.closing = null;
+    if (conv) {
+      conv.state = 'closed';
+      conv.draft = '';
+    }
+    renderList();
+    renderChat();
+  }
+}
+
+function onError(frame) {
+  const code = frame.code;
+  if (code === 'bad_session' || (code === 'not_authenticated' && !state.pendingLogin)) {
+    remove(KEYS.session);
+    state.session = null;
+    state.operator = null;
+    state.authed = false;
+    socket.stop();
+    showView();
+    showLoginError(code === 'bad_session' ? 'Your session has expired. Please sign in again.' : '');
+    return;
+  }
+  if (code === 'bad_login' || code === 'login_throttled' || (code === 'field_too_long' && frame.ref === 'login')) {
+    state.pendingLogin = null;
+    showLoginError(code === 'login_throttled'
+      ? 'Too many failed attempts. Please wait a minute and try again.'
+      : 'Wrong e-mail or password.');
+    return;
+  }
+  const about = core.handleError(frame);
+  if (about && ['conversation_closed', 'forbidden', 'no_conversation'].includes(about.code)) {
+    outbox.remove(about.entry.client_id);
+    const conv = state.conversations.get(about.entry.conversation);
+    if (conv) conv.state = 'closed';
+    showHint('The message was not sent: this chat is no longer yours or is closed.');
+    renderAll();
+  } else if (about && about.dropped) {
+    showHint(about.code === 'text_too_long' ? 'The message is too long (at most 8 KB).' : 'The message could not be sent.');
+  } else if (frame.ref === 'close') {
+    state.closing = null;
+    showHint('The chat could not be closed; try again.');
+    renderChat();
+  } else if (frame.ref === 'history' && typeof code === 'string') {
+    for (const [visitor, value] of state.histories) if (value === 'loading') state.histories.delete(visitor);
+    renderVisitorPanel();
+  }
+}
+
+function onFrame(frame) {
+  if (core.handle(frame)) return;
+  switch (frame.type) {
+    case 'welcome': onWelcome(frame); break;
+    case 'assigned': onAssigned(frame); break;
+    case 'conversation': onConversationFrame(frame); break;
+    case 'typing': onTyping(frame); break;
+    case 'history': onHistory(frame); break;
+    case 'ok': onOk(frame); break;
+    case 'error': onError(frame); break;
+    case 'reconnect': socket.restart(Math.floor(Math.random() * 1000)); break;
+    default: break;
+  }
+}
+
+function onChange(id, event) {
+  const conv = state.conversations.get(id);
+  if (!conv) return;
+  if (event.type === 'message' && event.message.author.kind === 'visitor') {
+    conv.draft = ''; // the draft became this message
+    clearTimeout(conv.draftTimer);
+    if (id !== state.selected || document.visibilityState !== 'visible') {
+      beep(1);
+      notify(visitorLabel(conv), event.message.text.slice(0, 120), id);
+    }
+  }
+  renderList();
+  if (id === state.selected) {
+    renderMessages();
+    renderDraft();
+  }
+}
+
+socket.on('open', onOpen);
+socket.on('frame', onFrame);
+socket.on('close', () => {
+  core.setReady(false);
+  state.authed = false;
+  if (state.operator) renderTopbar();
+});
+
+// ---------------------------------------------------------------- events
+
+function showLoginError(text) {
+  ui.loginError.textContent = text;
+  ui.loginError.hidden = !text;
+  ui.loginSubmit.disabled = false;
+}
+
+ui.loginForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  unlockAudio();
+  askNotificationPermission();
+  const email = ui.email.value.trim();
+  const password = ui.password.value;
+  if (!email || !password) return;
+  state.pendingLogin = { email, password };
+  showLoginError('');
+  ui.loginSubmit.disabled = true;
+  if (socket.running && socket.connected) onOpen();
+  else if (socket.running) socket.restart(0);
+  else socket.start();
+});
+
+ui.statusOnline.addEventListener('click', () => setStatus('online'));
+ui.statusAway.addEventListener('click', () => setStatus('away'));
+ui.logout.addEventListener('click', logout);
+
+ui.list.addEventListener('click', (event) => {
+  const item = event.target.closest('.conv');
+  if (item) select(item.dataset.id);
+});
+ui.list.addEventListener('keydown', (event) => {
+  const item = event.target.closest('.conv');
+  if (item && (event.key === 'Enter' || event.key === ' ')) {
+    event.preventDefault();
+    select(item.dataset.id);
+  }
+});
+
+ui.back.addEventListener('click', () => {
+  state.selected = null;
+  renderList();
+  renderChat();
+});
+ui.info.addEventListener('click', () => { state.showInfo = !state.showInfo; renderChat(); });
+ui.infoClose.addEventListener('click', () => { state.showInfo = false; renderChat(); });
+
+ui.closeConv.addEventListener('click', () => {
+  const conv = state.conversations.get(state.selected);
+  if (!conv || conv.state === 'closed') return;
+  if (socket.send({ type: 'close', conversation: conv.id })) {
+    state.closing = conv.id;
+    ui.closeConv.disabled = true;
+    ui.closeConv.textContent = 'Closing…';
+  }
+});
+
+ui.composer.addEventListener('submit', (event) => {
+  event.preventDefault();
+  submitReply();
+  ui.input.focus();
+});
+ui.input.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    submitReply();
+  }
+});
+ui.input.addEventListener('input', () => {
+  autoGrow();
+  if (state.selected && ui.input.value) sendTyping(state.selected);
+});
+
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState !== 'visible') return;
+  const conv = state.conversations.get(state.selected);
+  if (conv) markSeen(conv);
+  renderList();
+});
+
+// ---------------------------------------------------------------- start
+
+if (state.session) {
+  // Show the workspace frame at once; the welcome fills it.
+  state.operator = { id: '', name: '', email: '', site: '' };
+  showView();
+  renderAll();
+  socket.start();
+} else {
+  showView();
+  ui.email.focus();
+}
