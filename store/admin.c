@@ -1,0 +1,182 @@
+/* See admin.h. Each subcommand applies pending migrations first, so seeding
+ * a fresh database works without starting the worker. Failures print one
+ * plain sentence on stderr (these are run by people and scripts), besides
+ * the JSON log lines of the connection code. */
+#include "admin.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "setup.h"
+#include "util.h"
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#define ADMIN_CONNECT_WAIT_MS 10000
+#define ADMIN_PG_DEFAULT "host=127.0.0.1 port=5432 dbname=beseda user=beseda"
+
+#define ADMIN_COMMON_OPTS \
+    { "pg", "BESEDA_PG", OPT_STRING, ADMIN_PG_DEFAULT, "libpq connection string", NULL }, \
+    { "migrations", "BESEDA_MIGRATIONS", OPT_STRING, "", \
+      "migrations directory (empty: next to the binary, see docs/STORE.md)", NULL }
+
+typedef int (*admin_fn)(store_db_t *db, const beseda_opt_t *opts);
+
+/* Connects, migrates, runs fn. */
+static int with_database(const beseda_opt_t *opts, admin_fn fn)
+{
+    store_db_t *db = store_db_new(beseda_config_str(opts, "pg"));
+    if (!db) {
+        fprintf(stderr, "beseda-store: out of memory\n");
+        return 1;
+    }
+    int rc = 1;
+    if (store_setup(db, beseda_config_str(opts, "migrations"), NULL, ADMIN_CONNECT_WAIT_MS) < 0)
+        fprintf(stderr, "beseda-store: cannot connect to PostgreSQL or apply migrations (see log)\n");
+    else
+        rc = fn ? fn(db, opts) : 0;
+    store_db_destroy(&db);
+    return rc;
+}
+
+/* Runs an INSERT ... RETURNING id and prints the id; explains the usual
+ * failures in words. */
+static int insert_and_print(store_db_t *db, const char *sql, int n, const char *const *params,
+                            const char *what)
+{
+    PGconn *conn = store_db_conn(db);
+    PGresult *res = conn ? PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0) : NULL;
+    int ok = res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    if (ok)
+        printf("%s\n", PQgetvalue(res, 0, 0));
+    else {
+        const char *state = store_db_sqlstate(res);
+        if (strcmp(state, "23505") == 0)
+            fprintf(stderr, "beseda-store: %s already exists (e-mail taken)\n", what);
+        else if (strcmp(state, "23503") == 0)
+            fprintf(stderr, "beseda-store: no such site\n");
+        else
+            fprintf(stderr, "beseda-store: cannot create %s: %s", what,
+                    res ? PQresultErrorMessage(res) : conn ? PQerrorMessage(conn) : "no connection\n");
+    }
+    PQclear(res);
+    return ok ? 0 : 1;
+}
+
+static int create_site(store_db_t *db, const beseda_opt_t *opts)
+{
+    const char *params[] = { beseda_config_str(opts, "name"), beseda_config_str(opts, "origins") };
+    return insert_and_print(db,
+        "INSERT INTO sites (name, allowed_origins)"
+        " VALUES ($1, ARRAY(SELECT btrim(o) FROM unnest(string_to_array($2, ',')) o"
+        "                   WHERE btrim(o) <> '')) RETURNING id", 2, params, "site");
+}
+
+static int create_operator(store_db_t *db, const beseda_opt_t *opts)
+{
+    const char *site = beseda_config_str(opts, "site");
+    const char *password = beseda_config_str(opts, "password");
+    char hash[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+        fprintf(stderr, "beseda-store: cannot hash the password (out of memory)\n");
+        return 1;
+    }
+    const char *params[] = { site, beseda_config_str(opts, "email"), beseda_config_str(opts, "name"),
+                             hash, beseda_config_str(opts, "max-chats") };
+    return insert_and_print(db,
+        "INSERT INTO operators (site_id, email, name, password_hash, max_chats)"
+        " VALUES ($1, $2, $3, $4, $5) RETURNING id", 5, params, "operator");
+}
+
+/* Usage errors the option table cannot express. */
+static int check_operator_args(const beseda_opt_t *opts)
+{
+    if (!beseda_is_uuid(beseda_config_str(opts, "site"))) {
+        fprintf(stderr, "beseda-store: --site must be a site id (UUID)\n");
+        return -1;
+    }
+    const char *email = beseda_config_str(opts, "email");
+    if (!*email || !strchr(email, '@') || !*beseda_config_str(opts, "password")
+        || !*beseda_config_str(opts, "name")) {
+        fprintf(stderr, "beseda-store: --email (with @), --password and --name must not be empty\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse(beseda_opt_t *opts, const char *command, const char *summary, int argc, char **argv)
+{
+    char process[64];
+    snprintf(process, sizeof process, "beseda-store %s", command);
+    int rc = beseda_config_parse(opts, process, summary, argc - 1, argv + 1);
+    return rc;   /* 0 go on, 1 help printed, -1 bad usage */
+}
+
+static int run_migrate(int argc, char **argv)
+{
+    beseda_opt_t opts[] = { ADMIN_COMMON_OPTS, { NULL, NULL, OPT_STRING, NULL, NULL, NULL } };
+    int rc = parse(opts, "migrate", "Applies pending migrations and exits.", argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    return with_database(opts, NULL);
+}
+
+static int run_create_site(int argc, char **argv)
+{
+    beseda_opt_t opts[] = {
+        ADMIN_COMMON_OPTS,
+        { "name", "", OPT_STRING, NULL, "site name", NULL },
+        { "origins", "", OPT_STRING, "", "allowed origins, comma-separated", NULL },
+        { NULL, NULL, OPT_STRING, NULL, NULL, NULL }
+    };
+    int rc = parse(opts, "create-site", "Creates a site and prints its id.", argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (!*beseda_config_str(opts, "name")) {
+        fprintf(stderr, "beseda-store: --name must not be empty\n");
+        return 2;
+    }
+    return with_database(opts, create_site);
+}
+
+static int run_create_operator(int argc, char **argv)
+{
+    beseda_opt_t opts[] = {
+        ADMIN_COMMON_OPTS,
+        { "site", "", OPT_STRING, NULL, "site id", NULL },
+        { "email", "", OPT_STRING, NULL, "login e-mail (unique across all sites)", NULL },
+        { "password", "", OPT_STRING, NULL, "password (stored as an argon2id hash)", NULL },
+        { "name", "", OPT_STRING, NULL, "name shown to visitors", NULL },
+        { "max-chats", "", OPT_INT, "5", "chats at once", NULL },
+        { NULL, NULL, OPT_STRING, NULL, NULL, NULL }
+    };
+    int rc = parse(opts, "create-operator", "Creates an operator and prints its id.", argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (check_operator_args(opts) < 0 || beseda_config_int(opts, "max-chats") > 1000000) {
+        if (beseda_config_int(opts, "max-chats") > 1000000)
+            fprintf(stderr, "beseda-store: --max-chats is too large\n");
+        return 2;
+    }
+    return with_database(opts, create_operator);
+}
+
+int store_admin_is_command(int argc, char **argv)
+{
+    return argc > 1 && (strcmp(argv[1], "migrate") == 0 || strcmp(argv[1], "create-site") == 0
+                        || strcmp(argv[1], "create-operator") == 0);
+}
+
+int store_admin_run(int argc, char **argv)
+{
+    if (sodium_init() < 0) {
+        fprintf(stderr, "beseda-store: libsodium failed to initialise\n");
+        return 1;
+    }
+    if (strcmp(argv[1], "migrate") == 0)
+        return run_migrate(argc, argv);
+    if (strcmp(argv[1], "create-site") == 0)
+        return run_create_site(argc, argv);
+    return run_create_operator(argc, argv);
+}

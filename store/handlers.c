@@ -1,0 +1,59 @@
+/* One dispatch switch for every request kind but append (append.c batches
+ * those); one file per kind holds its handler, as in Mosquitto. */
+#include "store.h"
+#include "log.h"
+
+const char *store_err_code(store_err_t err)
+{
+    switch (err) {
+    case STORE_OK: return "";
+    case STORE_BAD_REQUEST: return "bad_request";
+    case STORE_UNAVAILABLE: return "unavailable";
+    case STORE_NO_CONVERSATION: return "no_conversation";
+    case STORE_STALE_EPOCH: return "stale_epoch";
+    case STORE_INTERNAL: break;
+    }
+    return "internal";
+}
+
+static store_err_t dispatch(store_ctx_t *ctx, const Beseda__StoreRequest *req,
+                            Beseda__StoreReply *reply, store_mem_t *mem)
+{
+    switch (req->body_case) {
+    case BESEDA__STORE_REQUEST__BODY_VISITOR_HELLO:
+        return store_visitor_hello(ctx, req->visitor_hello, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_FETCH:
+        return store_fetch(ctx, req->fetch, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_OPERATOR_LOGIN:
+        return store_operator_login(ctx, req->operator_login, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_OPERATOR_SESSION:
+        return store_operator_session(ctx, req->operator_session, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_ASSIGN:
+        return store_assign(ctx, req->assign, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_SITE_QUEUE:
+        return store_site_queue(ctx, req->site_queue, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_HISTORY:
+        return store_history(ctx, req->history, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_CLOSE:
+        return store_close(ctx, req->close, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_GET_CONVERSATION:
+        return store_get_conversation(ctx, req->get_conversation, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_APPEND:      /* batched by the caller */
+    case BESEDA__STORE_REQUEST__BODY__NOT_SET:
+    default:
+        return STORE_BAD_REQUEST;
+    }
+}
+
+void store_handle(store_ctx_t *ctx, const Beseda__StoreRequest *req,
+                  Beseda__StoreReply *reply, store_mem_t *mem)
+{
+    store_err_t err = dispatch(ctx, req, reply, mem);
+    if (err != STORE_OK) {
+        /* A half-built body must not go out next to an error. */
+        reply->body_case = BESEDA__STORE_REPLY__BODY__NOT_SET;
+        reply->error_code = (char *) store_err_code(err);
+        if (err == STORE_BAD_REQUEST)
+            log_debug("bad store request");
+    }
+}

@@ -1,0 +1,127 @@
+/* beseda-store: the bus worker of service "store", owner of PostgreSQL.
+ * main only reads the configuration, connects and migrates, and runs the
+ * worker loop until SIGINT/SIGTERM. Admin subcommands: see admin.h. */
+#include "admin.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "setup.h"
+#include "store.h"
+#include "worker.h"
+#include <czmq.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define STORE_BATCH_MAX_LIMIT 10000
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void) sig;
+    stop_requested = 1;
+}
+
+static void install_signals(void)
+{
+    zsys_handler_set(NULL);          /* czmq's own handler would swallow the signals */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static int serve(const beseda_opt_t *opts)
+{
+    store_ctx_t ctx = { .db = store_db_new(beseda_config_str(opts, "pg")),
+                        .session_ttl_s = beseda_config_int(opts, "session-ttl") };
+    if (!ctx.db)
+        return 1;
+    int rc = 1;
+    if (store_setup(ctx.db, beseda_config_str(opts, "migrations"), &stop_requested, -1) == 0) {
+        char name[256];
+        const char *configured = beseda_config_str(opts, "name");
+        if (*configured)
+            snprintf(name, sizeof name, "%s", configured);
+        else {
+            char host[128] = "host";
+            gethostname(host, sizeof host - 1);
+            snprintf(name, sizeof name, "store-%s-%d", host, (int) getpid());
+        }
+        store_worker_t *worker = store_worker_new(&ctx, beseda_config_str(opts, "broker"), name,
+                                                  (size_t) beseda_config_int(opts, "batch-max"),
+                                                  (int) beseda_config_int(opts, "batch-wait-ms"));
+        if (worker) {
+            log_info("store started", "name", name, "broker", beseda_config_str(opts, "broker"));
+            rc = store_worker_run(worker, &stop_requested);
+            store_worker_destroy(&worker);
+        } else
+            log_error("cannot start the bus worker", "broker", beseda_config_str(opts, "broker"));
+    } else if (stop_requested)
+        rc = 0;
+    store_db_destroy(&ctx.db);
+    return rc;
+}
+
+static int check_limits(const beseda_opt_t *opts)
+{
+    long batch = beseda_config_int(opts, "batch-max");
+    if (batch < 1 || batch > STORE_BATCH_MAX_LIMIT || beseda_config_int(opts, "batch-wait-ms") > 1000
+        || beseda_config_int(opts, "session-ttl") < 60) {
+        fprintf(stderr, "beseda-store: batch-max must be 1..%d, batch-wait-ms at most 1000, "
+                        "session-ttl at least 60\n", STORE_BATCH_MAX_LIMIT);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (store_admin_is_command(argc, argv)) {
+        /* Subcommands print their result on stdout; keep stderr to problems. */
+        setenv("BESEDA_LOG_LEVEL", getenv("BESEDA_LOG_LEVEL") ? getenv("BESEDA_LOG_LEVEL") : "warn", 1);
+        beseda_log_init("store");
+        return store_admin_run(argc, argv);
+    }
+
+    beseda_opt_t opts[] = {
+        { "pg", "BESEDA_PG", OPT_STRING, "host=127.0.0.1 port=5432 dbname=beseda user=beseda",
+          "libpq connection string", NULL },
+        { "batch-max", "BESEDA_BATCH_MAX", OPT_INT, "64", "appends per group commit", NULL },
+        { "batch-wait-ms", "BESEDA_BATCH_WAIT_MS", OPT_INT, "2",
+          "how long a group commit waits for more appends", NULL },
+        { "session-ttl", "BESEDA_SESSION_TTL", OPT_INT, "2592000",
+          "operator session lifetime, seconds", NULL },
+        { "migrations", "BESEDA_MIGRATIONS", OPT_STRING, "",
+          "migrations directory (empty: <binary>/../store/migrations, "
+          "<binary>/../share/beseda/migrations, ./store/migrations)", NULL },
+        { "broker", "BESEDA_BROKER", OPT_STRING, "tcp://127.0.0.1:5570", "broker ROUTER endpoint", NULL },
+        { "broker-pub", "BESEDA_BROKER_PUB", OPT_STRING, "tcp://127.0.0.1:5571",
+          "broker XSUB endpoint (unused by the store)", NULL },
+        { "broker-sub", "BESEDA_BROKER_SUB", OPT_STRING, "tcp://127.0.0.1:5572",
+          "broker XPUB endpoint (unused by the store)", NULL },
+        { "name", "BESEDA_NAME", OPT_STRING, "", "worker name (empty: store-<host>-<pid>)", NULL },
+        { "log-level", "BESEDA_LOG_LEVEL", OPT_STRING, "info", "debug, info, warn or error", NULL },
+        { NULL, NULL, OPT_STRING, NULL, NULL, NULL }
+    };
+    int rc = beseda_config_parse(opts, "beseda-store",
+        "The store worker: owns PostgreSQL, answers service \"store\" on the bus.\n"
+        "Subcommands: migrate | create-site | create-operator (each with --help).", argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (check_limits(opts) < 0)
+        return 2;
+    setenv("BESEDA_LOG_LEVEL", beseda_config_str(opts, "log-level"), 1);
+    beseda_log_init("store");
+    if (sodium_init() < 0) {
+        log_error("libsodium failed to initialise");
+        return 1;
+    }
+    install_signals();
+    return serve(opts);
+}

@@ -1,0 +1,152 @@
+/* operator_login and operator_session. Passwords are argon2id strings from
+ * crypto_pwhash_str. A session token is 32 random bytes in base64url; only
+ * its SHA-256 is stored, so a leaked database holds no usable token. */
+#include "rows.h"
+#include "store.h"
+#include "validate.h"
+#include "log.h"
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SESSION_TOKEN_BYTES 32
+#define OPERATOR_COLUMNS "o.id, o.site_id, o.name, o.email, o.max_chats"
+
+/* A valid argon2id hash (same cost as crypto_pwhash_str's interactive
+ * limits, which create-operator uses) of a password nobody has. It is
+ * verified when the e-mail is unknown, so that a wrong e-mail costs as long
+ * as a wrong password and timing does not tell which e-mails exist. */
+#define DUMMY_HASH "$argon2id$v=19$m=65536,t=2,p=1$aCaV/XoiU8jh9XHGEyWKnw$" \
+                   "tuWvkBLtFzR2hSTUyxpjhT/EDJe3jf5sXIFB2dPyRb0"
+
+static Beseda__OperatorInfo *operator_from_row(store_mem_t *mem, const PGresult *res, int row)
+{
+    Beseda__OperatorInfo *op = store_mem_alloc(mem, sizeof *op);
+    if (!op)
+        return NULL;
+    beseda__operator_info__init(op);
+    op->id = rows_str(res, row, 0);
+    op->site_id = rows_str(res, row, 1);
+    op->name = rows_str(res, row, 2);
+    op->email = rows_str(res, row, 3);
+    op->max_chats = (uint32_t) rows_u64(res, row, 4);
+    return op;
+}
+
+/* The operator's open conversations into the reply. */
+static store_err_t load_assigned(store_ctx_t *ctx, Beseda__StoreOperatorReply *r, store_mem_t *mem)
+{
+    const char *params[] = { r->operator_->site_id, r->operator_->id };
+    return rows_conversations(ctx, mem,
+        "SELECT " CONV_COLUMNS CONV_FROM
+        "WHERE c.site_id = $1 AND c.operator_id = $2 AND c.state = 'assigned'"
+        " ORDER BY c.updated_at", 2, params, &r->conversations, &r->n_conversations);
+}
+
+static void token_hash_hex(const char *token, char out[2 + 2 * crypto_hash_sha256_BYTES + 1])
+{
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, (const unsigned char *) token, strlen(token));
+    out[0] = '\\';
+    out[1] = 'x';
+    sodium_bin2hex(out + 2, 2 * crypto_hash_sha256_BYTES + 1, digest, sizeof digest);
+}
+
+static store_err_t create_session(store_ctx_t *ctx, Beseda__StoreOperatorReply *r, store_mem_t *mem)
+{
+    unsigned char raw[SESSION_TOKEN_BYTES];
+    randombytes_buf(raw, sizeof raw);
+    size_t len = sodium_base64_ENCODED_LEN(sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *token = store_mem_alloc(mem, len);
+    if (!token)
+        return STORE_INTERNAL;
+    sodium_bin2base64(token, len, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char hash[2 + 2 * crypto_hash_sha256_BYTES + 1], ttl[24];
+    token_hash_hex(token, hash);
+    snprintf(ttl, sizeof ttl, "%ld", ctx->session_ttl_s);
+    const char *params[] = { hash, r->operator_->id, ttl };
+    store_err_t err = rows_err(store_db_exec(ctx->db,
+        "INSERT INTO operator_sessions (token_hash, operator_id, expires_at)"
+        " VALUES ($1::bytea, $2, now() + make_interval(secs => $3::bigint))", 3, params));
+    if (err == STORE_OK)
+        r->session = token;
+    return err;
+}
+
+static Beseda__StoreOperatorReply *new_reply(Beseda__StoreReply *reply, store_mem_t *mem)
+{
+    Beseda__StoreOperatorReply *r = store_mem_alloc(mem, sizeof *r);
+    if (!r)
+        return NULL;
+    beseda__store_operator_reply__init(r);
+    reply->body_case = BESEDA__STORE_REPLY__BODY_OPERATOR;
+    reply->operator_ = r;
+    return r;
+}
+
+store_err_t store_operator_login(store_ctx_t *ctx, const Beseda__StoreOperatorLogin *req,
+                                 Beseda__StoreReply *reply, store_mem_t *mem)
+{
+    Beseda__StoreOperatorReply *r = new_reply(reply, mem);
+    if (!r)
+        return STORE_INTERNAL;
+    if (!store_valid_text(req->email, STORE_FIELD_MAX_BYTES) || !req->password
+        || strlen(req->password) > STORE_FIELD_MAX_BYTES)
+        return STORE_BAD_REQUEST;
+    const char *params[] = { req->email };
+    PGresult *res;
+    db_status_t st = store_db_query(ctx->db,
+        "SELECT " OPERATOR_COLUMNS ", o.password_hash FROM operators o"
+        " WHERE lower(o.email) = lower($1)", 1, params, &res);
+    if (st != DB_OK)
+        return rows_err(st);
+    if (!store_mem_keep(mem, res))
+        return STORE_INTERNAL;
+    int found = PQntuples(res) == 1;
+    /* libsodium reads a fixed crypto_pwhash_STRBYTES buffer. */
+    char hash[crypto_pwhash_STRBYTES] = { 0 };
+    snprintf(hash, sizeof hash, "%s", found ? PQgetvalue(res, 0, 5) : DUMMY_HASH);
+    int good = crypto_pwhash_str_verify(hash, req->password, strlen(req->password)) == 0;
+    if (!found || !good) {
+        log_info("operator login refused", "email", req->email);
+        return STORE_OK;                        /* ok = false */
+    }
+    if (!(r->operator_ = operator_from_row(mem, res, 0)))
+        return STORE_INTERNAL;
+    store_err_t err = create_session(ctx, r, mem);
+    if (err == STORE_OK)
+        err = load_assigned(ctx, r, mem);
+    r->ok = err == STORE_OK;
+    return err;
+}
+
+store_err_t store_operator_session(store_ctx_t *ctx, const Beseda__StoreOperatorSession *req,
+                                   Beseda__StoreReply *reply, store_mem_t *mem)
+{
+    Beseda__StoreOperatorReply *r = new_reply(reply, mem);
+    if (!r)
+        return STORE_INTERNAL;
+    if (!req->session || strlen(req->session) > STORE_FIELD_MAX_BYTES)
+        return STORE_BAD_REQUEST;
+    if (!*req->session)
+        return STORE_OK;                        /* ok = false */
+    char hash[2 + 2 * crypto_hash_sha256_BYTES + 1];
+    token_hash_hex(req->session, hash);
+    const char *params[] = { hash };
+    PGresult *res;
+    db_status_t st = store_db_query(ctx->db,
+        "SELECT " OPERATOR_COLUMNS " FROM operator_sessions s JOIN operators o ON o.id = s.operator_id"
+        " WHERE s.token_hash = $1::bytea AND s.expires_at > now()", 1, params, &res);
+    if (st != DB_OK)
+        return rows_err(st);
+    if (!store_mem_keep(mem, res))
+        return STORE_INTERNAL;
+    if (PQntuples(res) != 1)
+        return STORE_OK;                        /* unknown or expired */
+    if (!(r->operator_ = operator_from_row(mem, res, 0)))
+        return STORE_INTERNAL;
+    r->session = req->session;
+    store_err_t err = load_assigned(ctx, r, mem);
+    r->ok = err == STORE_OK;
+    return err;
+}

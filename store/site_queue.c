@@ -1,0 +1,63 @@
+/* site_queue: what the router needs to pick an operator: each operator's
+ * load and limit, and the open chats nobody has, oldest first. Presence is
+ * not here (it lives in Redis); the router joins the two. */
+#include "rows.h"
+#include "store.h"
+#include "validate.h"
+
+static store_err_t load_operators(store_ctx_t *ctx, const char *site_id,
+                                  Beseda__StoreSiteQueueReply *r, store_mem_t *mem)
+{
+    const char *params[] = { site_id };
+    PGresult *res;
+    db_status_t st = store_db_query(ctx->db,
+        "SELECT o.id, o.name, o.max_chats, count(c.id) FROM operators o"
+        "  LEFT JOIN conversations c ON c.operator_id = o.id AND c.site_id = o.site_id"
+        "                          AND c.state = 'assigned'"
+        " WHERE o.site_id = $1 GROUP BY o.id ORDER BY o.id", 1, params, &res);
+    if (st != DB_OK)
+        return rows_err(st);
+    if (!store_mem_keep(mem, res))
+        return STORE_INTERNAL;
+    int n = PQntuples(res);
+    if (n == 0)
+        return STORE_OK;
+    r->loads = store_mem_alloc(mem, (size_t) n * sizeof *r->loads);
+    if (!r->loads)
+        return STORE_INTERNAL;
+    for (int i = 0; i < n; i++) {
+        Beseda__OperatorLoad *load = store_mem_alloc(mem, sizeof *load);
+        if (!load)
+            return STORE_INTERNAL;
+        beseda__operator_load__init(load);
+        load->operator_id = rows_str(res, i, 0);
+        load->name = rows_str(res, i, 1);
+        load->max_chats = (uint32_t) rows_u64(res, i, 2);
+        load->open_chats = (uint32_t) rows_u64(res, i, 3);
+        r->loads[i] = load;
+    }
+    r->n_loads = (size_t) n;
+    return STORE_OK;
+}
+
+store_err_t store_site_queue(store_ctx_t *ctx, const Beseda__StoreSiteQueue *req,
+                             Beseda__StoreReply *reply, store_mem_t *mem)
+{
+    if (!store_valid_uuid(req->site_id))
+        return STORE_BAD_REQUEST;
+    Beseda__StoreSiteQueueReply *r = store_mem_alloc(mem, sizeof *r);
+    if (!r)
+        return STORE_INTERNAL;
+    beseda__store_site_queue_reply__init(r);
+    reply->body_case = BESEDA__STORE_REPLY__BODY_SITE_QUEUE;
+    reply->site_queue = r;
+    store_err_t err = load_operators(ctx, req->site_id, r, mem);
+    if (err != STORE_OK)
+        return err;
+    const char *params[] = { req->site_id };
+    return rows_conversations(ctx, mem,
+        "SELECT " CONV_COLUMNS CONV_FROM
+        "WHERE c.site_id = $1 AND c.operator_id IS NULL AND c.state <> 'closed'"
+        " ORDER BY c.created_at LIMIT " STORE_STR(STORE_QUEUE_MAX), 1, params,
+        &r->unassigned, &r->n_unassigned);
+}

@@ -1,0 +1,64 @@
+/* What every part of the store shares: the context passed to handlers and the
+ * error kinds a handler can end with (mapped to StoreReply.error_code). */
+#ifndef STORE_STORE_H
+#define STORE_STORE_H
+
+#include "beseda.pb-c.h"
+#include "db.h"
+#include "mem.h"
+#include <stdint.h>
+
+#define STORE_FETCH_MAX          200   /* messages per fetch (also the default) */
+#define STORE_HISTORY_DEFAULT     20   /* conversations per history request */
+#define STORE_HISTORY_MAX        100
+#define STORE_HISTORY_MESSAGES   200   /* messages per conversation in history */
+#define STORE_QUEUE_MAX          100   /* unassigned conversations in site_queue */
+#define STORE_XSTR(x) #x
+#define STORE_STR(x) STORE_XSTR(x)   /* a number constant as SQL text */
+#define STORE_TEXT_MAX_BYTES   65536   /* message body; the gateway enforces 8 KiB */
+#define STORE_FIELD_MAX_BYTES   4096   /* ids, names, page fields, tokens */
+
+typedef enum {
+    STORE_OK = 0,
+    STORE_BAD_REQUEST,      /* malformed request: fix it, do not retry */
+    STORE_UNAVAILABLE,      /* PostgreSQL is down or the transaction failed: retry */
+    STORE_INTERNAL,         /* unexpected failure (logged) */
+    STORE_NO_CONVERSATION,  /* the conversation does not exist in this site */
+    STORE_STALE_EPOCH       /* a newer owner of the shard key wrote already */
+} store_err_t;
+
+typedef struct {
+    store_db_t *db;
+    long session_ttl_s;     /* operator session lifetime */
+} store_ctx_t;
+
+/* "bad_request", "unavailable", ...; "" for STORE_OK. */
+const char *store_err_code(store_err_t err);
+
+/* One handler per request kind (one file each); all but append, which goes
+ * through the group commit in append.c. Each fills *reply's body, allocating
+ * from mem, and returns STORE_OK or the error to report. */
+store_err_t store_visitor_hello(store_ctx_t *ctx, const Beseda__StoreVisitorHello *req,
+                                Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_fetch(store_ctx_t *ctx, const Beseda__StoreFetch *req,
+                        Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_operator_login(store_ctx_t *ctx, const Beseda__StoreOperatorLogin *req,
+                                 Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_operator_session(store_ctx_t *ctx, const Beseda__StoreOperatorSession *req,
+                                   Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_assign(store_ctx_t *ctx, const Beseda__StoreAssign *req,
+                         Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_site_queue(store_ctx_t *ctx, const Beseda__StoreSiteQueue *req,
+                             Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_history(store_ctx_t *ctx, const Beseda__StoreHistory *req,
+                          Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_close(store_ctx_t *ctx, const Beseda__StoreClose *req,
+                        Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_get_conversation(store_ctx_t *ctx, const Beseda__StoreGetConversation *req,
+                                   Beseda__StoreReply *reply, store_mem_t *mem);
+
+/* Dispatches any request but append; sets reply->error_code on failure. */
+void store_handle(store_ctx_t *ctx, const Beseda__StoreRequest *req,
+                  Beseda__StoreReply *reply, store_mem_t *mem);
+
+#endif
