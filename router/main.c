@@ -1,0 +1,106 @@
+/* beseda-router: configuration and signals only; the work is in router.c. */
+#include "router.h"
+#include "config.h"
+#include "log.h"
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_requested = 0;
+
+static void on_signal(int sig)
+{
+    (void) sig;
+    stop_requested = 1;
+}
+
+static beseda_opt_t options[] = {
+    { "broker", "BESEDA_BROKER", OPT_STRING, "tcp://127.0.0.1:5570", "broker ROUTER endpoint (requests)", NULL },
+    { "broker-pub", "BESEDA_BROKER_PUB", OPT_STRING, "tcp://127.0.0.1:5571", "broker XSUB endpoint (deliveries are published here)", NULL },
+    { "broker-sub", "BESEDA_BROKER_SUB", OPT_STRING, "tcp://127.0.0.1:5572", "broker XPUB endpoint (not used by the router)", NULL },
+    { "name", "BESEDA_NAME", OPT_STRING, "", "worker name; empty: router-<hostname>-<pid>", NULL },
+    { "log-level", "BESEDA_LOG_LEVEL", OPT_STRING, "info", "debug, info, warn or error", NULL },
+    { "secret", "BESEDA_SECRET", OPT_STRING, NULL, "key for visitor tokens, at least 16 characters, the same on every router", NULL },
+    { "visitor-token-ttl", "BESEDA_VISITOR_TOKEN_TTL", OPT_INT, "15552000", "visitor token lifetime, seconds", NULL },
+    { "redis-host", "BESEDA_REDIS_HOST", OPT_STRING, "127.0.0.1", "Redis host (presence, login counters)", NULL },
+    { "redis-port", "BESEDA_REDIS_PORT", OPT_INT, "6379", "Redis port", NULL },
+    { "presence-ttl-ms", "BESEDA_PRESENCE_TTL_MS", OPT_INT, "15000", "an operator connection is offline this long after its last beat", NULL },
+    { "login-max-fails", "BESEDA_LOGIN_MAX_FAILS", OPT_INT, "5", "failed logins per account per 15 min before login_throttled (0: no limit)", NULL },
+    { "login-max-fails-ip", "BESEDA_LOGIN_MAX_FAILS_IP", OPT_INT, "20", "failed logins per client address per 15 min (0: no limit)", NULL },
+    { "store-timeout-ms", "BESEDA_STORE_TIMEOUT_MS", OPT_INT, "5000", "a store request unanswered this long makes the reply 'unavailable'", NULL },
+    { NULL, NULL, OPT_STRING, NULL, NULL, NULL }
+};
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    /* hiredis writes to a socket Redis may have closed: an error, not a kill. */
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int config_from_options(router_config_t *cfg, char *name_buf, size_t name_size)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->broker = beseda_config_str(options, "broker");
+    cfg->broker_pub = beseda_config_str(options, "broker-pub");
+    cfg->secret = beseda_config_str(options, "secret");
+    cfg->token_ttl_s = beseda_config_int(options, "visitor-token-ttl");
+    cfg->redis_host = beseda_config_str(options, "redis-host");
+    cfg->redis_port = (int) beseda_config_int(options, "redis-port");
+    cfg->presence_ttl_ms = beseda_config_int(options, "presence-ttl-ms");
+    cfg->login_max_fails = beseda_config_int(options, "login-max-fails");
+    cfg->login_max_fails_ip = beseda_config_int(options, "login-max-fails-ip");
+    cfg->store_timeout_ms = (int) beseda_config_int(options, "store-timeout-ms");
+    const char *name = beseda_config_str(options, "name");
+    if (!name || !*name) {
+        char host[128] = "localhost";
+        gethostname(host, sizeof host - 1);
+        snprintf(name_buf, name_size, "router-%s-%d", host, (int) getpid());
+        name = name_buf;
+    }
+    cfg->name = name;
+    if (strlen(cfg->secret) < SECRET_MIN_CHARS) {
+        fprintf(stderr, "beseda-router: BESEDA_SECRET must be at least %d characters\n",
+                SECRET_MIN_CHARS);
+        return -1;
+    }
+    if (cfg->presence_ttl_ms <= 0 || cfg->store_timeout_ms <= 0 || cfg->token_ttl_s <= 0) {
+        fprintf(stderr, "beseda-router: TTLs and timeouts must be positive\n");
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = beseda_config_parse(options, "beseda-router",
+                                 "Routes chats: visitor and operator requests, presence, assignment.",
+                                 argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    setenv("BESEDA_LOG_LEVEL", beseda_config_str(options, "log-level"), 1);
+    beseda_log_init("router");
+    router_config_t cfg;
+    char name_buf[200];
+    if (config_from_options(&cfg, name_buf, sizeof name_buf) != 0)
+        return 2;
+    if (sodium_init() < 0) {
+        log_error("libsodium cannot start");
+        return 1;
+    }
+    zsys_handler_set(NULL);
+    install_signals();
+    router_t *router = router_new(&cfg);
+    if (!router)
+        return 1;
+    rc = router_run(router, &stop_requested);
+    router_destroy(&router);
+    return rc == 0 ? 0 : 1;
+}

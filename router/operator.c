@@ -1,0 +1,224 @@
+/* Operators: login and resume (welcome), status, presence beats, leaving.
+ *
+ * Login is throttled before the password is even checked (throttle.h).
+ * Welcome marks the connection online in Redis, tells the site how many
+ * operators are online, and hands the site's queued conversations to
+ * whoever is free now (assign.h). The gateway binds site and operator id to
+ * the connection after the welcome and sends them with every later request. */
+#include "router.h"
+#include "assign.h"
+#include "log.h"
+#include "publish.h"
+#include "throttle.h"
+#include "util.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* Operator requests after the welcome must carry the bound identity. */
+static bool operator_identified(router_t *self, job_t **job_p)
+{
+    const Beseda__RouterRequest *msg = (*job_p)->msg;
+    if (msg->operator_id[0] && msg->site_id[0])
+        return true;
+    router_fail(self, job_p, "not_authenticated", "operator request without an operator");
+    return false;
+}
+
+const char *operator_name(router_t *self, const char *operator_id)
+{
+    const char *name = zhashx_lookup(self->op_names, operator_id);
+    if (name)
+        return name;
+    char *stored = presence_operator_name(self->presence, operator_id);
+    if (stored) {
+        operator_name_remember(self, operator_id, stored);
+        free(stored);
+        name = zhashx_lookup(self->op_names, operator_id);
+    }
+    return name ? name : OPERATOR_DISPLAY_NAME;
+}
+
+void operator_name_remember(router_t *self, const char *operator_id, const char *name)
+{
+    if (!operator_id || !*operator_id || !name || !*name)
+        return;
+    if (zhashx_size(self->op_names) >= OPERATOR_NAMES_MAX)
+        zhashx_purge(self->op_names);
+    char *copy = strdup(name);
+    if (copy)
+        zhashx_update(self->op_names, operator_id, copy);
+}
+
+void operator_publish_online(router_t *self, const char *site_id)
+{
+    publish_operators_online(self->pub, site_id, presence_count_online(self->presence, site_id));
+}
+
+void operator_login(router_t *self, job_t *job)
+{
+    const Beseda__OperatorLogin *login = job->msg->operator_login;
+    if (!login || !login->email[0] || !login->password[0]) {
+        router_fail(self, &job, "missing_field", !login || !login->email[0] ? "email" : "password");
+        return;
+    }
+    if (throttle_login_blocked(self->redis, login->email, job->msg->ip,
+                               self->cfg.login_max_fails, self->cfg.login_max_fails_ip)) {
+        log_warn("login throttled", "ip", job->msg->ip);
+        router_fail(self, &job, "login_throttled", "too many failed logins; wait");
+        return;
+    }
+    Beseda__StoreOperatorLogin sl = BESEDA__STORE_OPERATOR_LOGIN__INIT;
+    sl.email = login->email;
+    sl.password = login->password;
+    Beseda__StoreRequest request = BESEDA__STORE_REQUEST__INIT;
+    request.body_case = BESEDA__STORE_REQUEST__BODY_OPERATOR_LOGIN;
+    request.operator_login = &sl;
+    char key[33];
+    router_opaque_key(login->email, key);
+    job->step = STEP_LOGIN;
+    router_store_call(self, &job, key, &request);
+}
+
+void operator_resume(router_t *self, job_t *job)
+{
+    const Beseda__OperatorResume *resume = job->msg->operator_resume;
+    if (!resume || !resume->session[0]) {
+        router_fail(self, &job, "missing_field", "session");
+        return;
+    }
+    Beseda__StoreOperatorSession ss = BESEDA__STORE_OPERATOR_SESSION__INIT;
+    ss.session = resume->session;
+    Beseda__StoreRequest request = BESEDA__STORE_REQUEST__INIT;
+    request.body_case = BESEDA__STORE_REQUEST__BODY_OPERATOR_SESSION;
+    request.operator_session = &ss;
+    char key[33];
+    router_opaque_key(resume->session, key);
+    job->step = STEP_RESUME;
+    router_store_call(self, &job, key, &request);
+}
+
+/* Refused login or resume: count a failed login, answer the error. */
+static void operator_refused(router_t *self, job_t **job_p)
+{
+    job_t *job = *job_p;
+    if (job->step == STEP_LOGIN) {
+        throttle_login_failed(self->redis, job->msg->operator_login->email, job->msg->ip);
+        log_info("bad login", "ip", job->msg->ip);
+        router_fail(self, job_p, "bad_login", "wrong e-mail or password");
+    } else {
+        log_info("bad session", "ip", job->msg->ip);
+        router_fail(self, job_p, "bad_session", "unknown or expired session");
+    }
+}
+
+static void reply_welcome(router_t *self, job_t *job, const Beseda__StoreOperatorReply *so)
+{
+    Beseda__OperatorInfo info = *so->operator_;   /* a copy: never edit the unpacked one */
+    info.status = "online";
+    Beseda__OperatorWelcome ow = BESEDA__OPERATOR_WELCOME__INIT;
+    ow.operator_ = &info;
+    ow.session = so->session[0] || job->step == STEP_LOGIN ? so->session
+                                                          : job->msg->operator_resume->session;
+    ow.n_conversations = so->n_conversations;
+    ow.conversations = so->conversations;
+    Beseda__RouterReply reply = BESEDA__ROUTER_REPLY__INIT;
+    reply.body_case = BESEDA__ROUTER_REPLY__BODY_OPERATOR_WELCOME;
+    reply.operator_welcome = &ow;
+    router_reply(self, job, &reply);
+}
+
+void operator_on_welcome(router_t *self, job_t *job, Beseda__StoreReply *reply)
+{
+    if (router_store_failed(self, &job, reply))
+        return;
+    const Beseda__StoreOperatorReply *so =
+        reply->body_case == BESEDA__STORE_REPLY__BODY_OPERATOR ? reply->operator_ : NULL;
+    if (!so) {
+        router_fail(self, &job, "internal", "unexpected store reply");
+        return;
+    }
+    if (!so->ok) {
+        operator_refused(self, &job);
+        return;
+    }
+    const Beseda__OperatorInfo *op = so->operator_;
+    if (!op || !op->id[0] || !op->site_id[0]) {
+        router_fail(self, &job, "internal", "store returned no operator");
+        return;
+    }
+    if (job->step == STEP_LOGIN)
+        throttle_login_reset(self->redis, job->msg->operator_login->email);
+    operator_name_remember(self, op->id, op->name);
+    presence_touch(self->presence, op->id, op->site_id, job->msg->gateway_id,
+                   job->msg->conn_id, "online", op->name);
+    int64_t now = beseda_mono_ms();
+    for (size_t i = 0; i < so->n_conversations; i++)
+        conv_cache_put(self->convs, so->conversations[i], now);
+    reply_welcome(self, job, so);
+    log_info("operator online", "operator", op->id, "site", op->site_id,
+             "via", job->step == STEP_LOGIN ? "login" : "resume", "gateway", job->msg->gateway_id);
+    operator_publish_online(self, op->site_id);
+    assign_site_queue(self, op->site_id, job->epoch);
+    job_destroy(&job);
+}
+
+static bool is_status(const char *s)
+{
+    return strcmp(s, "online") == 0 || strcmp(s, "away") == 0;
+}
+
+void operator_set_status(router_t *self, job_t *job)
+{
+    if (!operator_identified(self, &job))
+        return;
+    const Beseda__RouterRequest *msg = job->msg;
+    const char *status = msg->set_status ? msg->set_status->status : "";
+    if (!is_status(status)) {
+        router_fail(self, &job, "missing_field", "status must be online or away");
+        return;
+    }
+    presence_touch(self->presence, msg->operator_id, msg->site_id, msg->gateway_id,
+                   msg->conn_id, status, "");
+    log_info("operator status", "operator", msg->operator_id, "site", msg->site_id,
+             "status", status);
+    router_reply_ok(self, job);
+    operator_publish_online(self, msg->site_id);
+    if (strcmp(status, "online") == 0)
+        assign_site_queue(self, msg->site_id, job->epoch);
+    job_destroy(&job);
+}
+
+void operator_beat(router_t *self, job_t *job)
+{
+    if (!operator_identified(self, &job))
+        return;
+    const Beseda__RouterRequest *msg = job->msg;
+    const char *status = msg->presence_beat ? msg->presence_beat->status : "";
+    int change = presence_touch(self->presence, msg->operator_id, msg->site_id, msg->gateway_id,
+                                msg->conn_id, is_status(status) ? status : "", "");
+    router_reply_ok(self, job);
+    /* A beat changes the count only after Redis lost the operator (restart,
+     * expiry): then the site hears it and queued chats get their operator. */
+    if (change == PRESENCE_CAME_ONLINE || change == PRESENCE_WENT_AWAY) {
+        log_info("operator presence rebuilt from a beat", "operator", msg->operator_id,
+                 "site", msg->site_id);
+        operator_publish_online(self, msg->site_id);
+    }
+    if (change == PRESENCE_CAME_ONLINE)
+        assign_site_queue(self, msg->site_id, job->epoch);
+    job_destroy(&job);
+}
+
+void operator_gone(router_t *self, job_t *job)
+{
+    if (!operator_identified(self, &job))
+        return;
+    const Beseda__RouterRequest *msg = job->msg;
+    int left = presence_gone(self->presence, msg->operator_id, msg->site_id, msg->gateway_id,
+                             msg->conn_id);
+    if (left == 0)
+        log_info("operator offline", "operator", msg->operator_id, "site", msg->site_id);
+    router_reply_ok(self, job);
+    operator_publish_online(self, msg->site_id);
+    job_destroy(&job);
+}

@@ -1,0 +1,207 @@
+/* Operator presence: see presence.h for the keys and the rules. */
+#include "presence.h"
+#include "log.h"
+#include "util.h"
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct presence_t {
+    redis_t *redis;
+    int64_t ttl_ms;
+};
+
+/* The one definition of "online", shared by every script below. */
+#define LUA_ONLINE \
+    "local function online(op, now)\n" \
+    "  if redis.call('HGET', 'op:'..op, 'status') ~= 'online' then return false end\n" \
+    "  return redis.call('ZCOUNT', 'op:'..op..':conns', now, '+inf') > 0\n" \
+    "end\n"
+
+/* ARGV: op, site, member, status, gateway, now, expiry, ttl, name.
+ * Returns PRESENCE_CAME_ONLINE / PRESENCE_WENT_AWAY / PRESENCE_SAME. */
+static const char LUA_TOUCH[] = LUA_ONLINE
+    "local op, site, member, status, gw = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]\n"
+    "local now, expiry, ttl, name = ARGV[6], ARGV[7], ARGV[8], ARGV[9]\n"
+    "local was = online(op, now)\n"
+    "local key = 'op:'..op\n"
+    "if status == '' then status = redis.call('HGET', key, 'status') or 'online' end\n"
+    "redis.call('ZADD', key..':conns', expiry, member)\n"
+    "redis.call('ZREMRANGEBYSCORE', key..':conns', '-inf', '('..now)\n"
+    "redis.call('PEXPIRE', key..':conns', ttl)\n"
+    "redis.call('HSET', key, 'status', status, 'site', site, 'gateway', gw)\n"
+    "if name ~= '' then redis.call('HSET', key, 'name', name) end\n"
+    "redis.call('PEXPIRE', key, ttl)\n"
+    "local sk = 'site:'..site..':ops'\n"
+    "redis.call('ZADD', sk, expiry, op)\n"
+    "redis.call('ZREMRANGEBYSCORE', sk, '-inf', '('..now)\n"
+    "redis.call('PEXPIRE', sk, ttl)\n"
+    "local is = online(op, now)\n"
+    "if is and not was then return 1 end\n"
+    "if was and not is then return 2 end\n"
+    "return 0\n";
+
+/* ARGV: op, site, member, now. Returns the live connections left. */
+static const char LUA_GONE[] =
+    "local op, site, member, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
+    "local key = 'op:'..op\n"
+    "redis.call('ZREM', key..':conns', member)\n"
+    "local left = redis.call('ZCOUNT', key..':conns', now, '+inf')\n"
+    "if left == 0 then\n"
+    "  redis.call('DEL', key, key..':conns')\n"
+    "  redis.call('ZREM', 'site:'..site..':ops', op)\n"
+    "end\n"
+    "return left\n";
+
+/* ARGV: site, now. Returns the ids of the site's online operators. */
+static const char LUA_SITE_ONLINE[] = LUA_ONLINE
+    "local out = {}\n"
+    "for _, op in ipairs(redis.call('ZRANGEBYSCORE', 'site:'..ARGV[1]..':ops', ARGV[2], '+inf')) do\n"
+    "  if online(op, ARGV[2]) then out[#out + 1] = op end\n"
+    "end\n"
+    "return out\n";
+
+/* ARGV: op, now. Returns 1 if online. */
+static const char LUA_IS_ONLINE[] = LUA_ONLINE
+    "if online(ARGV[1], ARGV[2]) then return 1 end\n"
+    "return 0\n";
+
+presence_t *presence_new(redis_t *redis, int64_t ttl_ms)
+{
+    presence_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->redis = redis;
+    self->ttl_ms = ttl_ms;
+    return self;
+}
+
+void presence_destroy(presence_t **self_p)
+{
+    free(*self_p);
+    *self_p = NULL;
+}
+
+/* Runs a script with no KEYS and the given ARGV; NULL when unavailable. */
+static redisReply *presence_eval(presence_t *self, const char *script, int argc, const char **args)
+{
+    const char *argv[16];
+    if (argc > 13)
+        return NULL;
+    argv[0] = "EVAL";
+    argv[1] = script;
+    argv[2] = "0";
+    for (int i = 0; i < argc; i++)
+        argv[3 + i] = args[i] ? args[i] : "";
+    return redis_cmd_argv(self->redis, argc + 3, argv);
+}
+
+static long long reply_integer(redisReply *reply, long long fallback)
+{
+    long long v = reply && reply->type == REDIS_REPLY_INTEGER ? reply->integer : fallback;
+    if (reply)
+        freeReplyObject(reply);
+    return v;
+}
+
+static void conn_member(char *out, size_t size, const char *gateway_id, const char *conn_id)
+{
+    snprintf(out, size, "%s/%s", gateway_id ? gateway_id : "", conn_id ? conn_id : "");
+}
+
+int presence_touch(presence_t *self, const char *operator_id, const char *site_id,
+                   const char *gateway_id, const char *conn_id, const char *status,
+                   const char *name)
+{
+    char member[512], now[24], expiry[24], ttl[24];
+    conn_member(member, sizeof member, gateway_id, conn_id);
+    int64_t t = beseda_now_ms();
+    snprintf(now, sizeof now, "%" PRId64, t);
+    snprintf(expiry, sizeof expiry, "%" PRId64, t + self->ttl_ms);
+    snprintf(ttl, sizeof ttl, "%" PRId64, self->ttl_ms);
+    const char *args[] = { operator_id, site_id, member, status, gateway_id, now, expiry, ttl, name };
+    return (int) reply_integer(presence_eval(self, LUA_TOUCH, 9, args), -1);
+}
+
+int presence_gone(presence_t *self, const char *operator_id, const char *site_id,
+                  const char *gateway_id, const char *conn_id)
+{
+    char member[512], now[24];
+    conn_member(member, sizeof member, gateway_id, conn_id);
+    snprintf(now, sizeof now, "%" PRId64, beseda_now_ms());
+    const char *args[] = { operator_id, site_id, member, now };
+    return (int) reply_integer(presence_eval(self, LUA_GONE, 4, args), -1);
+}
+
+void presence_ids_free(char ***ids_p, size_t count)
+{
+    char **ids = *ids_p;
+    if (!ids)
+        return;
+    for (size_t i = 0; i < count; i++)
+        free(ids[i]);
+    free(ids);
+    *ids_p = NULL;
+}
+
+/* Copies the string elements of an array reply; returns how many. */
+static size_t copy_ids(redisReply *reply, char ***ids_out)
+{
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0)
+        return 0;
+    char **ids = calloc(reply->elements, sizeof *ids);
+    if (!ids)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < reply->elements; i++) {
+        redisReply *e = reply->element[i];
+        if (e->type != REDIS_REPLY_STRING || !(ids[n] = strdup(e->str)))
+            continue;
+        n++;
+    }
+    *ids_out = ids;
+    return n;
+}
+
+size_t presence_online(presence_t *self, const char *site_id, char ***ids_out)
+{
+    *ids_out = NULL;
+    char now[24];
+    snprintf(now, sizeof now, "%" PRId64, beseda_now_ms());
+    const char *args[] = { site_id, now };
+    redisReply *reply = presence_eval(self, LUA_SITE_ONLINE, 2, args);
+    if (!reply)
+        return 0;
+    size_t n = copy_ids(reply, ids_out);
+    freeReplyObject(reply);
+    if (n == 0)
+        presence_ids_free(ids_out, 0);
+    return n;
+}
+
+uint32_t presence_count_online(presence_t *self, const char *site_id)
+{
+    char **ids;
+    size_t n = presence_online(self, site_id, &ids);
+    presence_ids_free(&ids, n);
+    return (uint32_t) n;
+}
+
+bool presence_is_online(presence_t *self, const char *operator_id)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%" PRId64, beseda_now_ms());
+    const char *args[] = { operator_id, now };
+    return reply_integer(presence_eval(self, LUA_IS_ONLINE, 2, args), 0) == 1;
+}
+
+char *presence_operator_name(presence_t *self, const char *operator_id)
+{
+    redisReply *reply = redis_cmd(self->redis, "HGET op:%s name", operator_id);
+    if (!reply)
+        return NULL;
+    char *name = reply->type == REDIS_REPLY_STRING && reply->len > 0 ? strdup(reply->str) : NULL;
+    freeReplyObject(reply);
+    return name;
+}

@@ -1,0 +1,51 @@
+/* Operator presence in Redis (docs/ARCHITECTURE.md "Presence").
+ *
+ *   op:<op>:conns   ZSET  member "<gateway>/<conn>", score = expiry (ms)
+ *   op:<op>         HASH  status (online/away), site, name, gateway; TTL
+ *   site:<site>:ops ZSET  member operator id, score = expiry (ms)
+ *
+ * An operator is online while status is "online" and one of their
+ * connections has an unexpired entry. Gateways beat every few seconds, so
+ * everything here is rebuilt within one TTL after Redis loses it, and a
+ * dead gateway's operators drop out by themselves. Each operation is one Lua
+ * script: one round trip, and atomic, so two routers beating the same
+ * operator cannot interleave half-updates. */
+#ifndef BESEDA_ROUTER_PRESENCE_H
+#define BESEDA_ROUTER_PRESENCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "redis.h"
+
+typedef struct presence_t presence_t;
+
+/* redis is borrowed and must outlive the presence object. */
+presence_t *presence_new(redis_t *redis, int64_t ttl_ms);
+void presence_destroy(presence_t **self_p);
+
+/* A connection of the operator is alive. status "online"/"away", or "" to
+ * keep the current one (online if none); name "" keeps the stored name.
+ * Returns how the operator's online state changed, or -1 when Redis is
+ * unavailable (the write is skipped). */
+#define PRESENCE_SAME        0
+#define PRESENCE_CAME_ONLINE 1
+#define PRESENCE_WENT_AWAY   2
+int presence_touch(presence_t *self, const char *operator_id, const char *site_id,
+                   const char *gateway_id, const char *conn_id, const char *status,
+                   const char *name);
+/* The connection closed. When it was the operator's last, the operator goes
+ * offline. Returns the number of live connections left, -1 when unavailable. */
+int presence_gone(presence_t *self, const char *operator_id, const char *site_id,
+                  const char *gateway_id, const char *conn_id);
+
+/* Online operators of a site: an allocated array of allocated ids in *ids_out
+ * (free with presence_ids_free); 0 and NULL when none or Redis is down. */
+size_t presence_online(presence_t *self, const char *site_id, char ***ids_out);
+void presence_ids_free(char ***ids_p, size_t count);
+uint32_t presence_count_online(presence_t *self, const char *site_id);
+bool presence_is_online(presence_t *self, const char *operator_id);
+/* The operator's display name as stored at login (allocated), or NULL. */
+char *presence_operator_name(presence_t *self, const char *operator_id);
+
+#endif

@@ -1,0 +1,21 @@
+/* Deliveries: what the router tells gateways through the broker's pub/sub.
+ * Topics (docs/ARCHITECTURE.md): c:<conversation>, o:<operator>, s:<site>.
+ * Publishing is best effort (PUB drops when the broker is away); clients
+ * repair gaps with sync, so a failure is only logged. */
+#ifndef BESEDA_ROUTER_PUBLISH_H
+#define BESEDA_ROUTER_PUBLISH_H
+
+#include <czmq.h>
+#include <stdint.h>
+#include "beseda.pb-c.h"
+
+void publish_message(zsock_t *pub, const char *site_id, const Beseda__ChatMessage *message);
+void publish_typing(zsock_t *pub, const char *site_id, const char *conv_id,
+                    const Beseda__Author *author, const char *text);
+/* The conversation's new state, on c:<conv>. */
+void publish_conversation(zsock_t *pub, const Beseda__ConversationInfo *info);
+/* "This chat is now yours", on o:<operator>. */
+void publish_assigned(zsock_t *pub, const char *operator_id, const Beseda__ConversationInfo *info);
+void publish_operators_online(zsock_t *pub, const char *site_id, uint32_t count);
+
+#endif

@@ -1,0 +1,339 @@
+/* The router's loop and dispatch: decode a gateway request, hand it to its
+ * handler (one switch, one handler per request kind, in visitor.c,
+ * operator.c and chat.c); decode a store reply, take its job out of the
+ * pending table and run the job's next step. See router.h. */
+#include "router.h"
+#include "assign.h"
+#include "log.h"
+#include "util.h"
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOOP_MAX_WAIT_MS   1000   /* wake at least this often to check the stop flag */
+#define DRAIN_BATCH        100    /* messages read per readiness before polling again */
+
+static void op_name_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+router_t *router_new(const router_config_t *cfg)
+{
+    router_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = *cfg;
+    token_key_derive(cfg->secret, self->token_key);
+    self->worker = bus_worker_new(cfg->broker, ROUTER_SERVICE, cfg->name);
+    self->store = bus_client_new(cfg->broker);
+    self->pub = bus_pub_new(cfg->broker_pub);
+    self->redis = redis_new(cfg->redis_host, cfg->redis_port);
+    self->presence = self->redis ? presence_new(self->redis, cfg->presence_ttl_ms) : NULL;
+    self->pending = pending_table_new();
+    self->convs = conv_cache_new(CONV_CACHE_MAX, CONV_CACHE_TTL_MS);
+    self->op_names = zhashx_new();
+    if (!self->worker || !self->store || !self->pub || !self->redis || !self->presence
+        || !self->pending || !self->convs || !self->op_names) {
+        log_error("router cannot start: sockets or memory");
+        router_destroy(&self);
+        return NULL;
+    }
+    zhashx_set_destructor(self->op_names, op_name_free);
+    return self;
+}
+
+void router_destroy(router_t **self_p)
+{
+    router_t *self = *self_p;
+    if (!self)
+        return;
+    pending_table_destroy(&self->pending);
+    bus_worker_destroy(&self->worker);
+    bus_client_destroy(&self->store);
+    zsock_destroy(&self->pub);
+    presence_destroy(&self->presence);
+    redis_destroy(&self->redis);
+    conv_cache_destroy(&self->convs);
+    zhashx_destroy(&self->op_names);
+    sodium_memzero(self->token_key, sizeof self->token_key);
+    free(self);
+    *self_p = NULL;
+}
+
+/* ------------------------------------------------------------ replies */
+
+void *router_pack(const ProtobufCMessage *msg, size_t *len)
+{
+    *len = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = malloc(*len ? *len : 1);
+    if (buf)
+        protobuf_c_message_pack(msg, buf);
+    return buf;
+}
+
+void router_reply(router_t *self, job_t *job, Beseda__RouterReply *reply)
+{
+    if (!job || !job->req)
+        return;
+    size_t len;
+    void *buf = router_pack(&reply->base, &len);
+    if (!buf) {
+        log_error("reply not sent: out of memory", "corr", job->req->corr);
+        return;
+    }
+    if (bus_worker_reply(self->worker, job->req, buf, len) != 0)
+        log_warn("reply not sent", "corr", job->req->corr);
+    free(buf);
+    /* One answer per request: a second one would be a bug, make it a no-op. */
+    bus_request_destroy(&job->req);
+}
+
+void router_reply_ok(router_t *self, job_t *job)
+{
+    Beseda__Empty empty = BESEDA__EMPTY__INIT;
+    Beseda__RouterReply reply = BESEDA__ROUTER_REPLY__INIT;
+    reply.body_case = BESEDA__ROUTER_REPLY__BODY_OK;
+    reply.ok = &empty;
+    router_reply(self, job, &reply);
+}
+
+void router_fail(router_t *self, job_t **job_p, const char *code, const char *message)
+{
+    job_t *job = *job_p;
+    if (job && job->req) {
+        Beseda__RouterReply reply = BESEDA__ROUTER_REPLY__INIT;
+        reply.error_code = (char *) code;
+        reply.error_message = (char *) (message ? message : code);
+        router_reply(self, job, &reply);
+    }
+    job_destroy(job_p);
+}
+
+/* ------------------------------------------------------------ store calls */
+
+void router_store_call(router_t *self, job_t **job_p, const char *shard_key,
+                       Beseda__StoreRequest *request)
+{
+    size_t len;
+    void *buf = router_pack(&request->base, &len);
+    uint64_t corr = buf ? bus_client_request(self->store, STORE_SERVICE, shard_key, buf, len,
+                                             self->cfg.store_timeout_ms, NULL)
+                        : 0;
+    free(buf);
+    if (corr == 0) {
+        log_error("store request not sent", "key", shard_key);
+        router_fail(self, job_p, "internal", "cannot reach the store");
+        return;
+    }
+    if (pending_table_put(self->pending, corr, job_p) != 0) {
+        bus_client_cancel(self->store, corr);
+        router_fail(self, job_p, "internal", "out of memory");
+    }
+}
+
+const char *router_store_error_code(const Beseda__StoreReply *reply)
+{
+    const char *code = reply->error_code;
+    if (!code || !*code)
+        return NULL;
+    /* Codes the store may use that the client protocol knows as they are. */
+    static const char *const passthrough[] = {
+        "unavailable", "forbidden", "no_conversation", "conversation_closed",
+        "no_such_site", "bad_session", "bad_login", NULL
+    };
+    for (int i = 0; passthrough[i]; i++)
+        if (strcmp(code, passthrough[i]) == 0)
+            return passthrough[i];
+    if (strcmp(code, "stale_epoch") == 0)
+        return "unavailable";      /* the gateway retries; the broker routes to the owner */
+    if (strcmp(code, "not_found") == 0)
+        return "no_conversation";
+    if (strcmp(code, "closed") == 0)
+        return "conversation_closed";
+    return "internal";
+}
+
+bool router_store_failed(router_t *self, job_t **job_p, const Beseda__StoreReply *reply)
+{
+    const char *code = router_store_error_code(reply);
+    if (!code)
+        return false;
+    log_warn("store answered an error", "error", reply->error_code,
+             "detail", reply->error_message);
+    router_fail(self, job_p, code, reply->error_message[0] ? reply->error_message : code);
+    return true;
+}
+
+void router_opaque_key(const char *value, char out[33])
+{
+    unsigned char h[16];
+    crypto_generichash(h, sizeof h, (const unsigned char *) value, strlen(value), NULL, 0);
+    sodium_bin2hex(out, 33, h, sizeof h);
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+static void handle_request(router_t *self, bus_request_t *req)
+{
+    Beseda__RouterRequest *msg = beseda__router_request__unpack(
+        NULL, zframe_size(req->body), zframe_data(req->body));
+    job_t *job = job_new(STEP_HELLO, &req, &msg);
+    if (!job) {
+        log_error("request dropped: out of memory");
+        bus_request_destroy(&req);
+        if (msg)
+            beseda__router_request__free_unpacked(msg, NULL);
+        return;
+    }
+    if (!job->msg) {
+        log_warn("malformed request body", "corr", job->req->corr);
+        router_fail(self, &job, "bad_request", "request body is not a RouterRequest");
+        return;
+    }
+    switch (job->msg->body_case) {
+    case BESEDA__ROUTER_REQUEST__BODY_VISITOR_HELLO:   visitor_hello(self, job); break;
+    case BESEDA__ROUTER_REQUEST__BODY_OPERATOR_LOGIN:  operator_login(self, job); break;
+    case BESEDA__ROUTER_REQUEST__BODY_OPERATOR_RESUME: operator_resume(self, job); break;
+    case BESEDA__ROUTER_REQUEST__BODY_SEND:            chat_send(self, job); break;
+    case BESEDA__ROUTER_REQUEST__BODY_TYPING:          chat_typing(self, job); break;
+    case BESEDA__ROUTER_REQUEST__BODY_SYNC:            chat_sync(self, job); break;
+    case BESEDA__ROUTER_REQUEST__BODY_SET_STATUS:      operator_set_status(self, job); break;
+    case BESEDA__ROUTER_REQUEST__BODY_PRESENCE_BEAT:   operator_beat(self, job); break;
+    case BESEDA__ROUTER_REQUEST__BODY_OPERATOR_GONE:   operator_gone(self, job); break;
+    case BESEDA__ROUTER_REQUEST__BODY_HISTORY:         chat_history(self, job); break;
+    case BESEDA__ROUTER_REQUEST__BODY_CLOSE:           chat_close(self, job); break;
+    default:
+        log_warn("request without a known body", "corr", job->req->corr);
+        router_fail(self, &job, "bad_request", "unknown request kind");
+    }
+}
+
+static void run_step(router_t *self, job_t *job, Beseda__StoreReply *reply)
+{
+    switch (job->step) {
+    case STEP_HELLO:   visitor_on_hello(self, job, reply); break;
+    case STEP_LOGIN:
+    case STEP_RESUME:  operator_on_welcome(self, job, reply); break;
+    case STEP_APPEND:  chat_on_append(self, job, reply); break;
+    case STEP_LOOKUP:  chat_on_lookup(self, job, reply); break;
+    case STEP_FETCH:   chat_on_fetch(self, job, reply); break;
+    case STEP_HISTORY: chat_on_history(self, job, reply); break;
+    case STEP_CLOSE:   chat_on_close(self, job, reply); break;
+    case STEP_QUEUE:   assign_on_queue(self, job, reply); break;
+    case STEP_ASSIGN:  assign_on_assign(self, job, reply); break;
+    }
+}
+
+static void handle_store_reply(router_t *self, bus_reply_t *r)
+{
+    job_t *job = pending_table_take(self->pending, r->corr_id);
+    if (!job) {
+        zframe_destroy(&r->body);
+        return;
+    }
+    if (r->status == BUS_TIMEOUT) {
+        char step[8];
+        snprintf(step, sizeof step, "%d", (int) job->step);
+        log_warn("store did not answer in time", "step", step,
+                 "conversation", job->conv_id, "site", job->site_id);
+        router_fail(self, &job, "unavailable", "the store did not answer in time");
+        return;
+    }
+    Beseda__StoreReply *reply = beseda__store_reply__unpack(NULL, zframe_size(r->body),
+                                                            zframe_data(r->body));
+    zframe_destroy(&r->body);
+    if (!reply) {
+        log_warn("malformed store reply");
+        router_fail(self, &job, "internal", "malformed store reply");
+        return;
+    }
+    run_step(self, job, reply);
+    beseda__store_reply__free_unpacked(reply, NULL);
+}
+
+/* ------------------------------------------------------------ loop */
+
+static bool sock_readable(zsock_t *sock)
+{
+    return (zsock_events(sock) & ZMQ_POLLIN) != 0;
+}
+
+static void drain_worker(router_t *self)
+{
+    zsock_t *sock = bus_worker_sock(self->worker);
+    for (int i = 0; i < DRAIN_BATCH && sock_readable(sock); i++) {
+        bus_request_t *req = NULL;
+        if (bus_worker_recv(self->worker, &req) == 1 && req)
+            handle_request(self, req);
+    }
+}
+
+static void drain_store(router_t *self)
+{
+    zsock_t *sock = bus_client_sock(self->store);
+    for (int i = 0; i < DRAIN_BATCH && sock_readable(sock); i++) {
+        bus_reply_t r = { 0 };
+        if (bus_client_recv(self->store, &r) == 1)
+            handle_store_reply(self, &r);
+    }
+}
+
+static void expire_store(router_t *self)
+{
+    bus_reply_t r = { 0 };
+    while (bus_client_expire(self->store, &r) == 1) {
+        handle_store_reply(self, &r);
+        memset(&r, 0, sizeof r);
+    }
+}
+
+static int next_wait_ms(router_t *self, bool leaving)
+{
+    int wait = LOOP_MAX_WAIT_MS;
+    int tick = bus_worker_next_tick_ms(self->worker);
+    if (!leaving && tick < wait)
+        wait = tick;
+    int store = bus_client_next_timeout_ms(self->store);
+    if (store >= 0 && store < wait)
+        wait = store;
+    return wait < 0 ? 0 : wait;
+}
+
+static void loop_once(router_t *self, zpoller_t *poller, bool leaving)
+{
+    zpoller_wait(poller, next_wait_ms(self, leaving));
+    /* Check both sockets whatever zpoller returned: it names only one. */
+    drain_worker(self);
+    drain_store(self);
+    if (!leaving)
+        bus_worker_tick(self->worker);
+    expire_store(self);
+}
+
+int router_run(router_t *self, volatile sig_atomic_t *stop)
+{
+    zpoller_t *poller = zpoller_new(bus_worker_sock(self->worker),
+                                    bus_client_sock(self->store), NULL);
+    if (!poller) {
+        log_error("cannot create poller");
+        return -1;
+    }
+    log_info("router serving", "name", self->cfg.name);
+    while (!*stop)
+        loop_once(self, poller, false);
+
+    /* Leave cleanly: the broker stops sending us requests, and jobs still
+     * waiting for the store get their answer if it comes soon. */
+    bus_worker_bye(self->worker);
+    int64_t until = beseda_mono_ms() + SHUTDOWN_DRAIN_MS;
+    while (pending_table_size(self->pending) > 0 && beseda_mono_ms() < until)
+        loop_once(self, poller, true);
+    char left[24];
+    snprintf(left, sizeof left, "%zu", pending_table_size(self->pending));
+    log_info("router stopped", "pending_dropped", left);
+    zpoller_destroy(&poller);
+    return 0;
+}

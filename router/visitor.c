@@ -1,0 +1,122 @@
+/* Visitor hello: who is this visitor, which conversation do they see.
+ *
+ * The token proves the visitor id without a lookup (token.h). The store
+ * then confirms the site exists, creates or finds the visitor, records the
+ * page, and returns the visitor's open conversation. A visitor with none
+ * gets a fresh conversation id in state "new": it becomes real with the
+ * first send (StoreAppend creates it), so idle page views create nothing. */
+#include "router.h"
+#include "log.h"
+#include "util.h"
+#include <stdlib.h>
+#include <string.h>
+
+void visitor_hello(router_t *self, job_t *job)
+{
+    const Beseda__VisitorHello *hello = job->msg->visitor_hello;
+    if (!hello || !hello->site_id[0]) {
+        router_fail(self, &job, "missing_field", "site");
+        return;
+    }
+    if (!beseda_is_uuid(hello->site_id)) {
+        router_fail(self, &job, "no_such_site", "site id is not a known site");
+        return;
+    }
+    char visitor_id[UUID_STR_LEN] = "";
+    if (hello->token[0]) {
+        token_status_t ts = token_verify(self->token_key, hello->token, hello->site_id,
+                                         beseda_now_ms() / 1000, self->cfg.token_ttl_s,
+                                         visitor_id);
+        if (ts != TOKEN_OK) {
+            log_info("visitor token refused", "site", hello->site_id,
+                     "reason", ts == TOKEN_EXPIRED ? "expired" : "bad");
+            router_fail(self, &job, ts == TOKEN_EXPIRED ? "token_expired" : "bad_token",
+                        ts == TOKEN_EXPIRED ? "visitor token expired; hello again without it"
+                                            : "visitor token is not valid for this site");
+            return;
+        }
+    }
+    Beseda__StoreVisitorHello sh = BESEDA__STORE_VISITOR_HELLO__INIT;
+    sh.site_id = hello->site_id;
+    sh.visitor_id = visitor_id;
+    sh.page = hello->page;
+    sh.ip = job->msg->ip;
+    Beseda__StoreRequest request = BESEDA__STORE_REQUEST__INIT;
+    request.body_case = BESEDA__STORE_REQUEST__BODY_VISITOR_HELLO;
+    request.visitor_hello = &sh;
+    job->step = STEP_HELLO;
+    if (job_set(&job->visitor_id, visitor_id) != 0) {
+        router_fail(self, &job, "internal", "out of memory");
+        return;
+    }
+    router_store_call(self, &job, hello->site_id, &request);
+}
+
+/* Replies VisitorWelcome with `conv` as the conversation. */
+static void welcome(router_t *self, job_t **job_p, const Beseda__StoreVisitorHelloReply *sr,
+                    const char *visitor_id, Beseda__ConversationInfo *conv)
+{
+    job_t *job = *job_p;
+    const char *site_id = job->msg->visitor_hello->site_id;
+    char *token = token_sign(self->token_key, site_id, visitor_id, beseda_now_ms() / 1000);
+    if (!token) {
+        router_fail(self, job_p, "internal", "cannot sign the visitor token");
+        return;
+    }
+    Beseda__VisitorWelcome vw = BESEDA__VISITOR_WELCOME__INIT;
+    vw.site_id = (char *) site_id;
+    vw.visitor_id = (char *) visitor_id;
+    vw.token = token;
+    vw.conversation = conv;
+    vw.operators_online = presence_count_online(self->presence, site_id);
+    vw.site_name = sr->site_name;
+    Beseda__RouterReply reply = BESEDA__ROUTER_REPLY__INIT;
+    reply.body_case = BESEDA__ROUTER_REPLY__BODY_VISITOR_WELCOME;
+    reply.visitor_welcome = &vw;
+    router_reply(self, job, &reply);
+    conv_cache_put(self->convs, conv, beseda_mono_ms());
+    log_info("visitor welcome", "site", site_id, "visitor", visitor_id,
+             "conversation", conv->id, "state", conv->state);
+    free(token);
+    job_destroy(job_p);
+}
+
+void visitor_on_hello(router_t *self, job_t *job, Beseda__StoreReply *reply)
+{
+    if (router_store_failed(self, &job, reply))
+        return;
+    const Beseda__StoreVisitorHelloReply *sr = reply->body_case ==
+        BESEDA__STORE_REPLY__BODY_VISITOR_HELLO ? reply->visitor_hello : NULL;
+    if (!sr) {
+        router_fail(self, &job, "internal", "unexpected store reply");
+        return;
+    }
+    const Beseda__VisitorHello *hello = job->msg->visitor_hello;
+    if (!sr->site_exists) {
+        router_fail(self, &job, "no_such_site", "no such site");
+        return;
+    }
+    /* A store that found the visitor may leave the id out: it is the token's. */
+    const char *visitor_id = sr->visitor_id[0] ? sr->visitor_id
+                           : sr->visitor_exists && job->visitor_id[0] ? job->visitor_id : NULL;
+    if (!visitor_id || !beseda_is_uuid(visitor_id)) {
+        log_error("store gave no visitor id", "site", hello->site_id);
+        router_fail(self, &job, "internal", "no visitor id");
+        return;
+    }
+    if (sr->open_conversation && sr->open_conversation->id[0]) {
+        Beseda__ConversationInfo open = *sr->open_conversation;   /* never edit the unpacked one */
+        if (open.operator_id[0] && !open.operator_name[0])
+            open.operator_name = (char *) operator_name(self, open.operator_id);
+        welcome(self, &job, sr, visitor_id, &open);
+        return;
+    }
+    char conv_id[UUID_STR_LEN];
+    beseda_uuid(conv_id);
+    Beseda__ConversationInfo fresh = BESEDA__CONVERSATION_INFO__INIT;
+    fresh.id = conv_id;
+    fresh.site_id = hello->site_id;
+    fresh.visitor_id = (char *) visitor_id;
+    fresh.state = "new";
+    welcome(self, &job, sr, visitor_id, &fresh);
+}
