@@ -6,11 +6,11 @@
 // delivery rules as the widget (lib/chat.js): client ids, outbox, acks, seq
 // order, sync after reconnect and on gaps.
 
-import { ReconnectingSocket, endpointUrl } from '../lib/socket.js';
-import { Outbox } from '../lib/outbox.js';
-import { ChatCore } from '../lib/chat.js';
-import { loadJSON, saveJSON, loadString, saveString, remove } from '../lib/storage.js';
-import { el, icon, ICONS, appendText, formatTime, formatDate, throttle, utf8Length, initials, nearBottom } from '../lib/ui.js';
+import { ReconnectingSocket, endpointUrl } from '../widget/lib/socket.js';
+import { Outbox } from '../widget/lib/outbox.js';
+import { ChatCore } from '../widget/lib/chat.js';
+import { loadJSON, saveJSON, loadString, saveString, remove } from '../widget/lib/storage.js';
+import { el, icon, ICONS, appendText, formatTime, formatDate, throttle, utf8Length, initials, nearBottom } from '../widget/lib/ui.js';
 
 const MAX_TEXT_BYTES = 8192;
 const TYPING_INTERVAL = 2000;

@@ -5,12 +5,12 @@
 // history -> live frames. Every drop of the connection goes back to the start
 // with backoff; the outbox makes sure nothing typed is lost on the way.
 
-import { ReconnectingSocket, endpointUrl } from '../lib/socket.js';
-import { Outbox } from '../lib/outbox.js';
-import { ChatCore } from '../lib/chat.js';
-import { loadJSON, saveJSON, loadString, saveString, remove } from '../lib/storage.js';
-import { el, icon, ICONS, appendText, formatTime, throttle, truncateBytes, utf8Length, initials, nearBottom } from '../lib/ui.js';
-import { pickLanguage, translator } from '../lib/i18n.js';
+import { ReconnectingSocket, endpointUrl } from './lib/socket.js';
+import { Outbox } from './lib/outbox.js';
+import { ChatCore } from './lib/chat.js';
+import { loadJSON, saveJSON, loadString, saveString, remove } from './lib/storage.js';
+import { el, icon, ICONS, appendText, formatTime, throttle, truncateBytes, utf8Length, initials, nearBottom } from './lib/ui.js';
+import { pickLanguage, translator } from './lib/i18n.js';
 
 const MAX_TEXT_BYTES = 8192;
 const MAX_FIELD_BYTES = 2000;
@@ -244,6 +244,11 @@ function sendHello() {
 
 function onChange(id, event) {
   if (!state.conversation || (id !== state.conversation.id && id !== state.previousId)) return;
+  if (event.type === 'ack' && id === state.conversation.id && state.conversation.state === 'new') {
+    // The first stored message makes the conversation real (PROTOCOL.md: welcome).
+    state.conversation.state = 'queued';
+    renderHeader();
+  }
   if (event.type === 'message') {
     if (event.message.author.kind === 'operator') hideOperatorTyping();
     countUnread(event.message);

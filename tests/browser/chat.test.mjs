@@ -1,0 +1,192 @@
+// Browser test: the real widget and operator console in headless Chromium
+// (Debian's /usr/bin/chromium driven by playwright-core), against a real
+// throwaway cluster from tests/lib/cluster.mjs.
+//
+//   cd tests/browser && npm ci && node --test
+//
+// BESEDA_CHROMIUM overrides the browser binary; BESEDA_SCREENSHOTS=<dir>
+// saves screenshots of the widget and the console along the way.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { startCluster } from '../lib/cluster.mjs';
+
+const CHROMIUM = process.env.BESEDA_CHROMIUM || '/usr/bin/chromium';
+const SHOTS = process.env.BESEDA_SCREENSHOTS || '';
+const TIMEOUT = 15000;
+
+let cluster;
+let browser;
+const problems = []; // page errors and dialogs: any of them fails the test
+
+// Polls an async check until it stops throwing (or returns a truthy value):
+// the expect-style wait, never a fixed sleep.
+async function eventually(check, what, timeoutMs = TIMEOUT) {
+  const end = Date.now() + timeoutMs;
+  let lastError;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== false) return value;
+      lastError = new Error('condition is false');
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${lastError && lastError.message}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function texts(locator) {
+  return locator.allTextContents();
+}
+
+async function shot(page, name) {
+  if (!SHOTS) return;
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+function watch(page, who) {
+  page.on('pageerror', (err) => problems.push(`${who}: page error: ${err.message}`));
+  page.on('dialog', async (dialog) => {
+    problems.push(`${who}: unexpected dialog "${dialog.message()}" (script injection?)`);
+    await dialog.dismiss().catch(() => {});
+  });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && /Content Security Policy|Refused to/.test(msg.text())) {
+      problems.push(`${who}: ${msg.text()}`);
+    }
+  });
+}
+
+before(async () => {
+  cluster = await startCluster({ gateways: 1, routers: 2 });
+  // launch() gives every run a fresh temporary user-data dir of its own.
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close().catch(() => {});
+  if (cluster) await cluster.stop();
+});
+
+test('visitor and operator chat through the widget and the console', async (t) => {
+  const gw = cluster.gatewayUrl(0);
+  const op = cluster.operator;
+  t.after(() => {
+    if (problems.length) console.error(problems.join('\n'));
+  });
+
+  // ---- operator: log in, go online
+  const opContext = await browser.newContext({ viewport: { width: 1360, height: 820 } });
+  const consolePage = await opContext.newPage();
+  watch(consolePage, 'console');
+  await consolePage.goto(`${gw}/console/`);
+  await consolePage.locator('#login-email').fill(op.email);
+  await consolePage.locator('#login-password').fill(op.password);
+  await shot(consolePage, '01-console-login');
+  await consolePage.locator('#login-submit').click();
+  await consolePage.locator('#app-view').waitFor({ state: 'visible', timeout: TIMEOUT });
+  await eventually(async () => assert.equal(await consolePage.locator('#me-name').textContent(), op.name), 'operator name');
+  await consolePage.locator('#status-online').click();
+  await eventually(async () => assert.equal(await consolePage.locator('#status-online').getAttribute('aria-pressed'), 'true'),
+    'status online confirmed');
+
+  // ---- visitor: the demo shop with the widget
+  const visitorContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const shop = await visitorContext.newPage();
+  watch(shop, 'demo');
+  await shop.goto(`${gw}/demo.html?site=${encodeURIComponent(cluster.site.id)}`);
+  await shop.locator('#beseda-launcher').click();
+  const widget = shop.frameLocator('#beseda-frame');
+  await widget.locator('#input').waitFor({ state: 'visible', timeout: TIMEOUT });
+  // Connected, and knows an operator is online.
+  await eventually(async () => assert.ok(await widget.locator('#status-dot.on').count() === 1), 'widget online state');
+
+  const first = 'Hello! Do you have the oak table in stock?';
+  await widget.locator('#input').fill(first);
+  await widget.locator('#input').press('Enter');
+  await eventually(async () => assert.deepEqual(await texts(widget.locator('.msg-out[data-seq="1"] .msg-text')), [first]),
+    'the first message acked in the widget');
+
+  // ---- console: the chat is assigned and shows the message
+  await eventually(async () => assert.equal(await consolePage.locator('#conversations .conv').count(), 1), 'assigned chat in the list');
+  await consolePage.locator('#conversations .conv').first().click();
+  await eventually(async () => assert.deepEqual(await texts(consolePage.locator('#chat-messages .msg-in .msg-text')), [first]),
+    'the visitor message in the console');
+
+  // ---- sneak peek: the console sees the draft before it is sent
+  const draft = 'And could you deliver it to Berlin';
+  await widget.locator('#input').fill(draft);
+  await eventually(async () => {
+    assert.ok(await consolePage.locator('#draft').isVisible());
+    assert.equal(await consolePage.locator('#draft-text').textContent(), draft);
+  }, 'the visitor draft in the console');
+  await shot(consolePage, '02-console-sneak-peek');
+  await widget.locator('#input').press('Enter');
+  await eventually(async () => assert.deepEqual(await texts(consolePage.locator('#chat-messages .msg-in .msg-text')), [first, draft]),
+    'the second visitor message in the console');
+
+  // ---- operator replies; the widget shows it
+  const reply = 'Hi! Yes, it is in stock, and we deliver to Berlin in 5 days.';
+  await consolePage.locator('#chat-input').fill(reply);
+  await consolePage.locator('#chat-input').press('Enter');
+  await eventually(async () => assert.deepEqual(await texts(consolePage.locator('#chat-messages .msg-out:not(.pending) .msg-text')), [reply]),
+    'the reply acked in the console');
+  await eventually(async () => assert.deepEqual(await texts(widget.locator('.msg-in:not(.greeting) .msg-text')), [reply]),
+    'the reply in the widget');
+
+  // ---- markup in messages is text on both sides
+  const evilVisitor = '<img src=x onerror=alert(1)>';
+  const evilOperator = '<img src=x onerror=alert(2)><script>alert(3)</script>';
+  await widget.locator('#input').fill(evilVisitor);
+  await widget.locator('#input').press('Enter');
+  await eventually(async () => assert.equal(await consolePage.locator('#chat-messages .msg-in .msg-text').last().textContent(), evilVisitor),
+    'the markup message shown as text in the console');
+  await consolePage.locator('#chat-input').fill(evilOperator);
+  await consolePage.locator('#chat-input').press('Enter');
+  await eventually(async () => assert.equal(await widget.locator('.msg-in .msg-text').last().textContent(), evilOperator),
+    'the markup message shown as text in the widget');
+  assert.equal(await consolePage.locator('#chat-messages img').count(), 0, 'no <img> created in the console');
+  assert.equal(await consolePage.locator('#chat-messages script').count(), 0, 'no <script> created in the console');
+  assert.equal(await widget.locator('#messages img').count(), 0, 'no <img> created in the widget');
+  assert.equal(await widget.locator('#messages script').count(), 0, 'no <script> created in the widget');
+  await shot(shop, '03-widget-open');
+  await shot(consolePage, '04-console-chat');
+
+  // ---- reload: the conversation is still there, in order
+  const expected = [first, draft, reply, evilVisitor, evilOperator];
+  await shop.reload();
+  const reloaded = shop.frameLocator('#beseda-frame');
+  await eventually(async () => {
+    assert.deepEqual(await texts(reloaded.locator('#messages .msg[data-seq] .msg-text')), expected);
+    const seqs = (await reloaded.locator('#messages .msg[data-seq]').evaluateAll(
+      (nodes) => nodes.map((n) => Number(n.dataset.seq)))).filter((s) => s > 0);
+    assert.deepEqual(seqs, [1, 2, 3, 4, 5]);
+  }, 'the history after a reload');
+  // The widget was open before the reload and opens itself again.
+  await reloaded.locator('#input').waitFor({ state: 'visible', timeout: TIMEOUT });
+  assert.equal(await reloaded.locator('#messages img').count(), 0, 'no <img> after the reload');
+
+  // ---- a phone: the open chat takes the whole screen
+  const phone = await browser.newContext({ viewport: { width: 390, height: 780 }, isMobile: true, hasTouch: true });
+  const phoneShop = await phone.newPage();
+  watch(phoneShop, 'phone');
+  await phoneShop.goto(`${gw}/demo.html?site=${encodeURIComponent(cluster.site.id)}`);
+  await phoneShop.locator('#beseda-launcher').click();
+  await phoneShop.frameLocator('#beseda-frame').locator('#input').waitFor({ state: 'visible', timeout: TIMEOUT });
+  const box = await phoneShop.locator('#beseda-frame').boundingBox();
+  assert.ok(box && box.width >= 389 && box.height >= 779, `full-screen frame on a phone, got ${JSON.stringify(box)}`);
+  assert.equal(await phoneShop.locator('#beseda-launcher').isVisible(), false, 'launcher hidden under the open chat');
+  await shot(phoneShop, '05-widget-phone');
+
+  assert.deepEqual(problems, [], 'no page errors, CSP violations or dialogs');
+});
