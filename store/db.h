@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #define DB_BACKOFF_MIN_MS     100
-#define DB_BACKOFF_MAX_MS    5000
+#define DB_BACKOFF_MAX_MS    2000
 #define DB_CONNECT_TIMEOUT_S "2"   /* libpq connect_timeout; keeps the bus loop beating */
 
 typedef struct store_db_t store_db_t;

@@ -6,6 +6,7 @@
 #include "bus.h"
 #include "log.h"
 #include "util.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,10 +144,15 @@ static void gather(store_worker_t *self)
 static void commit_batch(store_worker_t *self)
 {
     size_t n = store_batch_count(self->batch);
+    int64_t started = beseda_mono_ms();
     store_mem_t *mem = store_mem_new();
     Beseda__StoreReply **replies = mem ? store_mem_alloc(mem, n * sizeof *replies) : NULL;
     if (replies)
         store_batch_commit(self->ctx, self->batch, replies, mem);
+    char count[24], ms[24];
+    snprintf(count, sizeof count, "%zu", n);
+    snprintf(ms, sizeof ms, "%lld", (long long) (beseda_mono_ms() - started));
+    log_debug("group commit", "appends", count, "ms", ms);
     for (size_t i = 0; i < n; i++)
         send_reply(self, store_batch_item(self->batch, i)->request, replies ? replies[i] : NULL);
     store_mem_destroy(&mem);
