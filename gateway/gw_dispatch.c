@@ -1,0 +1,273 @@
+/* What the gateway does with a complete client frame, with a reply or a
+ * delivery from the bus thread, and on its presence timer. All on the lws
+ * thread; per-connection state is changed only here and in gw_conn.c.
+ *
+ * Replies are matched to connections by id: a reply whose connection has
+ * closed meanwhile finds nothing and is dropped. */
+#include "gw_gateway.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int is_login(gw_req_kind_t kind)
+{
+    return kind == GW_REQ_VISITOR_HELLO || kind == GW_REQ_OPERATOR_LOGIN
+           || kind == GW_REQ_OPERATOR_RESUME;
+}
+
+static void send_request(gw_conn_t *conn, const gw_frame_t *f)
+{
+    gw_server_t *s = conn->server;
+    gw_identity_t id;
+    gw_conn_identity(conn, &id);
+    size_t len = 0;
+    uint8_t *body = gw_frame_pack(f, &id, &len);
+    if (!body) {
+        gw_conn_error(conn, "internal", NULL, f->ref);
+        return;
+    }
+    if (gw_bus_request(s->bus, conn->id, f->kind, f->ref, f->arg, gw_frame_shard(f, &id), body,
+                       len, s->cfg.request_timeout_ms) < 0) {
+        gw_conn_error(conn, "unavailable", NULL, f->ref);
+        return;
+    }
+    if (is_login(f->kind))
+        conn->auth = GW_AUTH_PENDING;
+}
+
+void gw_dispatch_message(gw_conn_t *conn, const char *data, size_t len)
+{
+    gw_frame_t f;
+    int rc = gw_frame_parse(data, len, conn->role, conn->auth, &conn->server->cfg.limits, &f);
+    /* Every frame, good or bad, takes a token; the check comes after the
+     * parse only so that the error can name the frame (ref). */
+    if (!gw_bucket_take(&conn->bucket, beseda_mono_ms()))
+        gw_conn_error(conn, "rate_limited", NULL, f.ref);
+    else if (rc < 0)
+        gw_conn_error(conn, f.error_code, f.error_message, f.ref);
+    else if (f.kind == GW_REQ_PING)
+        gw_conn_send(conn, gw_simple_json("pong"));
+    else
+        send_request(conn, &f);
+    gw_frame_clear(&f);
+}
+
+/* ---------------------------------------------------------------- replies */
+
+static void send_beat(gw_conn_t *conn)
+{
+    gw_server_t *s = conn->server;
+    gw_identity_t id;
+    gw_conn_identity(conn, &id);
+    size_t len = 0;
+    uint8_t *body = gw_pack_presence_beat(&id, conn->status, &len);
+    int timeout = s->cfg.beat_ms > 1000 ? s->cfg.beat_ms : 1000;
+    if (!body || gw_bus_request(s->bus, conn->id, GW_REQ_PRESENCE_BEAT, "", "", conn->site_id,
+                                body, len, timeout) < 0)
+        log_warn("cannot send a presence beat", "conn", conn->id_str);
+}
+
+static void topic_subscribe(gw_conn_t *conn, char prefix, const char *id)
+{
+    if (!id || !*id)
+        return;
+    char topic[GW_ARG_MAX + 3];
+    snprintf(topic, sizeof topic, "%c:%s", prefix, id);
+    gw_conn_subscribe(conn, topic);
+}
+
+static void bind_visitor(gw_conn_t *conn, const Beseda__VisitorWelcome *w, const char *site)
+{
+    conn->auth = GW_AUTH_DONE;
+    snprintf(conn->site_id, sizeof conn->site_id, "%s", *w->site_id ? w->site_id : site);
+    snprintf(conn->visitor_id, sizeof conn->visitor_id, "%s", w->visitor_id);
+    if (w->conversation)
+        topic_subscribe(conn, 'c', w->conversation->id);
+    topic_subscribe(conn, 's', conn->site_id);
+}
+
+static void bind_operator(gw_conn_t *conn, const Beseda__OperatorWelcome *w)
+{
+    const Beseda__OperatorInfo *op = w->operator_;
+    if (!op || !*op->id) {
+        conn->auth = GW_AUTH_NONE;
+        return;
+    }
+    conn->auth = GW_AUTH_DONE;
+    snprintf(conn->operator_id, sizeof conn->operator_id, "%s", op->id);
+    snprintf(conn->site_id, sizeof conn->site_id, "%s", op->site_id);
+    if (strcmp(op->status, "away") == 0)
+        snprintf(conn->status, sizeof conn->status, "away");
+    topic_subscribe(conn, 'o', op->id);
+    for (size_t i = 0; i < w->n_conversations; i++)
+        if (w->conversations[i])
+            topic_subscribe(conn, 'c', w->conversations[i]->id);
+    /* Count as present at once rather than after the first beat period. */
+    send_beat(conn);
+}
+
+/* What a successful reply changes on the connection, before its frame is
+ * sent: identity and subscriptions, so that nothing published right after
+ * the welcome is missed by this gateway. */
+static void apply_reply(gw_conn_t *conn, const gw_event_t *ev, const Beseda__RouterReply *r)
+{
+    if (*r->error_code) {
+        if (is_login(ev->kind))
+            conn->auth = GW_AUTH_NONE;
+        return;
+    }
+    switch (r->body_case) {
+    case BESEDA__ROUTER_REPLY__BODY_VISITOR_WELCOME:
+        if (ev->kind == GW_REQ_VISITOR_HELLO)
+            bind_visitor(conn, r->visitor_welcome, ev->arg);
+        break;
+    case BESEDA__ROUTER_REPLY__BODY_OPERATOR_WELCOME:
+        if (ev->kind == GW_REQ_OPERATOR_LOGIN || ev->kind == GW_REQ_OPERATOR_RESUME)
+            bind_operator(conn, r->operator_welcome);
+        break;
+    case BESEDA__ROUTER_REPLY__BODY_ACK:
+        topic_subscribe(conn, 'c', r->ack->conversation_id);
+        break;
+    case BESEDA__ROUTER_REPLY__BODY_OK:
+        if (ev->kind == GW_REQ_STATUS)
+            snprintf(conn->status, sizeof conn->status, "%s", ev->arg);
+        break;
+    default:
+        break;
+    }
+    /* A welcome of the wrong kind (never expected) must not leave the
+     * connection stuck in "pending". */
+    if (is_login(ev->kind) && conn->auth == GW_AUTH_PENDING)
+        conn->auth = GW_AUTH_NONE;
+}
+
+static void handle_reply(gw_server_t *s, gw_event_t *ev)
+{
+    gw_conn_t *conn = gw_conn_find(s, ev->conn_id);
+    if (!conn)
+        return;                 /* closed meanwhile */
+    int silent = ev->kind == GW_REQ_PRESENCE_BEAT || ev->kind == GW_REQ_OPERATOR_GONE;
+    if (ev->status == BUS_TIMEOUT || !ev->body) {
+        if (is_login(ev->kind))
+            conn->auth = GW_AUTH_NONE;
+        if (!silent)
+            gw_conn_error(conn, "unavailable", NULL, ev->ref);
+        return;
+    }
+    Beseda__RouterReply *r = beseda__router_reply__unpack(NULL, zframe_size(ev->body),
+                                                          zframe_data(ev->body));
+    if (!r) {
+        log_error("cannot decode a router reply", "conn", conn->id_str);
+        if (is_login(ev->kind))
+            conn->auth = GW_AUTH_NONE;
+        if (!silent)
+            gw_conn_error(conn, "internal", NULL, ev->ref);
+        return;
+    }
+    if (silent && *r->error_code)
+        log_debug("presence request refused", "conn", conn->id_str, "code", r->error_code);
+    apply_reply(conn, ev, r);
+    gw_conn_send(conn, gw_reply_json(conn->role, ev->kind, ev->ref, ev->arg, r));
+    beseda__router_reply__free_unpacked(r, NULL);
+}
+
+/* ------------------------------------------------------------- deliveries */
+
+/* Changes a delivery makes to a connection's subscriptions: a chat assigned
+ * to an operator brings its conversation's events; a chat that went to
+ * another operator (transfer) stops them, after this last frame. */
+static void apply_delivery(gw_conn_t *conn, const Beseda__Delivery *d, const char *topic)
+{
+    if (conn->role != GW_ROLE_OPERATOR)
+        return;
+    if (d->body_case == BESEDA__DELIVERY__BODY_ASSIGNED && d->assigned)
+        topic_subscribe(conn, 'c', d->assigned->id);
+    else if (d->body_case == BESEDA__DELIVERY__BODY_CONVERSATION && d->conversation
+             && *d->conversation->operator_id && topic[0] == 'c'
+             && strcmp(d->conversation->operator_id, conn->operator_id) != 0)
+        gw_conn_unsubscribe(conn, topic);
+}
+
+static void deliver(gw_server_t *s, const Beseda__Delivery *d, const char *topic,
+                    const uint64_t *ids, size_t n)
+{
+    char *text[2] = { NULL, NULL };     /* built once per role */
+    int built[2] = { 0, 0 };
+    for (size_t i = 0; i < n; i++) {
+        gw_conn_t *conn = gw_conn_find(s, ids[i]);
+        if (!conn || conn->auth != GW_AUTH_DONE)
+            continue;
+        /* Tenants are walls: never hand one site's event to another's client. */
+        if (*d->site_id && *conn->site_id && strcmp(d->site_id, conn->site_id) != 0)
+            continue;
+        int role = conn->role;
+        if (!built[role]) {
+            text[role] = gw_delivery_json(d, conn->role);
+            built[role] = 1;
+        }
+        if (text[role]) {
+            char *copy = strdup(text[role]);
+            if (copy)
+                gw_conn_send(conn, copy);
+        }
+        apply_delivery(conn, d, topic);
+    }
+    free(text[0]);
+    free(text[1]);
+}
+
+static void handle_delivery(gw_server_t *s, gw_event_t *ev)
+{
+    size_t n = 0;
+    uint64_t *ids = gw_topics_conns(s->topics, ev->topic, &n);
+    if (!ids)
+        return;                 /* nobody here listens (any more) */
+    Beseda__Delivery *d = beseda__delivery__unpack(NULL, zframe_size(ev->body),
+                                                   zframe_data(ev->body));
+    if (d)
+        deliver(s, d, ev->topic, ids, n);
+    else
+        log_warn("cannot decode a delivery", "topic", ev->topic);
+    if (d)
+        beseda__delivery__free_unpacked(d, NULL);
+    free(ids);
+}
+
+void gw_dispatch_events(gw_server_t *s)
+{
+    gw_event_t *ev = gw_bus_take_events(s->bus);
+    while (ev) {
+        gw_event_t *next = ev->next;
+        if (ev->type == GW_EV_REPLY)
+            handle_reply(s, ev);
+        else
+            handle_delivery(s, ev);
+        gw_event_destroy(&ev);
+        ev = next;
+    }
+}
+
+/* ---------------------------------------------------------------- presence */
+
+void gw_dispatch_beats(gw_server_t *s)
+{
+    for (gw_conn_t *conn = zhashx_first(s->conns); conn; conn = zhashx_next(s->conns))
+        if (conn->role == GW_ROLE_OPERATOR && conn->auth == GW_AUTH_DONE && !conn->closing)
+            send_beat(conn);
+}
+
+void gw_dispatch_closed(gw_conn_t *conn)
+{
+    if (conn->role != GW_ROLE_OPERATOR || conn->auth != GW_AUTH_DONE)
+        return;
+    gw_server_t *s = conn->server;
+    gw_identity_t id;
+    gw_conn_identity(conn, &id);
+    size_t len = 0;
+    uint8_t *body = gw_pack_operator_gone(&id, &len);
+    if (!body || gw_bus_request(s->bus, conn->id, GW_REQ_OPERATOR_GONE, "", "", conn->site_id,
+                                body, len, GW_GONE_TIMEOUT_MS) < 0)
+        log_warn("cannot send operator gone", "conn", conn->id_str);
+}

@@ -1,0 +1,91 @@
+/* Internals shared by the gateway's lws-thread files (server, conn,
+ * dispatch). Everything here is touched by the lws thread only; the bus
+ * thread sees nothing but gw_bus_t. */
+#ifndef BESEDA_GW_GATEWAY_H
+#define BESEDA_GW_GATEWAY_H
+
+#include "gw_bus.h"
+#include "gw_frame.h"
+#include "gw_limits.h"
+#include "gw_server.h"
+#include "gw_topics.h"
+
+#include <czmq.h>
+#include <libwebsockets.h>
+
+#define GW_MAX_OUT_BYTES    (4 * 1024 * 1024)  /* queued to one slow client before it is dropped */
+#define GW_GONE_TIMEOUT_MS  3000               /* OperatorGone needs no answer; give it little time */
+#define GW_IP_MAX           64
+#define GW_UA_MAX           512
+
+struct gw_server_t {
+    gw_config_t cfg;
+    char *origins_text;            /* the comma list, split in place by NULs */
+    const char *origins[32];
+    size_t n_origins;
+    struct lws_context *context;
+    gw_bus_t *bus;
+    gw_topics_t *topics;
+    zhashx_t *conns;               /* "<id>" -> gw_conn_t */
+    uint64_t next_conn_id;
+    lws_sorted_usec_list_t beat_sul;
+    int stopping;
+};
+
+typedef struct gw_out_t {
+    struct gw_out_t *next;
+    size_t len;
+    unsigned char buf[];           /* LWS_PRE bytes of room, then the text */
+} gw_out_t;
+
+typedef enum { GW_RX_MORE, GW_RX_COMPLETE, GW_RX_TOO_LARGE, GW_RX_IGNORE } gw_rx_t;
+
+typedef struct gw_conn_t {
+    gw_server_t *server;
+    struct lws *wsi;
+    uint64_t id;
+    char id_str[24];
+    gw_role_t role;
+    gw_auth_t auth;
+    char site_id[GW_ARG_MAX];
+    char visitor_id[GW_ARG_MAX];
+    char operator_id[GW_ARG_MAX];
+    char status[16];               /* operator's status for presence beats */
+    char ip[GW_IP_MAX];
+    char user_agent[GW_UA_MAX];
+    gw_bucket_t bucket;
+    /* a message being reassembled from fragments */
+    unsigned char *rx;
+    size_t rx_len;
+    size_t rx_cap;
+    int rx_active;
+    int rx_binary;
+    /* frames waiting for WRITEABLE */
+    gw_out_t *out_head;
+    gw_out_t *out_tail;
+    size_t out_bytes;
+    int close_code;                /* non-zero: close with it once the queue is written */
+    int closing;                   /* no more input is read */
+    zlistx_t *topics;              /* topics this connection is subscribed to */
+} gw_conn_t;
+
+/* gw_conn.c */
+gw_conn_t *gw_conn_new(gw_server_t *server, struct lws *wsi, gw_role_t role);
+void gw_conn_destroy(gw_conn_t **conn_p);
+gw_conn_t *gw_conn_find(gw_server_t *server, uint64_t id);
+gw_rx_t gw_conn_rx(gw_conn_t *conn, const void *data, size_t len, int binary, int final);
+void gw_conn_send(gw_conn_t *conn, char *text);          /* takes text */
+void gw_conn_error(gw_conn_t *conn, const char *code, const char *message, const char *ref);
+void gw_conn_close_after(gw_conn_t *conn, int code);
+int gw_conn_write(gw_conn_t *conn);                        /* on WRITEABLE; -1 closes */
+void gw_conn_subscribe(gw_conn_t *conn, const char *topic);
+void gw_conn_unsubscribe(gw_conn_t *conn, const char *topic);
+void gw_conn_identity(const gw_conn_t *conn, gw_identity_t *id);
+
+/* gw_dispatch.c */
+void gw_dispatch_message(gw_conn_t *conn, const char *data, size_t len);
+void gw_dispatch_events(gw_server_t *server);
+void gw_dispatch_beats(gw_server_t *server);
+void gw_dispatch_closed(gw_conn_t *conn);
+
+#endif

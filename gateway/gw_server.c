@@ -1,0 +1,446 @@
+/* The libwebsockets side: one context, one protocol ("beseda.v1") that
+ * serves both HTTP (static files, /healthz) and the two WebSocket endpoints,
+ * told apart by path. The whole server runs on the thread that calls
+ * gw_server_run; the bus thread only wakes it (lws_cancel_service), and the
+ * woken loop drains the bus queue in LWS_CALLBACK_EVENT_WAIT_CANCELLED. */
+#include "gw_gateway.h"
+#include "gw_static.h"
+#include "log.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#define GW_TICK_MS  250   /* timer granularity: presence beats, stop flag */
+
+typedef struct {
+    gw_conn_t *conn;       /* WebSocket connections only */
+} pss_t;
+
+/* The bus thread's wake-up must never touch a destroyed context: it goes
+ * through this lock, and the context is unhooked before it is destroyed. */
+typedef struct {
+    pthread_mutex_t lock;
+    struct lws_context *context;
+} waker_t;
+
+typedef struct {
+    gw_server_t server;    /* first: the context user pointer is both */
+    waker_t waker;
+    int64_t next_beat_ms;
+    volatile sig_atomic_t *stop;
+} server_box_t;
+
+static gw_server_t *server_of(struct lws *wsi)
+{
+    return lws_context_user(lws_get_context(wsi));
+}
+
+/* ------------------------------------------------------------------ HTTP */
+
+static int http_text(struct lws *wsi, unsigned status, const char *body)
+{
+    unsigned char head[LWS_PRE + 1024];
+    unsigned char *start = head + LWS_PRE, *p = start, *end = head + sizeof head - 1;
+    unsigned char text[LWS_PRE + 128];
+    size_t n = strlen(body);
+    if (n > sizeof text - LWS_PRE)
+        n = sizeof text - LWS_PRE;
+    memcpy(text + LWS_PRE, body, n);
+    if (lws_add_http_common_headers(wsi, status, "text/plain; charset=utf-8", n, &p, end)
+        || lws_add_http_header_by_name(wsi, (const unsigned char *) "x-content-type-options:",
+                                       (const unsigned char *) "nosniff", 7, &p, end)
+        || lws_add_http_header_by_name(wsi, (const unsigned char *) "cache-control:",
+                                       (const unsigned char *) "no-store", 8, &p, end)
+        || lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    if (lws_write(wsi, text + LWS_PRE, n, LWS_WRITE_HTTP_FINAL) != (int) n)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http_redirect(struct lws *wsi, const char *location)
+{
+    unsigned char head[LWS_PRE + 512];
+    unsigned char *p = head + LWS_PRE, *end = head + sizeof head - 1;
+    if (lws_http_redirect(wsi, HTTP_STATUS_MOVED_PERMANENTLY, (const unsigned char *) location,
+                          (int) strlen(location), &p, end) < 0)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int add_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
+                      unsigned char *end)
+{
+    return lws_add_http_header_by_name(wsi, (const unsigned char *) name,
+                                       (const unsigned char *) value, (int) strlen(value), p, end);
+}
+
+static int serve_file(gw_server_t *s, struct lws *wsi, const char *uri)
+{
+    gw_static_file_t file;
+    struct stat st;
+    if (gw_static_map(s->cfg.web_root, uri, &file) < 0 || stat(file.path, &st) != 0
+        || !S_ISREG(st.st_mode))
+        return http_text(wsi, HTTP_STATUS_NOT_FOUND, "not found\n");
+    unsigned char headers[2048];
+    unsigned char *p = headers, *end = headers + sizeof headers;
+    if (add_header(wsi, "content-security-policy:", file.csp, &p, end)
+        || add_header(wsi, "x-content-type-options:", "nosniff", &p, end)
+        || add_header(wsi, "referrer-policy:", "strict-origin-when-cross-origin", &p, end)
+        || add_header(wsi, "cache-control:", "no-cache", &p, end))
+        return -1;
+    int n = lws_serve_http_file(wsi, file.path, file.mime, (const char *) headers,
+                                (int) (p - headers));
+    if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
+        return -1;
+    return 0;
+}
+
+static int serve_http(gw_server_t *s, struct lws *wsi, const char *uri)
+{
+    if (!uri)
+        return -1;
+    if (strcmp(uri, "/healthz") == 0)
+        return s->stopping ? http_text(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "stopping\n")
+                           : http_text(wsi, HTTP_STATUS_OK, "ok\n");
+    if (s->stopping)
+        return http_text(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "stopping\n");
+    if (strcmp(uri, "/console") == 0)
+        return http_redirect(wsi, "/console/");
+    return serve_file(s, wsi, uri);
+}
+
+/* ----------------------------------------------------------- the upgrade */
+
+/* The endpoint of a WebSocket request: 0 visitor, 1 operator, -1 none. */
+static int endpoint_role(struct lws *wsi)
+{
+    char uri[64];
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) >= (int) sizeof uri
+        || lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0)
+        return -1;
+    if (strcmp(uri, "/ws/visitor") == 0)
+        return GW_ROLE_VISITOR;
+    if (strcmp(uri, "/ws/operator") == 0)
+        return GW_ROLE_OPERATOR;
+    return -1;
+}
+
+/* Absent Origin: a non-browser client, allowed. Present: must be listed. */
+static int origin_allowed(gw_server_t *s, struct lws *wsi)
+{
+    int len = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+    if (len <= 0)
+        return 1;
+    char origin[256];
+    if (len >= (int) sizeof origin || lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) < 0)
+        return 0;
+    for (size_t i = 0; i < s->n_origins; i++)
+        if (strcasecmp(origin, s->origins[i]) == 0)
+            return 1;
+    log_info("websocket refused: origin not allowed", "origin", origin);
+    return 0;
+}
+
+/* Called before the upgrade, while an HTTP answer is still possible: refuse
+ * with a status (403 foreign origin, 404 unknown path, 503 stopping).
+ * Returns >0 when an answer was written, 0 to let the upgrade proceed. */
+static int confirm_upgrade(gw_server_t *s, struct lws *wsi)
+{
+    unsigned status = 0;
+    if (s->stopping)
+        status = HTTP_STATUS_SERVICE_UNAVAILABLE;
+    else if (endpoint_role(wsi) < 0)
+        status = HTTP_STATUS_NOT_FOUND;
+    else if (!origin_allowed(s, wsi))
+        status = HTTP_STATUS_FORBIDDEN;
+    if (!status)
+        return 0;
+    if (lws_return_http_status(wsi, status, NULL))
+        return -1;
+    return 1;
+}
+
+/* ------------------------------------------------------------- WebSocket */
+
+static int on_established(gw_server_t *s, struct lws *wsi, pss_t *pss)
+{
+    int role = endpoint_role(wsi);
+    if (role < 0)
+        return -1;
+    gw_conn_t *conn = gw_conn_new(s, wsi, (gw_role_t) role);
+    if (!conn) {
+        log_error("out of memory for a connection");
+        return -1;
+    }
+    /* X-Forwarded-For is not trusted in this version: the peer address is
+     * the client's address as far as the gateway knows. */
+    lws_get_peer_simple(wsi, conn->ip, sizeof conn->ip);
+    int ua = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_USER_AGENT);
+    if (ua > 0 && ua < (int) sizeof conn->user_agent)
+        lws_hdr_copy(wsi, conn->user_agent, sizeof conn->user_agent, WSI_TOKEN_HTTP_USER_AGENT);
+    pss->conn = conn;
+    log_debug("connected", "conn", conn->id_str, "ip", conn->ip,
+              "role", role == GW_ROLE_VISITOR ? "visitor" : "operator");
+    return 0;
+}
+
+static int on_receive(gw_conn_t *conn, struct lws *wsi, const void *in, size_t len)
+{
+    switch (gw_conn_rx(conn, in, len, lws_frame_is_binary(wsi), lws_is_final_fragment(wsi))) {
+    case GW_RX_MORE:
+    case GW_RX_IGNORE:
+        return 0;
+    case GW_RX_TOO_LARGE:
+        gw_conn_error(conn, "frame_too_large", NULL, NULL);
+        gw_conn_close_after(conn, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
+        return 0;
+    case GW_RX_COMPLETE:
+        break;
+    }
+    if (conn->rx_binary)
+        gw_conn_error(conn, "binary_frame", NULL, NULL);
+    else if (!gw_utf8_valid(conn->rx, conn->rx_len)) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD,
+                         (unsigned char *) "invalid UTF-8", 13);
+        return -1;
+    } else
+        gw_dispatch_message(conn, (const char *) conn->rx, conn->rx_len);
+    /* Do not keep a large buffer for every idle connection. */
+    if (conn->rx_cap > 8192) {
+        free(conn->rx);
+        conn->rx = NULL;
+        conn->rx_cap = conn->rx_len = 0;
+    }
+    return 0;
+}
+
+static void on_closed(pss_t *pss)
+{
+    if (!pss || !pss->conn)
+        return;
+    log_debug("closed", "conn", pss->conn->id_str);
+    gw_dispatch_closed(pss->conn);
+    gw_conn_destroy(&pss->conn);
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    gw_server_t *s = server_of(wsi);
+    pss_t *pss = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return serve_http(s, wsi, in);
+    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return confirm_upgrade(s, wsi);
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        /* Second line of defence; the upgrade check above already answered. */
+        return s->stopping || endpoint_role(wsi) < 0 || !origin_allowed(s, wsi) ? -1 : 0;
+    case LWS_CALLBACK_ESTABLISHED:
+        return on_established(s, wsi, pss);
+    case LWS_CALLBACK_RECEIVE:
+        return pss && pss->conn ? on_receive(pss->conn, wsi, in, len) : -1;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return pss && pss->conn ? gw_conn_write(pss->conn) : -1;
+    case LWS_CALLBACK_CLOSED:
+        on_closed(pss);
+        return 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        if (s && s->bus)
+            gw_dispatch_events(s);
+        return 0;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols PROTOCOLS[] = {
+    { "beseda.v1", callback, sizeof(pss_t), 16384, 0, NULL, 0 },
+    { NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+/* ------------------------------------------------------------ lifecycle */
+
+static void wake(void *arg)
+{
+    waker_t *w = arg;
+    pthread_mutex_lock(&w->lock);
+    if (w->context)
+        lws_cancel_service(w->context);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void lws_log(int level, const char *line)
+{
+    char text[512];
+    snprintf(text, sizeof text, "%s", line);
+    text[strcspn(text, "\r\n")] = 0;
+    if (level & LLL_ERR)
+        log_warn("libwebsockets", "detail", text);
+    else
+        log_debug("libwebsockets", "detail", text);
+}
+
+/* Splits the allowed origins (comma list; trailing "/" dropped) or makes
+ * the defaults: the gateway's own address by its host, localhost and
+ * 127.0.0.1. */
+static int parse_origins(gw_server_t *s)
+{
+    const char *list = s->cfg.allowed_origins;
+    if (!list || !*list) {
+        char buf[512];
+        snprintf(buf, sizeof buf, "http://%s:%d,http://localhost:%d,http://127.0.0.1:%d",
+                 s->cfg.host, s->cfg.port, s->cfg.port, s->cfg.port);
+        s->origins_text = strdup(buf);
+    } else
+        s->origins_text = strdup(list);
+    if (!s->origins_text)
+        return -1;
+    char *save = NULL;
+    for (char *tok = strtok_r(s->origins_text, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        size_t n = strlen(tok);
+        while (n > 0 && (tok[n - 1] == ' ' || tok[n - 1] == '\t' || tok[n - 1] == '/'))
+            tok[--n] = 0;
+        if (n == 0)
+            continue;
+        if (s->n_origins == sizeof s->origins / sizeof s->origins[0]) {
+            log_error("too many allowed origins", "max", "32");
+            return -1;
+        }
+        s->origins[s->n_origins++] = tok;
+    }
+    return 0;
+}
+
+static int create_context(server_box_t *box)
+{
+    gw_server_t *s = &box->server;
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = s->cfg.port;
+    info.iface = s->cfg.host;
+    info.protocols = PROTOCOLS;
+    info.user = s;
+    info.max_http_header_data = 8192;
+    info.ka_time = 60;             /* TCP keepalive finds peers that vanished */
+    info.ka_probes = 3;
+    info.ka_interval = 10;
+    if (!strchr(s->cfg.host, ':'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    s->context = lws_create_context(&info);
+    if (!s->context) {
+        log_error("cannot listen", "host", s->cfg.host);
+        return -1;
+    }
+    box->waker.context = s->context;
+    return 0;
+}
+
+gw_server_t *gw_server_new(const gw_config_t *config)
+{
+    server_box_t *box = calloc(1, sizeof *box);
+    if (!box)
+        return NULL;
+    gw_server_t *s = &box->server;
+    s->cfg = *config;
+    if (pthread_mutex_init(&box->waker.lock, NULL) != 0) {
+        free(box);
+        return NULL;
+    }
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+    s->conns = zhashx_new();
+    s->topics = gw_topics_new();
+    if (!s->conns || !s->topics || parse_origins(s) < 0 || create_context(box) < 0)
+        goto fail;
+    s->bus = gw_bus_new(config->broker, config->broker_sub, wake, &box->waker);
+    if (!s->bus) {
+        log_error("cannot start the bus thread", "broker", config->broker);
+        goto fail;
+    }
+    return s;
+fail:
+    gw_server_destroy(&s);
+    return NULL;
+}
+
+void gw_server_destroy(gw_server_t **self_p)
+{
+    gw_server_t *s = *self_p;
+    if (!s)
+        return;
+    server_box_t *box = (server_box_t *) s;
+    pthread_mutex_lock(&box->waker.lock);
+    box->waker.context = NULL;
+    pthread_mutex_unlock(&box->waker.lock);
+    /* Connections still open are closed here; their CLOSED callbacks still
+     * reach the bus (OperatorGone), so the bus thread stops after this. */
+    if (s->context)
+        lws_context_destroy(s->context);
+    s->context = NULL;
+    gw_bus_destroy(&s->bus);
+    gw_topics_destroy(&s->topics);
+    zhashx_destroy(&s->conns);
+    free(s->origins_text);
+    pthread_mutex_destroy(&box->waker.lock);
+    free(box);
+    *self_p = NULL;
+}
+
+static void on_tick(lws_sorted_usec_list_t *sul)
+{
+    server_box_t *box = lws_container_of(sul, server_box_t, server.beat_sul);
+    gw_server_t *s = &box->server;
+    int64_t now = beseda_mono_ms();
+    if (now >= box->next_beat_ms && !s->stopping) {
+        box->next_beat_ms = now + s->cfg.beat_ms;
+        gw_dispatch_beats(s);
+    }
+    lws_sul_schedule(s->context, 0, &s->beat_sul, on_tick, GW_TICK_MS * LWS_US_PER_MS);
+}
+
+/* Stop accepting (new upgrades and pages get 503), tell every client to
+ * reconnect elsewhere, close them, and give the frames a moment to leave. */
+static void shut_down(gw_server_t *s)
+{
+    s->stopping = 1;
+    char count[24];
+    snprintf(count, sizeof count, "%zu", zhashx_size(s->conns));
+    log_info("stopping: telling clients to reconnect", "clients", count);
+    for (gw_conn_t *conn = zhashx_first(s->conns); conn; conn = zhashx_next(s->conns)) {
+        if (conn->closing)
+            continue;
+        gw_conn_send(conn, gw_simple_json("reconnect"));
+        gw_conn_close_after(conn, LWS_CLOSE_STATUS_GOINGAWAY);
+    }
+    int64_t deadline = beseda_mono_ms() + GW_SHUTDOWN_GRACE_MS;
+    while (zhashx_size(s->conns) > 0 && beseda_mono_ms() < deadline)
+        if (lws_service(s->context, 0) < 0)
+            break;
+}
+
+int gw_server_run(gw_server_t *s, volatile sig_atomic_t *stop)
+{
+    server_box_t *box = (server_box_t *) s;
+    box->stop = stop;
+    box->next_beat_ms = beseda_mono_ms() + s->cfg.beat_ms;
+    lws_sul_schedule(s->context, 0, &s->beat_sul, on_tick, GW_TICK_MS * LWS_US_PER_MS);
+    while (!*stop)
+        if (lws_service(s->context, 0) < 0) {
+            log_error("libwebsockets service failed");
+            return -1;
+        }
+    shut_down(s);
+    lws_sul_cancel(&s->beat_sul);
+    return 0;
+}

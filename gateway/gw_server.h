@@ -1,0 +1,35 @@
+/* The gateway server: libwebsockets context, connections, the bus thread.
+ * main() fills a gw_config_t, calls gw_server_new and gw_server_run. */
+#ifndef BESEDA_GW_SERVER_H
+#define BESEDA_GW_SERVER_H
+
+#include "gw_limits.h"
+#include <signal.h>
+
+#define GW_SHUTDOWN_GRACE_MS  2000   /* time clients get to receive "reconnect" */
+
+typedef struct {
+    const char *host;
+    int port;
+    const char *web_root;
+    const char *allowed_origins;   /* comma list; "" = the defaults */
+    const char *gateway_id;
+    const char *broker;
+    const char *broker_sub;
+    int beat_ms;
+    int request_timeout_ms;
+    double rate_per_sec;
+    double rate_burst;
+    gw_limits_t limits;
+} gw_config_t;
+
+typedef struct gw_server_t gw_server_t;
+
+gw_server_t *gw_server_new(const gw_config_t *config);
+void gw_server_destroy(gw_server_t **self_p);
+/* Serves until *stop becomes non-zero (a signal handler sets it), then stops
+ * accepting, tells every client to reconnect, closes them and returns 0.
+ * Returns -1 if the server could not run. */
+int gw_server_run(gw_server_t *self, volatile sig_atomic_t *stop);
+
+#endif

@@ -1,0 +1,149 @@
+/* beseda-gateway: parse the configuration, serve WebSocket and HTTP until
+ * SIGINT/SIGTERM, then send every client "reconnect" and exit 0. */
+#include "config.h"
+#include "gw_server.h"
+#include "log.h"
+
+#include <czmq.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void) sig;
+    stop_requested = 1;
+}
+
+static beseda_opt_t options[] = {
+    { "http-host", "BESEDA_HTTP_HOST", OPT_STRING, "127.0.0.1", "address to listen on", NULL },
+    { "http-port", "BESEDA_HTTP_PORT", OPT_INT, "8080", "port for HTTP and WebSocket", NULL },
+    { "web-root", "BESEDA_WEB_ROOT", OPT_STRING, "./web",
+      "folder with widget.js, widget/, console/, demo.html", NULL },
+    { "allowed-origins", "BESEDA_ALLOWED_ORIGINS", OPT_STRING, "",
+      "comma list of Origins allowed to open a WebSocket (empty: http://<host>:<port>, "
+      "http://localhost:<port>, http://127.0.0.1:<port>)", NULL },
+    { "gateway-id", "BESEDA_GATEWAY_ID", OPT_STRING, "",
+      "this gateway's id in presence records (empty: the name)", NULL },
+    { "presence-beat-ms", "BESEDA_PRESENCE_BEAT_MS", OPT_INT, "5000",
+      "how often each operator connection's presence is renewed", NULL },
+    { "request-timeout-ms", "BESEDA_REQUEST_TIMEOUT_MS", OPT_INT, "10000",
+      "a request unanswered this long gets error 'unavailable'", NULL },
+    { "max-frame-bytes", "BESEDA_MAX_FRAME_BYTES", OPT_INT, "65536",
+      "largest WebSocket message after reassembly", NULL },
+    { "max-text-bytes", "BESEDA_MAX_TEXT_BYTES", OPT_INT, "8192",
+      "largest message text or typing draft", NULL },
+    { "rate-per-sec", "BESEDA_RATE_PER_SEC", OPT_INT, "5", "frames per second per connection", NULL },
+    { "rate-burst", "BESEDA_RATE_BURST", OPT_INT, "20", "frames a connection may send at once", NULL },
+    { "broker", "BESEDA_BROKER", OPT_STRING, "tcp://127.0.0.1:5570",
+      "broker ROUTER endpoint: requests to the routers", NULL },
+    { "broker-sub", "BESEDA_BROKER_SUB", OPT_STRING, "tcp://127.0.0.1:5572",
+      "broker XPUB endpoint: deliveries", NULL },
+    { "name", "BESEDA_NAME", OPT_STRING, "", "process name (empty: gateway-<host>-<pid>)", NULL },
+    { "log-level", "BESEDA_LOG_LEVEL", OPT_STRING, "info", "debug, info, warn or error", NULL },
+    { NULL, NULL, OPT_STRING, NULL, NULL, NULL },
+};
+
+static int check_ranges(void)
+{
+    long port = beseda_config_int(options, "http-port");
+    if (port < 1 || port > 65535 || beseda_config_int(options, "presence-beat-ms") < 100
+        || beseda_config_int(options, "request-timeout-ms") < 100
+        || beseda_config_int(options, "max-frame-bytes") < 1024
+        || beseda_config_int(options, "max-text-bytes") < 1
+        || beseda_config_int(options, "rate-per-sec") < 1
+        || beseda_config_int(options, "rate-burst") < 1) {
+        fprintf(stderr, "beseda-gateway: a port must be 1-65535, times >= 100 ms, "
+                        "max-frame-bytes >= 1024, rates and max-text-bytes >= 1\n");
+        return -1;
+    }
+    return 0;
+}
+
+static void fill_config(gw_config_t *cfg, const char *gateway_id)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->host = beseda_config_str(options, "http-host");
+    cfg->port = (int) beseda_config_int(options, "http-port");
+    cfg->web_root = beseda_config_str(options, "web-root");
+    cfg->allowed_origins = beseda_config_str(options, "allowed-origins");
+    cfg->gateway_id = gateway_id;
+    cfg->broker = beseda_config_str(options, "broker");
+    cfg->broker_sub = beseda_config_str(options, "broker-sub");
+    cfg->beat_ms = (int) beseda_config_int(options, "presence-beat-ms");
+    cfg->request_timeout_ms = (int) beseda_config_int(options, "request-timeout-ms");
+    cfg->rate_per_sec = (double) beseda_config_int(options, "rate-per-sec");
+    cfg->rate_burst = (double) beseda_config_int(options, "rate-burst");
+    gw_limits_default(&cfg->limits);
+    cfg->limits.max_frame_bytes = (size_t) beseda_config_int(options, "max-frame-bytes");
+    cfg->limits.max_text_bytes = (size_t) beseda_config_int(options, "max-text-bytes");
+}
+
+/* Signals go to the main (lws) thread only: the bus thread and ZeroMQ's I/O
+ * threads are started with them blocked, and the lws poll is interrupted. */
+static void block_signals(int block)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
+static void install_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;      /* no SA_RESTART: poll() returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int main(int argc, char **argv)
+{
+    int rc = beseda_config_parse(options, "beseda-gateway",
+                                 "WebSocket and HTTP edge: visitors, operators, static files.",
+                                 argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (check_ranges() < 0)
+        return 2;
+    setenv("BESEDA_LOG_LEVEL", beseda_config_str(options, "log-level"), 1);
+    beseda_log_init("gateway");
+    zsys_handler_set(NULL);
+    install_handlers();
+
+    char name[256];
+    const char *given = beseda_config_str(options, "name");
+    if (given && *given)
+        snprintf(name, sizeof name, "%s", given);
+    else {
+        char host[128] = "localhost";
+        gethostname(host, sizeof host - 1);
+        snprintf(name, sizeof name, "gateway-%s-%d", host, (int) getpid());
+    }
+    const char *id = beseda_config_str(options, "gateway-id");
+    gw_config_t cfg;
+    fill_config(&cfg, id && *id ? id : name);
+
+    block_signals(1);
+    gw_server_t *server = gw_server_new(&cfg);
+    block_signals(0);
+    if (!server)
+        return 1;
+    char port[16];
+    snprintf(port, sizeof port, "%d", cfg.port);
+    log_info("gateway started", "gateway", cfg.gateway_id, "host", cfg.host, "port", port,
+             "web_root", cfg.web_root);
+    rc = gw_server_run(server, &stop_requested);
+    gw_server_destroy(&server);
+    log_info("gateway stopped");
+    return rc == 0 ? 0 : 1;
+}
