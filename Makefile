@@ -74,3 +74,27 @@ asan:
 
 clean:
 	rm -rf $(BUILD) build-asan
+
+# ---- bench: the load generator and benchmark (docs/PERFORMANCE.md) --------
+# build/beseda-loadgen from bench/*.c (bench/loadgen.c holds main); its unit
+# tests tests/unit/test_bench_*.c link build/libbench.a. `make bench` runs the
+# ladder against beseda, mosquitto and RabbitMQ; `make bench-smoke` one short
+# step against beseda. ulimit: thousands of connections need file descriptors.
+BENCH_SRC = $(wildcard bench/*.c)
+BENCH_OBJ = $(BENCH_SRC:%.c=$(BUILD)/%.o)
+$(BUILD)/beseda-loadgen: $(BENCH_OBJ) $(BUILD)/libbeseda-common.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lm
+$(BUILD)/libbench.a: $(filter-out $(BUILD)/bench/loadgen.o,$(BENCH_OBJ))
+	ar rcs $@ $^
+$(BUILD)/tests/test_bench_%: tests/unit/test_bench_%.c $(BUILD)/libbench.a $(BUILD)/libbeseda-common.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ibench -o $@ $< $(BUILD)/libbench.a $(BUILD)/libbeseda-common.a $(LDLIBS) -lm
+.PHONY: bench bench-smoke bench-deps
+bench-deps: deps
+	@bench/deps.sh
+bench: bench-deps
+	@$(MAKE) --no-print-directory all $(BUILD)/beseda-loadgen
+	ulimit -n 65536 && node bench/run.mjs $(BENCH_ARGS)
+bench-smoke: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/beseda-loadgen
+	ulimit -n 65536 && node bench/run.mjs --smoke $(BENCH_ARGS)
