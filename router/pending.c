@@ -10,6 +10,13 @@ struct pending_table_t {
     zhashx_t *jobs;          /* decimal corr id -> job_t */
 };
 
+const char *job_step_name(job_step_t step)
+{
+    static const char *const names[] = { "hello", "login", "resume", "append", "lookup",
+                                         "fetch", "history", "close", "queue", "assign" };
+    return (size_t) step < sizeof names / sizeof names[0] ? names[step] : "?";
+}
+
 job_t *job_new(job_step_t step, bus_request_t **req_p, Beseda__RouterRequest **msg_p)
 {
     job_t *self = calloc(1, sizeof *self);

@@ -43,6 +43,8 @@ typedef struct {
     char *visitor_id;
 } job_t;
 
+/* For logs: "hello", "append", ... */
+const char *job_step_name(job_step_t step);
 /* Takes ownership of *req_p and *msg_p (either may point to NULL). */
 job_t *job_new(job_step_t step, bus_request_t **req_p, Beseda__RouterRequest **msg_p);
 void job_destroy(job_t **self_p);

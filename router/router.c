@@ -235,10 +235,13 @@ static void handle_store_reply(router_t *self, bus_reply_t *r)
         return;
     }
     if (r->status == BUS_TIMEOUT) {
-        char step[8];
-        snprintf(step, sizeof step, "%d", (int) job->step);
-        log_warn("store did not answer in time", "step", step,
-                 "conversation", job->conv_id, "site", job->site_id);
+        const Beseda__RouterRequest *msg = job->msg;
+        const char *site = job->site_id ? job->site_id : msg ? msg->site_id : "";
+        if (!site[0] && msg && msg->body_case == BESEDA__ROUTER_REQUEST__BODY_VISITOR_HELLO)
+            site = msg->visitor_hello->site_id;
+        log_warn("store did not answer in time", "step", job_step_name(job->step),
+                 "site", site, "conversation", job->conv_id, "operator",
+                 msg ? msg->operator_id : job->operator_id);
         router_fail(self, &job, "unavailable", "the store did not answer in time");
         return;
     }
