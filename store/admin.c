@@ -146,7 +146,8 @@ static int run_create_operator(int argc, char **argv)
         ADMIN_COMMON_OPTS,
         { "site", "", OPT_STRING, NULL, "site id", NULL },
         { "email", "", OPT_STRING, NULL, "login e-mail (unique across all sites)", NULL },
-        { "password", "", OPT_STRING, NULL, "password (stored as an argon2id hash)", NULL },
+        { "password", "BESEDA_ADMIN_PASSWORD", OPT_STRING, NULL,
+          "password, stored as an argon2id hash (the variable keeps it out of `ps`)", NULL },
         { "name", "", OPT_STRING, NULL, "name shown to visitors", NULL },
         { "max-chats", "", OPT_INT, "5", "chats at once", NULL },
         { NULL, NULL, OPT_STRING, NULL, NULL, NULL }

@@ -68,9 +68,15 @@ static store_err_t create_session(store_ctx_t *ctx, Beseda__StoreOperatorReply *
     store_err_t err = rows_err(store_db_exec(ctx->db,
         "INSERT INTO operator_sessions (token_hash, operator_id, expires_at)"
         " VALUES ($1::bytea, $2, now() + make_interval(secs => $3::bigint))", 3, params));
-    if (err == STORE_OK)
-        r->session = token;
-    return err;
+    if (err != STORE_OK)
+        return err;
+    r->session = token;
+    /* Expired sessions are only dead weight; a login is a natural moment to
+     * drop this operator's. Failure here costs nothing but space. */
+    const char *who[] = { r->operator_->id };
+    store_db_exec(ctx->db, "DELETE FROM operator_sessions WHERE operator_id = $1 AND expires_at < now()",
+                  1, who);
+    return STORE_OK;
 }
 
 static Beseda__StoreOperatorReply *new_reply(Beseda__StoreReply *reply, store_mem_t *mem)
