@@ -404,6 +404,15 @@ void chat_history(router_t *self, job_t *job)
         router_fail(self, &job, "missing_field", "visitor");
         return;
     }
+    if (!beseda_is_uuid(hq->visitor_id)) {          /* no such visitor: nothing to show */
+        Beseda__HistoryList empty = BESEDA__HISTORY_LIST__INIT;
+        Beseda__RouterReply rr = BESEDA__ROUTER_REPLY__INIT;
+        rr.body_case = BESEDA__ROUTER_REPLY__BODY_HISTORY;
+        rr.history = &empty;
+        router_reply(self, job, &rr);
+        job_destroy(&job);
+        return;
+    }
     Beseda__StoreHistory sh = BESEDA__STORE_HISTORY__INIT;
     sh.site_id = job->msg->site_id;
     sh.visitor_id = hq->visitor_id;

@@ -51,7 +51,11 @@ void operator_name_remember(router_t *self, const char *operator_id, const char 
 
 void operator_publish_online(router_t *self, const char *site_id)
 {
-    publish_operators_online(self->pub, site_id, presence_count_online(self->presence, site_id));
+    /* Unknown (Redis down) is not zero: saying nobody is online would send
+     * every visitor of the site to the offline form for nothing. */
+    int count = presence_count(self->presence, site_id);
+    if (count >= 0)
+        publish_operators_online(self->pub, site_id, (uint32_t) count);
 }
 
 void operator_login(router_t *self, job_t *job)

@@ -164,7 +164,8 @@ static size_t copy_ids(redisReply *reply, char ***ids_out)
     return n;
 }
 
-size_t presence_online(presence_t *self, const char *site_id, char ***ids_out)
+/* Online ids of the site; -1 when Redis is unavailable. */
+static long presence_online_ids(presence_t *self, const char *site_id, char ***ids_out)
 {
     *ids_out = NULL;
     char now[24];
@@ -172,20 +173,32 @@ size_t presence_online(presence_t *self, const char *site_id, char ***ids_out)
     const char *args[] = { site_id, now };
     redisReply *reply = presence_eval(self, LUA_SITE_ONLINE, 2, args);
     if (!reply)
-        return 0;
+        return -1;
     size_t n = copy_ids(reply, ids_out);
     freeReplyObject(reply);
     if (n == 0)
         presence_ids_free(ids_out, 0);
-    return n;
+    return (long) n;
+}
+
+size_t presence_online(presence_t *self, const char *site_id, char ***ids_out)
+{
+    long n = presence_online_ids(self, site_id, ids_out);
+    return n < 0 ? 0 : (size_t) n;
+}
+
+int presence_count(presence_t *self, const char *site_id)
+{
+    char **ids;
+    long n = presence_online_ids(self, site_id, &ids);
+    presence_ids_free(&ids, n < 0 ? 0 : (size_t) n);
+    return (int) n;
 }
 
 uint32_t presence_count_online(presence_t *self, const char *site_id)
 {
-    char **ids;
-    size_t n = presence_online(self, site_id, &ids);
-    presence_ids_free(&ids, n);
-    return (uint32_t) n;
+    int n = presence_count(self, site_id);
+    return n < 0 ? 0 : (uint32_t) n;
 }
 
 bool presence_is_online(presence_t *self, const char *operator_id)

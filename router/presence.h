@@ -43,6 +43,9 @@ int presence_gone(presence_t *self, const char *operator_id, const char *site_id
  * (free with presence_ids_free); 0 and NULL when none or Redis is down. */
 size_t presence_online(presence_t *self, const char *site_id, char ***ids_out);
 void presence_ids_free(char ***ids_p, size_t count);
+/* How many operators of the site are online; -1 when Redis is unavailable. */
+int presence_count(presence_t *self, const char *site_id);
+/* The same with "unavailable" read as nobody online. */
 uint32_t presence_count_online(presence_t *self, const char *site_id);
 bool presence_is_online(presence_t *self, const char *operator_id);
 /* The operator's display name as stored at login (allocated), or NULL. */

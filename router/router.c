@@ -35,8 +35,9 @@ router_t *router_new(const router_config_t *cfg)
     self->pending = pending_table_new();
     self->convs = conv_cache_new(CONV_CACHE_MAX, CONV_CACHE_TTL_MS);
     self->op_names = zhashx_new();
+    self->inflight = zhashx_new();
     if (!self->worker || !self->store || !self->pub || !self->redis || !self->presence
-        || !self->pending || !self->convs || !self->op_names) {
+        || !self->pending || !self->convs || !self->op_names || !self->inflight) {
         log_error("router cannot start: sockets or memory");
         router_destroy(&self);
         return NULL;
@@ -58,9 +59,49 @@ void router_destroy(router_t **self_p)
     redis_destroy(&self->redis);
     conv_cache_destroy(&self->convs);
     zhashx_destroy(&self->op_names);
+    zhashx_destroy(&self->inflight);
     sodium_memzero(self->token_key, sizeof self->token_key);
     free(self);
     *self_p = NULL;
+}
+
+/* ------------------------------------------------------------ retries in flight */
+
+/* A gateway resends a request it has no answer for after BUS_ATTEMPT_MS,
+ * with the same correlation id. While the first copy still waits for the
+ * store, the resend is dropped here: the first answer serves both, and a
+ * slow store is not handed twice the work (nor a failed login counted
+ * twice). Once answered, a resend is served again (idempotently). */
+static char *inflight_key(const bus_request_t *req)
+{
+    char *hex = zframe_strhex(req->route);
+    char *key = hex ? zsys_sprintf("%s/%s", hex, req->corr) : NULL;
+    free(hex);
+    return key;
+}
+
+/* 1 if the request is new (now remembered), 0 if a copy is being worked on. */
+static int inflight_begin(router_t *self, const bus_request_t *req)
+{
+    char *key = inflight_key(req);
+    if (!key)
+        return 1;
+    int fresh = zhashx_lookup(self->inflight, key) == NULL;
+    if (fresh) {
+        if (zhashx_size(self->inflight) >= INFLIGHT_MAX)
+            zhashx_purge(self->inflight);     /* worst case: one duplicate served */
+        zhashx_insert(self->inflight, key, (void *) 1);
+    }
+    zstr_free(&key);
+    return fresh;
+}
+
+static void inflight_end(router_t *self, const bus_request_t *req)
+{
+    char *key = inflight_key(req);
+    if (key)
+        zhashx_delete(self->inflight, key);
+    zstr_free(&key);
 }
 
 /* ------------------------------------------------------------ replies */
@@ -87,6 +128,7 @@ void router_reply(router_t *self, job_t *job, Beseda__RouterReply *reply)
     if (bus_worker_reply(self->worker, job->req, buf, len) != 0)
         log_warn("reply not sent", "corr", job->req->corr);
     free(buf);
+    inflight_end(self, job->req);
     /* One answer per request: a second one would be a bug, make it a no-op. */
     bus_request_destroy(&job->req);
 }
@@ -178,11 +220,17 @@ void router_opaque_key(const char *value, char out[33])
 
 static void handle_request(router_t *self, bus_request_t *req)
 {
+    if (!inflight_begin(self, req)) {
+        log_debug("resend of a request in progress dropped", "corr", req->corr);
+        bus_request_destroy(&req);
+        return;
+    }
     Beseda__RouterRequest *msg = beseda__router_request__unpack(
         NULL, zframe_size(req->body), zframe_data(req->body));
     job_t *job = job_new(STEP_HELLO, &req, &msg);
     if (!job) {
         log_error("request dropped: out of memory");
+        inflight_end(self, req);
         bus_request_destroy(&req);
         if (msg)
             beseda__router_request__free_unpacked(msg, NULL);

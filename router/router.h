@@ -27,6 +27,7 @@
 #define STORE_SERVICE           "store"
 #define SECRET_MIN_CHARS        16
 #define OPERATOR_NAMES_MAX      10000   /* operator id -> name cache bound */
+#define INFLIGHT_MAX            100000  /* requests being worked on, remembered to drop retries */
 #define SYNC_LIMIT_MAX          200     /* messages per sync reply (docs/PROTOCOL.md) */
 #define HISTORY_LIMIT           50      /* earlier conversations per history reply */
 #define SHUTDOWN_DRAIN_MS       2000    /* after BYE, wait this long for store replies */
@@ -58,6 +59,7 @@ struct router_t {
     pending_table_t *pending;
     conv_cache_t *convs;
     zhashx_t *op_names;            /* operator id -> display name */
+    zhashx_t *inflight;            /* "<client route hex>/<corr>" of unanswered requests */
 };
 typedef struct router_t router_t;
 
