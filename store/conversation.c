@@ -1,10 +1,26 @@
 /* close and get_conversation. Close is idempotent (closing a closed
- * conversation answers it as it is) and fenced by the epoch. */
+ * conversation answers it as it is) and fenced by the epoch. Another site's
+ * conversation is "forbidden", one that exists nowhere "no_conversation". */
 #include "epoch.h"
 #include "rows.h"
 #include "store.h"
 #include "validate.h"
 #include <string.h>
+
+/* Whether the id names a conversation of some other site. The protocol
+ * answers that "forbidden" rather than "no_conversation"; nothing of the
+ * conversation is read. */
+static store_err_t exists_elsewhere(store_ctx_t *ctx, const char *id, int *exists)
+{
+    const char *params[] = { id };
+    PGresult *res;
+    db_status_t st = store_db_query(ctx->db, "SELECT 1 FROM conversations WHERE id = $1", 1, params, &res);
+    if (st != DB_OK)
+        return rows_err(st);
+    *exists = PQntuples(res) > 0;
+    PQclear(res);
+    return STORE_OK;
+}
 
 static store_err_t reply_conversation(store_ctx_t *ctx, const char *site_id, const char *id,
                                       Beseda__StoreReply *reply, store_mem_t *mem)
@@ -13,8 +29,13 @@ static store_err_t reply_conversation(store_ctx_t *ctx, const char *site_id, con
     store_err_t err = rows_conversation_get(ctx, mem, site_id, id, &conv);
     if (err != STORE_OK)
         return err;
-    if (!conv)
-        return STORE_NO_CONVERSATION;
+    if (!conv) {
+        int elsewhere = 0;
+        err = exists_elsewhere(ctx, id, &elsewhere);
+        if (err != STORE_OK)
+            return err;
+        return elsewhere ? STORE_FORBIDDEN : STORE_NO_CONVERSATION;
+    }
     reply->body_case = BESEDA__STORE_REPLY__BODY_CONVERSATION;
     reply->conversation = conv;
     return STORE_OK;

@@ -11,6 +11,7 @@ const char *store_err_code(store_err_t err)
     case STORE_UNAVAILABLE: return "unavailable";
     case STORE_NO_CONVERSATION: return "no_conversation";
     case STORE_STALE_EPOCH: return "stale_epoch";
+    case STORE_FORBIDDEN: return "forbidden";
     case STORE_INTERNAL: break;
     }
     return "internal";

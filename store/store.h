@@ -24,7 +24,8 @@ typedef enum {
     STORE_UNAVAILABLE,      /* PostgreSQL is down or the transaction failed: retry */
     STORE_INTERNAL,         /* unexpected failure (logged) */
     STORE_NO_CONVERSATION,  /* the conversation does not exist in this site */
-    STORE_STALE_EPOCH       /* a newer owner of the shard key wrote already */
+    STORE_STALE_EPOCH,      /* a newer owner of the shard key wrote already */
+    STORE_FORBIDDEN         /* the conversation belongs to another site */
 } store_err_t;
 
 typedef struct {

@@ -88,6 +88,8 @@ static void test_error_codes(void)
     CHECK(strcmp(store_err_code(STORE_BAD_REQUEST), "bad_request") == 0, "bad_request");
     CHECK(strcmp(store_err_code(STORE_NO_CONVERSATION), "no_conversation") == 0, "no_conversation");
     CHECK(strcmp(store_err_code(STORE_INTERNAL), "internal") == 0, "internal");
+    CHECK(strcmp(store_err_code(STORE_FORBIDDEN), "forbidden") == 0, "forbidden");
+    CHECK(strcmp(store_err_code(STORE_STALE_EPOCH), "stale_epoch") == 0, "stale_epoch");
 }
 
 int main(void)
