@@ -1,0 +1,137 @@
+/* Edge limits of the gateway: UTF-8, nesting depth, blank text, the token
+ * bucket, and the topic map and static-file mapping (pure helpers). */
+#include "check.h"
+#include "gw_limits.h"
+#include "gw_static.h"
+#include "gw_topics.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int utf8(const char *s)
+{
+    return gw_utf8_valid((const unsigned char *) s, strlen(s));
+}
+
+static void test_utf8(void)
+{
+    CHECK(utf8("plain ascii"), "ascii is valid UTF-8");
+    CHECK(utf8("привет, 世界, 😀"), "2-, 3- and 4-byte sequences are valid");
+    CHECK(gw_utf8_valid((const unsigned char *) "a\0b", 3), "NUL is valid UTF-8");
+    CHECK(!utf8("\xff\xfe"), "0xFF/0xFE are invalid");
+    CHECK(!utf8("\xc0\x80"), "overlong 2-byte NUL is invalid");
+    CHECK(!utf8("\xe0\x80\xaf"), "overlong 3-byte form is invalid");
+    CHECK(!utf8("\xf0\x80\x80\xaf"), "overlong 4-byte form is invalid");
+    CHECK(!utf8("\xed\xa0\x80"), "UTF-16 surrogate is invalid");
+    CHECK(!utf8("\xf4\x90\x80\x80"), "code point above U+10FFFF is invalid");
+    CHECK(!utf8("\xd0"), "truncated sequence is invalid");
+    CHECK(!utf8("\xe4\xb8"), "truncated 3-byte sequence is invalid");
+    CHECK(!utf8("\x80"), "lone continuation byte is invalid");
+    CHECK(!utf8("ab\xd0x"), "bad continuation byte is invalid");
+    CHECK(utf8("\xf4\x8f\xbf\xbf"), "U+10FFFF is valid");
+}
+
+static void test_depth(void)
+{
+    const char *eight = "{\"a\":[[[[[[[1]]]]]]]}";
+    const char *nine = "{\"a\":[[[[[[[[1]]]]]]]]}";
+    CHECK(gw_json_depth_ok(eight, strlen(eight), 8), "depth 8 is allowed");
+    CHECK(!gw_json_depth_ok(nine, strlen(nine), 8), "depth 9 is refused");
+    const char *in_string = "{\"a\":\"[[[[[[[[[[[[\"}";
+    CHECK(gw_json_depth_ok(in_string, strlen(in_string), 8), "brackets inside strings do not count");
+    const char *escaped = "{\"a\":\"\\\"[[[[[[[[[[\"}";
+    CHECK(gw_json_depth_ok(escaped, strlen(escaped), 8), "an escaped quote does not end the string");
+    const char *siblings = "[[1],[2],[3],[4],[5],[6],[7],[8],[9],[10]]";
+    CHECK(gw_json_depth_ok(siblings, strlen(siblings), 2), "siblings do not add up");
+    CHECK(gw_json_depth_ok("]]]]", 4, 1), "stray closers do not underflow");
+}
+
+static void test_blank(void)
+{
+    CHECK(gw_text_blank(""), "empty text is blank");
+    CHECK(gw_text_blank(" \t\r\n"), "ASCII whitespace is blank");
+    CHECK(gw_text_blank("\xc2\xa0\xe3\x80\x80\xe2\x80\x8b"), "NBSP, ideographic and zero-width spaces are blank");
+    CHECK(!gw_text_blank("  a  "), "a letter is not blank");
+    CHECK(!gw_text_blank("\xd1\x8f"), "a Cyrillic letter is not blank");
+    CHECK(gw_utf8_chars("\xd1\x8f\xd1\x8f" "ab") == 4, "characters are counted, not bytes");
+}
+
+static void test_bucket(void)
+{
+    gw_bucket_t b;
+    gw_bucket_init(&b, 5, 20, 1000);
+    int taken = 0;
+    for (int i = 0; i < 40; i++)
+        taken += gw_bucket_take(&b, 1000);
+    CHECK(taken == 20, "a burst of 20 passes, the rest is refused");
+    CHECK(!gw_bucket_take(&b, 1100), "100 ms later there is no whole token yet");
+    CHECK(gw_bucket_take(&b, 1200), "200 ms later one token is back (5/s)");
+    CHECK(!gw_bucket_take(&b, 1200), "and only one");
+    taken = 0;
+    for (int i = 0; i < 40; i++)
+        taken += gw_bucket_take(&b, 100000);
+    CHECK(taken == 20, "a long pause refills to the burst, no more");
+    CHECK(!gw_bucket_take(&b, 50), "a clock going backwards adds nothing");
+}
+
+static void test_topics(void)
+{
+    gw_topics_t *t = gw_topics_new();
+    CHECK(t != NULL, "topic map created");
+    CHECK(gw_topics_add(t, "c:1", 7) == 1, "first connection of a topic: subscribe");
+    CHECK(gw_topics_add(t, "c:1", 8) == 0, "second connection: no new subscription");
+    CHECK(gw_topics_add(t, "c:1", 8) == 0, "adding twice changes nothing");
+    CHECK(gw_topics_has(t, "c:1", 7) && !gw_topics_has(t, "c:1", 9), "membership is known");
+    size_t n = 0;
+    uint64_t *ids = gw_topics_conns(t, "c:1", &n);
+    CHECK(n == 2 && ids && ((ids[0] == 7 && ids[1] == 8) || (ids[0] == 8 && ids[1] == 7)),
+          "both connections are listed");
+    free(ids);
+    CHECK(gw_topics_remove(t, "c:1", 9) == 0, "removing a stranger changes nothing");
+    CHECK(gw_topics_remove(t, "c:1", 7) == 0, "one left: keep the subscription");
+    CHECK(gw_topics_remove(t, "c:1", 8) == 1, "last one gone: unsubscribe");
+    CHECK(gw_topics_conns(t, "c:1", &n) == NULL && n == 0, "an empty topic lists nobody");
+    CHECK(gw_topics_size(t) == 0, "the map is empty again");
+    for (uint64_t i = 0; i < 1000; i++)
+        gw_topics_add(t, "s:site", i);
+    ids = gw_topics_conns(t, "s:site", &n);
+    CHECK(n == 1000, "a site topic holds many connections");
+    free(ids);
+    gw_topics_destroy(&t);
+    CHECK(t == NULL, "destroy nulls the pointer");
+}
+
+static void test_static(void)
+{
+    gw_static_file_t f;
+    CHECK(gw_static_map("/w", "/", &f) == 0 && strcmp(f.path, "/w/demo.html") == 0,
+          "/ serves demo.html");
+    CHECK(gw_static_map("/w", "/widget.js", &f) == 0 && strcmp(f.path, "/w/widget.js") == 0
+          && strstr(f.mime, "javascript"), "widget.js is JavaScript");
+    CHECK(gw_static_map("/w", "/widget/frame.html", &f) == 0 && strstr(f.mime, "text/html")
+          && strstr(f.csp, "frame-ancestors *"), "the widget frame may be framed by any site");
+    CHECK(gw_static_map("/w", "/console/", &f) == 0 && strcmp(f.path, "/w/console/index.html") == 0
+          && strstr(f.csp, "frame-ancestors 'self'"), "/console/ serves its index, not framable");
+    CHECK(strstr(GW_CSP_PAGE, "script-src 'self'") && !strstr(GW_CSP_PAGE, "unsafe-eval"),
+          "scripts only from the gateway");
+    CHECK(gw_static_map("/w", "/etc/passwd", &f) < 0, "paths outside the list are not served");
+    CHECK(gw_static_map("/w", "/widget/../../etc/passwd", &f) < 0, "no .. traversal");
+    CHECK(gw_static_map("/w", "/widget//x.js", &f) < 0, "no empty segments");
+    CHECK(gw_static_map("/w", "/widget/.secret", &f) < 0, "no dot-files");
+    CHECK(gw_static_map("/w", "/widget/a\\b", &f) < 0, "no backslashes");
+    CHECK(gw_static_map("/w", "/console", &f) < 0, "/console without slash is not a file");
+    CHECK(gw_static_map("/w", "widget.js", &f) < 0, "relative paths are refused");
+    CHECK(strcmp(gw_static_mime("a.css"), "text/css; charset=utf-8") == 0, "CSS type");
+    CHECK(strcmp(gw_static_mime("a.bin"), "application/octet-stream") == 0, "unknown type");
+}
+
+int main(void)
+{
+    test_utf8();
+    test_depth();
+    test_blank();
+    test_bucket();
+    test_topics();
+    test_static();
+    return CHECK_DONE();
+}
