@@ -327,6 +327,10 @@ void chat_on_lookup(router_t *self, job_t *job, Beseda__StoreReply *reply)
         conversation_missing(self, job);
         return;
     }
+    if (code && strcmp(code, "forbidden") == 0) {    /* another site's: a refusal, not a fault */
+        router_fail(self, &job, "forbidden", "this conversation is not yours");
+        return;
+    }
     if (router_store_failed(self, &job, reply))
         return;
     conv_entry_t e;
