@@ -15,7 +15,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define STORE_BATCH_MAX_LIMIT 10000
+/* The pipeline is sent in blocking mode before any result is read; the
+ * server's results (~0.7 KiB per append) must fit in the socket buffers
+ * meanwhile, or both sides would wait on each other. 256 keeps that under
+ * ~200 KiB. */
+#define STORE_BATCH_MAX_LIMIT 256
 
 static volatile sig_atomic_t stop_requested;
 
