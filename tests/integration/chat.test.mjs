@@ -104,7 +104,7 @@ test('the operator sees the visitor\'s earlier conversations', async () => {
   await op.next((f) => f.type === 'assigned' && f.conversation.id === first, { what: 'assigned' });
   const ok = await op.request({ type: 'close', conversation: first }, 'ok');
   assert.equal(ok.type, 'ok', JSON.stringify(ok));
-  const closedNote = await v.next((f) => f.type === 'conversation' && f.conversation.id === first, { what: 'closed' });
+  const closedNote = await v.next((f) => f.type === 'conversation' && f.conversation.id === first && f.conversation.state === 'closed', { what: 'closed' });
   assert.equal(closedNote.conversation.state, 'closed');
   const refused = await v.request({ type: 'send', conversation: first, client_id: clientId('v'), text: 'late' }, 'ack');
   assert.equal(refused.code, 'conversation_closed');

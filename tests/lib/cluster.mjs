@@ -50,7 +50,9 @@ function runAs(cmd, args, opts = {}) {
 /** An initdb'ed data dir, made once per build dir and copied per cluster (initdb takes seconds). */
 function pgTemplate() {
   const dir = path.join(BUILD, 'pg-template');
-  if (fs.existsSync(path.join(dir, 'PG_VERSION'))) return dir;
+  // A template that was ever started (postmaster.opts) is not pristine: rebuild it.
+  if (fs.existsSync(path.join(dir, 'PG_VERSION')) && !fs.existsSync(path.join(dir, 'postmaster.opts'))) return dir;
+  fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(BUILD, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(BUILD, 'pg-template-'));
   if (IS_ROOT) execFileSync('chown', ['postgres', tmp]);
@@ -104,7 +106,11 @@ export class Cluster {
       '-l', path.join(this.logDir, 'postgres.log'), '-w', '-t', '30'];
     runAs(path.join(PG_BIN, 'pg_ctl'), ['start', ...this.pgArgs]);
     this.pgRunning = true;
-    runAs(path.join(PG_BIN, 'createdb'), ['-h', '127.0.0.1', '-p', String(this.pgPort), '-U', 'beseda', 'beseda']);
+    try {
+      runAs(path.join(PG_BIN, 'createdb'), ['-h', '127.0.0.1', '-p', String(this.pgPort), '-U', 'beseda', 'beseda']);
+    } catch (e) {
+      if (!/already exists/.test(String(e.stderr))) throw e;
+    }
     this.pgConn = `host=127.0.0.1 port=${this.pgPort} dbname=beseda user=beseda connect_timeout=2`;
   }
 
@@ -176,7 +182,7 @@ export class Cluster {
 
   storeAdmin(...args) {
     return execFileSync(path.join(BUILD, 'beseda-store'), args,
-      { env: { ...process.env, ...this.baseEnv('admin') }, encoding: 'utf8' }).trim();
+      { env: { ...process.env, ...this.baseEnv('admin') }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   }
 
   async createSite(name = 'Test shop') { return { id: this.storeAdmin('create-site', '--name', name), name }; }
