@@ -94,7 +94,7 @@ bench-deps: deps
 	@bench/deps.sh
 bench: bench-deps
 	@$(MAKE) --no-print-directory all $(BUILD)/beseda-loadgen
-	ulimit -n 65536 && node bench/run.mjs $(BENCH_ARGS)
+	ulimit -n $$(ulimit -Hn) && node bench/run.mjs $(BENCH_ARGS)
 bench-smoke: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/beseda-loadgen
-	ulimit -n 65536 && node bench/run.mjs --smoke $(BENCH_ARGS)
+	ulimit -n $$(ulimit -Hn) && node bench/run.mjs --smoke $(BENCH_ARGS)
