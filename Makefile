@@ -8,7 +8,7 @@ BUILD   ?= build
 CC      ?= cc
 PKGS     = libczmq libzmq libprotobuf-c hiredis libpq libwebsockets jansson libsodium
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Icommon -I$(BUILD)/proto \
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Icommon -I$(BUILD)/proto \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 

@@ -24,19 +24,42 @@ for dir in tests tests/browser; do
     fi
 done
 
+# Runs node's test runner on the given files; adds its counts to the totals.
+run_node_tests() {
+    local tap=$1; shift
+    node --test --test-concurrency=1 --test-timeout=180000 \
+         --test-reporter=spec --test-reporter-destination=stdout \
+         --test-reporter=tap --test-reporter-destination="$tap" "$@"
+    local p f c
+    p=$(grep -E '^# pass ' "$tap" | awk '{print $3}')
+    f=$(grep -E '^# fail ' "$tap" | awk '{print $3}')
+    c=$(grep -E '^# cancelled ' "$tap" | awk '{print $3}')
+    passed=$((passed + ${p:-0}))
+    failed=$((failed + ${f:-0} + ${c:-0}))
+    if [ -z "$p" ]; then failed=$((failed + 1)); echo "node test runner produced no summary"; fi
+}
+
 echo "== integration and browser tests"
 files=$(ls tests/integration/*.test.mjs tests/browser/*.test.mjs 2>/dev/null)
 if [ -n "${BESEDA_TEST_FILTER:-}" ]; then files=$(echo "$files" | grep -E "$BESEDA_TEST_FILTER"); fi
 # One file at a time: each starts its own cluster, and the machine has 2 cores.
-node --test --test-concurrency=1 --test-timeout=180000 \
-     --test-reporter=spec --test-reporter-destination=stdout \
-     --test-reporter=tap --test-reporter-destination="$out/node.tap" $files
-node_pass=$(grep -E '^# pass ' "$out/node.tap" | awk '{print $3}')
-node_fail=$(grep -E '^# fail ' "$out/node.tap" | awk '{print $3}')
-node_cancel=$(grep -E '^# cancelled ' "$out/node.tap" | awk '{print $3}')
-passed=$((passed + ${node_pass:-0}))
-failed=$((failed + ${node_fail:-0} + ${node_cancel:-0}))
-if [ -z "$node_pass" ]; then failed=$((failed + 1)); echo "node test runner produced no summary"; fi
+# shellcheck disable=SC2086
+run_node_tests "$out/node.tap" $files
+
+if [ -z "${BESEDA_TEST_FILTER:-}" ] && [ -z "${BESEDA_SKIP_ASAN:-}" ]; then
+    echo "== the chat and hostile input again, on AddressSanitizer + UBSan builds"
+    # The harness fails a test file whose processes logged a sanitizer report.
+    if make --no-print-directory asan -j2 > "$out/asan-build.log" 2>&1; then
+        BESEDA_BUILD=$PWD/build-asan run_node_tests "$out/asan.tap" \
+            tests/integration/chat.test.mjs tests/integration/bad_input.test.mjs
+    else
+        failed=$((failed + 1)); echo "FAIL asan build"; tail -20 "$out/asan-build.log"
+    fi
+fi
+
+echo "== docs/CONFIG.md matches the option tables"
+if scripts/config-doc.sh --check > "$out/config.log" 2>&1; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); cat "$out/config.log"; fi
 
 echo
 echo "$passed passed, $failed failed"

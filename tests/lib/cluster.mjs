@@ -214,11 +214,20 @@ export class Cluster {
     return [...this.procs.values()].map((p) => `==== ${p.name}\n${p.log().split('\n').slice(-60).join('\n')}`).join('\n');
   }
 
+  /** Sanitizer reports (ASan/UBSan builds) and crashes found in the process logs. */
+  problems() {
+    const bad = /ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|Segmentation fault|double free/;
+    return [...this.procs.values()].filter((p) => bad.test(p.log()))
+      .map((p) => `${p.name}: ${p.log().split('\n').filter((l) => bad.test(l)).slice(0, 3).join(' | ')}`);
+  }
+
   async stop() {
     await Promise.all([...this.procs.values()].map((p) => p.stop()));
     await this.stopPostgres('immediate');
-    if (process.env.BESEDA_KEEP_TEST_DIR) console.error(`kept ${this.dir}`);
+    const problems = this.problems();
+    if (process.env.BESEDA_KEEP_TEST_DIR || problems.length) console.error(`kept ${this.dir}`);
     else fs.rmSync(this.dir, { recursive: true, force: true });
+    if (problems.length) throw new Error(`processes reported memory errors or crashed:\n${problems.join('\n')}`);
   }
 }
 
