@@ -16,7 +16,7 @@ out=$(mktemp)
     for p in broker gateway router store; do
         echo "## beseda-$p"
         echo
-        "build/beseda-$p" --help-markdown | sed 's/^### .*//'
+        "build/beseda-$p" --help-markdown | sed '/^### /d' | cat -s
     done
 } > "$out"
 if [ "${1:-}" = "--check" ]; then
