@@ -4,7 +4,9 @@
 #include "gw_bus.h"
 #include "log.h"
 
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,9 +81,17 @@ static int push_event(gw_bus_t *self, gw_event_t *ev)
         self->tail = ev;
         self->queued++;
     }
+    uint64_t total = self->dropped;
     pthread_mutex_unlock(&self->lock);
-    if (dropped)
+    if (dropped) {
         gw_event_destroy(&ev);
+        /* Log the 1st, 2nd, 4th, 8th... drop: visible, but never a flood. */
+        if ((total & (total - 1)) == 0) {
+            char count[24];
+            snprintf(count, sizeof count, "%" PRIu64, total);
+            log_warn("lws thread behind; deliveries dropped", "total", count);
+        }
+    }
     return dropped ? -1 : 0;
 }
 

@@ -32,7 +32,6 @@ typedef struct {
     gw_server_t server;    /* first: the context user pointer is both */
     waker_t waker;
     int64_t next_beat_ms;
-    volatile sig_atomic_t *stop;
 } server_box_t;
 
 static gw_server_t *server_of(struct lws *wsi)
@@ -432,7 +431,6 @@ static void shut_down(gw_server_t *s)
 int gw_server_run(gw_server_t *s, volatile sig_atomic_t *stop)
 {
     server_box_t *box = (server_box_t *) s;
-    box->stop = stop;
     box->next_beat_ms = beseda_mono_ms() + s->cfg.beat_ms;
     lws_sul_schedule(s->context, 0, &s->beat_sul, on_tick, GW_TICK_MS * LWS_US_PER_MS);
     while (!*stop)
