@@ -82,8 +82,9 @@ clean:
 # step against beseda. ulimit: thousands of connections need file descriptors.
 BENCH_SRC = $(wildcard bench/*.c)
 BENCH_OBJ = $(BENCH_SRC:%.c=$(BUILD)/%.o)
+$(BENCH_OBJ): $(wildcard bench/*.h)
 $(BUILD)/beseda-loadgen: $(BENCH_OBJ) $(BUILD)/libbeseda-common.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lm
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lm -lev
 $(BUILD)/libbench.a: $(filter-out $(BUILD)/bench/loadgen.o,$(BENCH_OBJ))
 	ar rcs $@ $^
 $(BUILD)/tests/test_bench_%: tests/unit/test_bench_%.c $(BUILD)/libbench.a $(BUILD)/libbeseda-common.a

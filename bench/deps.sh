@@ -3,7 +3,7 @@
 # the two baseline brokers and gnuplot for the plots. Prints the apt-get line
 # instead when not root.
 set -euo pipefail
-PACKAGES=(mosquitto rabbitmq-server gnuplot-nox iproute2 util-linux)
+PACKAGES=(mosquitto rabbitmq-server gnuplot-nox iproute2 util-linux libev-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

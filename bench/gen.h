@@ -14,6 +14,7 @@
 #include "hist.h"
 #include "ledger.h"
 
+struct ev_loop;
 #include <libwebsockets.h>
 #include <stdint.h>
 
@@ -24,6 +25,8 @@
 #define GEN_RETRY_DELAY_US      (300 * 1000)
 #define GEN_PING_IDLE_US        (25 * 1000 * 1000)
 #define GEN_TEXT_MAX_BYTES      4096
+#define GEN_MAX_HELLOS          10      /* hello/login retries after `unavailable` */
+#define GEN_REHELLO_DELAY_US    (500 * 1000)
 
 typedef enum { GEN_BESEDA, GEN_MQTT } gen_mode_t;
 typedef enum { CONN_IDLE, CONN_CONNECTING, CONN_OPEN, CONN_READY, CONN_FAILED } conn_state_t;
@@ -49,6 +52,8 @@ struct conn {
     int64_t retry_at_us;
     int64_t connect_start_us;
     int64_t last_tx_us;
+    int64_t rehello_at_us;       /* beseda: say hello/login again then (0: no) */
+    int hellos;
     out_frame_t *out_head, *out_tail;
     uint32_t out_count;
     uint8_t *rx;
@@ -91,6 +96,7 @@ struct gen {
     char run_id[24];
     char padding[GEN_TEXT_MAX_BYTES + 1];
 
+    struct ev_loop *loop;
     struct lws_context *ctx;
     conn_t *visitors, *operators;
     ledger_t *ledger;

@@ -24,6 +24,8 @@ static int send_text(conn_t *conn, const char *text, int len)
 static void on_open(conn_t *conn)
 {
     gen_t *gen = conn->gen;
+    conn->hellos++;
+    conn->rehello_at_us = 0;
     char frame[FRAME_MAX_BYTES];
     int n;
     if (conn->is_operator) {
@@ -150,6 +152,11 @@ static void on_ack(conn_t *conn, json_t *frame)
 static void on_error_frame(conn_t *conn, json_t *frame)
 {
     const char *code = json_string_value(json_object_get(frame, "code"));
+    /* Before the welcome, a busy backend answers hello/login with
+     * `unavailable`: the widget and console say it again a little later. */
+    if (conn->state != CONN_READY && code && (!strcmp(code, "unavailable") || !strcmp(code, "internal"))
+        && conn->hellos < GEN_MAX_HELLOS)
+        conn->rehello_at_us = gen_now_us() + GEN_REHELLO_DELAY_US;
     char kind[48];
     snprintf(kind, sizeof kind, "server:%s", code ? code : "?");
     gen_error(conn->gen, kind);

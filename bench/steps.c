@@ -16,7 +16,7 @@
 
 #define TICK_SENDING_US    500
 #define TICK_IDLE_US       5000
-#define SWEEP_EVERY_US     (1000 * 1000)
+#define SWEEP_EVERY_US     (250 * 1000)
 #define CONNECT_TIMEOUT_US (180LL * 1000 * 1000)
 #define US_PER_S           1000000.0
 
@@ -56,10 +56,21 @@ static const char *mode_name(const gen_t *gen)
     return gen->mode == GEN_MQTT ? "mqtt" : "beseda";
 }
 
-/* Opens connections while fewer than the allowed number are in flight. */
+static int settled(const conn_t *c)
+{
+    return c->state == CONN_READY || c->state == CONN_FAILED;
+}
+
+/* Opens connections while fewer than the allowed number are in flight.
+ * Operators first, and visitors only once every operator is in: staff come
+ * online before the visitors, and logins (password hashing) are the slow part. */
 static void pump_connects(gen_t *gen, int64_t now)
 {
-    uint32_t total = gen->n_operators + gen->want_visitors;
+    uint32_t total = gen->n_operators;
+    for (uint32_t i = 0; i < gen->n_operators; i++)
+        if (!settled(&gen->operators[i]))
+            total = 0;
+    total = total ? gen->n_operators + gen->want_visitors : gen->n_operators;
     for (uint32_t i = 0; i < total && gen->in_flight < (uint32_t) gen->connect_concurrency; i++) {
         conn_t *c = i < gen->n_operators ? &gen->operators[i] : &gen->visitors[i - gen->n_operators];
         if (c->state == CONN_IDLE && c->retry_at_us <= now)
@@ -90,12 +101,12 @@ static void finish_connect(gen_t *gen, int64_t now)
 static void tick_connect(gen_t *gen, int64_t now)
 {
     pump_connects(gen, now);
-    uint32_t settled = 0;
+    uint32_t n = 0;
     for (uint32_t i = 0; i < gen->want_visitors; i++)
-        settled += gen->visitors[i].state == CONN_READY || gen->visitors[i].state == CONN_FAILED;
+        n += settled(&gen->visitors[i]);
     for (uint32_t i = 0; i < gen->n_operators; i++)
-        settled += gen->operators[i].state == CONN_READY || gen->operators[i].state == CONN_FAILED;
-    if (settled == gen->want_visitors + gen->n_operators || now >= gen->phase_deadline_us)
+        n += settled(&gen->operators[i]);
+    if (n == gen->want_visitors + gen->n_operators || now >= gen->phase_deadline_us)
         finish_connect(gen, now);
 }
 
@@ -192,6 +203,8 @@ static void sweep(gen_t *gen, int64_t now)
         conn_t *c = i < gen->n_operators ? &gen->operators[i] : &gen->visitors[i - gen->n_operators];
         if (c->state == CONN_READY && now - c->last_tx_us > GEN_PING_IDLE_US)
             gen->proto->ping(c);
+        else if (c->state == CONN_OPEN && c->rehello_at_us && c->rehello_at_us <= now)
+            gen->proto->on_open(c);
     }
 }
 
