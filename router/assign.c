@@ -1,11 +1,13 @@
 /* Assignment: see assign.h for when it runs and how the operator is chosen. */
 #include "assign.h"
 #include "router.h"
+#include "claim.h"
 #include "log.h"
 #include "publish.h"
 #include "util.h"
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static bool in_set(char *const *ids, size_t n, const char *id)
 {
@@ -45,19 +47,38 @@ int assign_choose(const assign_load_t *loads, size_t n_loads, char *const *onlin
 
 /* ------------------------------------------------------------ flow */
 
+/* Hold a claim for the two store round trips an assignment takes, and a
+ * little more; it is released as soon as the assignment ends. */
+static int64_t claim_hold_ms(const router_t *self)
+{
+    return 2 * (int64_t) self->cfg.store_timeout_ms + 1000;
+}
+
+static bool claim(router_t *self, const char *conv_id)
+{
+    return claim_take(self->assigning, conv_id, beseda_mono_ms(), claim_hold_ms(self));
+}
+
+/* STEP_QUEUE job: conv_id set = one conversation; from_operator_id set
+ * without conv_id = that operator's chats; neither = the site's queue. */
 static void ask_site_queue(router_t *self, const char *site_id, const char *conv_id,
-                           uint64_t epoch)
+                           const char *from_operator_id, uint64_t epoch)
 {
     job_t *job = job_new(STEP_QUEUE, NULL, NULL);
     if (!job || job_set(&job->site_id, site_id) != 0
-        || (conv_id && job_set(&job->conv_id, conv_id) != 0)) {
+        || (conv_id && job_set(&job->conv_id, conv_id) != 0)
+        || job_set(&job->from_operator_id, from_operator_id ? from_operator_id : "") != 0) {
         log_error("assignment skipped: out of memory", "site", site_id);
+        if (conv_id)
+            claim_release(self->assigning, conv_id);
         job_destroy(&job);
         return;
     }
     job->epoch = epoch;
     Beseda__StoreSiteQueue sq = BESEDA__STORE_SITE_QUEUE__INIT;
     sq.site_id = (char *) site_id;
+    if (!conv_id && from_operator_id)
+        sq.operator_id = (char *) from_operator_id;
     Beseda__StoreRequest request = BESEDA__STORE_REQUEST__INIT;
     request.body_case = BESEDA__STORE_REQUEST__BODY_SITE_QUEUE;
     request.site_queue = &sq;
@@ -65,125 +86,239 @@ static void ask_site_queue(router_t *self, const char *site_id, const char *conv
 }
 
 void assign_conversation(router_t *self, const char *site_id, const char *conv_id,
-                         uint64_t epoch)
+                         const char *from_operator_id, uint64_t epoch)
 {
-    ask_site_queue(self, site_id, conv_id, epoch);
+    if (!claim(self, conv_id)) {
+        log_debug("assignment already in flight", "conversation", conv_id);
+        return;
+    }
+    ask_site_queue(self, site_id, conv_id, from_operator_id ? from_operator_id : "", epoch);
 }
 
 void assign_site_queue(router_t *self, const char *site_id, uint64_t epoch)
 {
-    ask_site_queue(self, site_id, NULL, epoch);
+    ask_site_queue(self, site_id, NULL, NULL, epoch);
 }
 
+void assign_redistribute(router_t *self, const char *site_id, const char *operator_id,
+                         uint64_t epoch)
+{
+    ask_site_queue(self, site_id, NULL, operator_id, epoch);
+}
+
+/* StoreAssign of conv_id to operator_id ("" = back to the queue) from
+ * from_operator_id ("" = it has none). The caller holds the claim on
+ * conv_id; the STEP_ASSIGN job releases it. */
 static void ask_assign(router_t *self, const job_t *queue_job, const char *conv_id,
-                       const char *operator_id, const char *operator_name)
+                       const char *operator_id, const char *operator_name,
+                       const char *from_operator_id)
 {
     job_t *job = job_new(STEP_ASSIGN, NULL, NULL);
     if (!job || job_set(&job->site_id, queue_job->site_id) != 0
         || job_set(&job->conv_id, conv_id) != 0 || job_set(&job->operator_id, operator_id) != 0
-        || job_set(&job->operator_name, operator_name) != 0) {
+        || job_set(&job->operator_name, operator_name) != 0
+        || job_set(&job->from_operator_id, from_operator_id) != 0) {
         log_error("assignment skipped: out of memory", "conversation", conv_id);
+        claim_release(self->assigning, conv_id);
         job_destroy(&job);
         return;
     }
     job->epoch = queue_job->epoch;
+    /* Names this change; the bus resends the same body, so a retry carries it too. */
+    char assign_id[UUID_STR_LEN];
+    beseda_uuid(assign_id);
     Beseda__StoreAssign sa = BESEDA__STORE_ASSIGN__INIT;
     sa.site_id = job->site_id;
     sa.conversation_id = job->conv_id;
     sa.operator_id = job->operator_id;
     sa.epoch = job->epoch;
+    sa.from_operator_id = job->from_operator_id;
+    sa.assign_id = assign_id;
     Beseda__StoreRequest request = BESEDA__STORE_REQUEST__INIT;
     request.body_case = BESEDA__STORE_REQUEST__BODY_ASSIGN;
     request.assign = &sa;
     router_store_call(self, &job, conv_id, &request);
 }
 
-/* Picks operators for the queue job's conversation, or for the site's
- * unassigned conversations oldest first (counting each pick as one more
- * open chat, so one login does not pour the whole queue on one operator
- * beyond their limit). */
+/* Gives conv_id to the least loaded free operator (counting the pick as one
+ * more open chat), or, when nobody is free and it has an operator
+ * (from_operator_id), puts it back in the queue. The claim is held. */
+static void place(router_t *self, const job_t *job, const Beseda__StoreSiteQueueReply *q,
+                  assign_load_t *loads, char **online, size_t n_online, const char *conv_id)
+{
+    const char *from = job->from_operator_id ? job->from_operator_id : "";
+    int i = assign_choose(loads, q->n_loads, online, n_online);
+    if (i >= 0) {
+        loads[i].open_chats++;
+        ask_assign(self, job, conv_id, loads[i].operator_id, q->loads[i]->name, from);
+    } else if (from[0]) {
+        log_info("no operator free; conversation goes back to the queue",
+                 "conversation", conv_id, "from", from, "site", job->site_id);
+        ask_assign(self, job, conv_id, "", "", from);
+    } else {
+        log_info("no operator free; conversation queued", "conversation", conv_id,
+                 "site", job->site_id);
+        claim_release(self->assigning, conv_id);
+    }
+}
+
+/* Picks operators for the job's conversation, for the offline operator's
+ * chats, or for the site's unassigned conversations oldest first (so one
+ * login does not pour the whole queue on one operator beyond their limit).
+ * Conversations another assignment on this router is busy with are left to
+ * it. */
 static void distribute(router_t *self, const job_t *job, const Beseda__StoreSiteQueueReply *q,
                        assign_load_t *loads, char **online, size_t n_online)
 {
-    if (job->conv_id) {
-        int i = assign_choose(loads, q->n_loads, online, n_online);
-        if (i < 0)
-            log_info("no operator free; conversation queued", "conversation", job->conv_id,
-                     "site", job->site_id);
-        else
-            ask_assign(self, job, job->conv_id, loads[i].operator_id, q->loads[i]->name);
+    if (job->conv_id) {                       /* claimed in assign_conversation */
+        place(self, job, q, loads, online, n_online, job->conv_id);
         return;
     }
-    for (size_t c = 0; c < q->n_unassigned; c++) {
-        const Beseda__ConversationInfo *conv = q->unassigned[c];
+    bool moving = job->from_operator_id && job->from_operator_id[0];
+    Beseda__ConversationInfo **convs = moving ? q->operator_conversations : q->unassigned;
+    size_t n = moving ? q->n_operator_conversations : q->n_unassigned;
+    for (size_t c = 0; c < n; c++) {
+        const Beseda__ConversationInfo *conv = convs[c];
         if (!conv || !conv->id[0] || strcmp(conv->state, "closed") == 0)
             continue;
-        int i = assign_choose(loads, q->n_loads, online, n_online);
-        if (i < 0)
-            break;
-        loads[i].open_chats++;
-        ask_assign(self, job, conv->id, loads[i].operator_id, q->loads[i]->name);
+        if (!moving && assign_choose(loads, q->n_loads, online, n_online) < 0)
+            break;                            /* nobody free: the rest stays queued */
+        if (!claim(self, conv->id))
+            continue;
+        place(self, job, q, loads, online, n_online, conv->id);
     }
+}
+
+static assign_load_t *loads_from(router_t *self, const Beseda__StoreSiteQueueReply *q)
+{
+    assign_load_t *loads = calloc(q->n_loads ? q->n_loads : 1, sizeof *loads);
+    if (!loads)
+        return NULL;
+    for (size_t i = 0; i < q->n_loads; i++) {
+        loads[i].operator_id = q->loads[i]->operator_id;
+        loads[i].open_chats = q->loads[i]->open_chats;
+        loads[i].max_chats = q->loads[i]->max_chats;
+        operator_name_remember(self, q->loads[i]->operator_id, q->loads[i]->name);
+    }
+    return loads;
+}
+
+/* A redistribution whose operator came back meanwhile (a quick reconnect
+ * after the sweep) leaves their chats alone. */
+static bool operator_came_back(router_t *self, const job_t *job)
+{
+    if (job->conv_id || !job->from_operator_id || !job->from_operator_id[0])
+        return false;
+    if (!presence_holds_chats(self->presence, job->site_id, job->from_operator_id))
+        return false;
+    log_info("operator is back; their chats stay", "operator", job->from_operator_id,
+             "site", job->site_id);
+    return true;
 }
 
 void assign_on_queue(router_t *self, job_t *job, Beseda__StoreReply *reply)
 {
-    if (router_store_failed(self, &job, reply))
+    if (router_store_error_code(reply)) {
+        assign_abandon(self, job);
+        router_store_failed(self, &job, reply);
         return;
+    }
     const Beseda__StoreSiteQueueReply *q =
         reply->body_case == BESEDA__STORE_REPLY__BODY_SITE_QUEUE ? reply->site_queue : NULL;
-    if (!q) {
-        log_warn("assignment skipped: unexpected store reply", "site", job->site_id);
+    assign_load_t *loads = q ? loads_from(self, q) : NULL;
+    if (!q || !loads || operator_came_back(self, job)) {
+        if (!q || !loads)
+            log_warn("assignment skipped: unexpected store reply or no memory", "site", job->site_id);
+        assign_abandon(self, job);
+        free(loads);
         job_destroy(&job);
         return;
     }
     char **online = NULL;
     size_t n_online = presence_online(self->presence, job->site_id, &online);
-    assign_load_t *loads = calloc(q->n_loads ? q->n_loads : 1, sizeof *loads);
-    if (!loads) {
-        log_error("assignment skipped: out of memory", "site", job->site_id);
-    } else {
-        for (size_t i = 0; i < q->n_loads; i++) {
-            loads[i].operator_id = q->loads[i]->operator_id;
-            loads[i].open_chats = q->loads[i]->open_chats;
-            loads[i].max_chats = q->loads[i]->max_chats;
-            operator_name_remember(self, q->loads[i]->operator_id, q->loads[i]->name);
-        }
-        distribute(self, job, q, loads, online, n_online);
-    }
+    distribute(self, job, q, loads, online, n_online);
     free(loads);
     presence_ids_free(&online, n_online);
     job_destroy(&job);
 }
 
+/* A hand-off from an offline operator that did not go through is tried
+ * again by a later sweep (on whichever router takes it), so the chats are
+ * not left with someone who is gone: the likely cause is an epoch this
+ * router learned before the last change of the router set, and the next
+ * sweep runs with a newer one. */
+static void retry_handoff(router_t *self, const job_t *job)
+{
+    if (!job->from_operator_id || !job->from_operator_id[0] || !job->site_id)
+        return;
+    log_info("hand-off of an offline operator's chat did not go through; a sweep retries",
+             "operator", job->from_operator_id, "conversation", job->conv_id, "site", job->site_id);
+    presence_retry_handoff(self->presence, job->site_id, job->from_operator_id, SWEEP_INTERVAL_MS);
+}
+
+void assign_abandon(router_t *self, const job_t *job)
+{
+    if (job->conv_id)
+        claim_release(self->assigning, job->conv_id);
+    retry_handoff(self, job);
+}
+
+/* Refused, yet the conversation is still open with the operator it was to
+ * be taken from: nothing else moved it, the store refused us (epoch). */
+static bool still_with_from(const job_t *job, const Beseda__ConversationInfo *now)
+{
+    return now && job->from_operator_id && job->from_operator_id[0]
+        && strcmp(now->state, "assigned") == 0
+        && strcasecmp(now->operator_id, job->from_operator_id) == 0;
+}
+
+static void log_change(const job_t *job, const Beseda__ConversationInfo *info)
+{
+    const char *from = job->from_operator_id ? job->from_operator_id : "";
+    if (!info->operator_id[0])
+        log_info("conversation back in the queue", "conversation", info->id, "from", from,
+                 "site", job->site_id);
+    else if (from[0])
+        log_info("conversation reassigned", "conversation", info->id, "from", from,
+                 "operator", info->operator_id, "site", job->site_id);
+    else
+        log_info("conversation assigned", "conversation", info->id, "operator",
+                 info->operator_id, "site", job->site_id);
+}
+
 void assign_on_assign(router_t *self, job_t *job, Beseda__StoreReply *reply)
 {
-    if (router_store_failed(self, &job, reply))
+    claim_release(self->assigning, job->conv_id);
+    if (router_store_error_code(reply)) {
+        retry_handoff(self, job);
+        router_store_failed(self, &job, reply);
         return;
+    }
     const Beseda__StoreAssignReply *ar =
         reply->body_case == BESEDA__STORE_REPLY__BODY_ASSIGN ? reply->assign : NULL;
-    if (!ar || !ar->ok) {
-        log_info("assignment not taken (assigned meanwhile, closed, or stale)",
-                 "conversation", job->conv_id, "operator", job->operator_id, "site", job->site_id);
+    const Beseda__ConversationInfo *now = ar && ar->conversation && ar->conversation->id[0]
+                                        ? ar->conversation : NULL;
+    if (now)
+        conv_cache_put(self->convs, now, beseda_mono_ms());
+    if (ar && !ar->ok && still_with_from(job, now))
+        retry_handoff(self, job);
+    if (!ar || !ar->ok || !ar->applied || !now) {
+        /* Not ours to announce: refused (taken, moved on, closed, stale
+         * epoch), or made by another request that announced it. */
+        log_info(ar && ar->ok ? "assignment already made elsewhere; not published"
+                              : "assignment not taken (changed meanwhile, closed, or stale)",
+                 "conversation", job->conv_id, "operator", job->operator_id,
+                 "from", job->from_operator_id, "site", job->site_id);
         job_destroy(&job);
         return;
     }
-    Beseda__ConversationInfo info = BESEDA__CONVERSATION_INFO__INIT;
-    if (ar->conversation && ar->conversation->id[0])
-        info = *ar->conversation;                 /* a copy: never edit the unpacked one */
-    else {
-        info.id = job->conv_id;
-        info.site_id = job->site_id;
-        info.operator_id = job->operator_id;
-        info.state = "assigned";
-    }
-    if (!info.operator_name[0])
+    Beseda__ConversationInfo info = *now;         /* a copy: never edit the unpacked one */
+    if (info.operator_id[0] && !info.operator_name[0])
         info.operator_name = job->operator_name[0] ? job->operator_name
-                                                   : (char *) operator_name(self, job->operator_id);
-    conv_cache_put(self->convs, &info, beseda_mono_ms());
-    publish_assigned(self->pub, info.operator_id[0] ? info.operator_id : job->operator_id, &info);
+                                                   : (char *) operator_name(self, info.operator_id);
+    if (info.operator_id[0])
+        publish_assigned(self->pub, info.operator_id, &info);
     publish_conversation(self->pub, &info);
-    log_info("conversation assigned", "conversation", info.id, "operator", job->operator_id,
-             "site", job->site_id);
+    log_change(job, &info);
     job_destroy(&job);
 }

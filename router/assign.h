@@ -1,14 +1,25 @@
 /* Assignment of conversations to operators (docs/ARCHITECTURE.md
- * "Assignment").
+ * "Assignment", docs/ROUTER.md).
  *
- * Two triggers: a visitor's message in a conversation without a (live)
- * operator assigns that one conversation; an operator coming online (login,
- * resume, status "online", first beat after Redis lost them) assigns the
- * site's queued conversations, oldest first. Both read the online operators
- * from Redis and their loads from the store (StoreSiteQueue), pick with
- * assign_choose(), and ask the store to assign (StoreAssign, which succeeds
- * only while the conversation is unassigned, so two routers racing cannot
- * both win). Nobody free: the conversation stays queued. */
+ * Triggers:
+ *  - a visitor's message in a conversation without operator (new, queued)
+ *    assigns that conversation; in one whose operator no longer holds their
+ *    chats (presence.h: offline past the grace) moves it to another;
+ *  - an operator coming online (login, resume, status "online", first beat
+ *    after Redis lost them) assigns the site's queue, oldest first;
+ *  - an operator's hold on their chats ending (presence_sweep) hands each
+ *    of their open chats to another operator, or back to the queue.
+ * All read the online operators from Redis and the loads from the store
+ * (StoreSiteQueue), pick with assign_choose(), and ask the store
+ * (StoreAssign), which is a compare-and-set on the conversation's operator:
+ * two routers racing cannot both win. Nobody free: a new conversation stays
+ * queued, one taken from an offline operator goes back to the queue.
+ *
+ * Exactly once: `assigned` and `conversation` are published only when the
+ * store says this request made the change (StoreAssignReply.applied), so a
+ * repeated trigger, a retry, or a second router arriving at the same choice
+ * publishes nothing. Claims (claim.h) keep one router from starting a
+ * second assignment of a conversation while one is in flight. */
 #ifndef BESEDA_ROUTER_ASSIGN_H
 #define BESEDA_ROUTER_ASSIGN_H
 
@@ -31,13 +42,21 @@ typedef struct {
 int assign_choose(const assign_load_t *loads, size_t n_loads, char *const *online,
                   size_t n_online);
 
-/* Background work; failures are logged, nobody waits for them. */
+/* Background work; failures are logged, nobody waits for them.
+ * assign_conversation: from_operator_id is the conversation's operator who
+ * no longer holds chats, or "" when it has none. */
 void assign_conversation(router_t *self, const char *site_id, const char *conv_id,
-                         uint64_t epoch);
+                         const char *from_operator_id, uint64_t epoch);
 void assign_site_queue(router_t *self, const char *site_id, uint64_t epoch);
+/* The operator's hold ended: hand each of their open chats on. */
+void assign_redistribute(router_t *self, const char *site_id, const char *operator_id,
+                         uint64_t epoch);
 
 /* Store replies for STEP_QUEUE and STEP_ASSIGN jobs (take ownership of job). */
 void assign_on_queue(router_t *self, job_t *job, Beseda__StoreReply *reply);
 void assign_on_assign(router_t *self, job_t *job, Beseda__StoreReply *reply);
+/* A STEP_QUEUE or STEP_ASSIGN job ends without an answer: give up its
+ * claim (the job is not destroyed here). */
+void assign_abandon(router_t *self, const job_t *job);
 
 #endif

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "publish.h"
 #include "util.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,14 +158,17 @@ static void publish_appended(router_t *self, job_t *job, const Beseda__StoreAppe
 }
 
 /* Does a conversation a visitor just wrote in need an operator? Yes when it
- * has none (new, queued) or theirs is not online any more. Unknown (the
- * store sent no conversation and the cache has none): try; the store's
- * assign refuses an assigned conversation anyway. */
+ * has none (new, queued): *from = "". Yes when its operator no longer holds
+ * their chats (offline past the grace; presence.h): *from = that operator,
+ * whom the store's compare-and-set moves it from. An operator who is there,
+ * even away, keeps it. Unknown (no conversation in the reply nor the cache):
+ * try as unassigned; the store refuses an assigned conversation. */
 static bool needs_operator(router_t *self, const Beseda__ConversationInfo *conv,
-                           const char *conv_id)
+                           const char *conv_id, const char *site_id, char *from, size_t from_size)
 {
     conv_entry_t known;
     const conv_entry_t *e = NULL;
+    from[0] = '\0';
     if (conv && conv_entry_from_info(&known, conv) == 0)
         e = &known;
     else
@@ -173,7 +177,12 @@ static bool needs_operator(router_t *self, const Beseda__ConversationInfo *conv,
         return true;
     if (strcmp(e->state, "closed") == 0)
         return false;
-    return !e->operator_id[0] || !presence_is_online(self->presence, e->operator_id);
+    if (!e->operator_id[0])
+        return true;
+    if (presence_holds_chats(self->presence, site_id, e->operator_id))
+        return false;
+    snprintf(from, from_size, "%s", e->operator_id);
+    return true;
 }
 
 void chat_on_append(router_t *self, job_t *job, Beseda__StoreReply *reply)
@@ -204,8 +213,10 @@ void chat_on_append(router_t *self, job_t *job, Beseda__StoreReply *reply)
         publish_conversation(self->pub, ar->conversation);
     /* Also after a duplicate: the first attempt's router may have died
      * between the commit and the assignment. */
-    if (!msg->operator_id[0] && needs_operator(self, ar->conversation, conv_id))
-        assign_conversation(self, msg->site_id, conv_id, job->epoch);
+    char from[CONV_ID_MAX_CHARS + 1];
+    if (!msg->operator_id[0]
+        && needs_operator(self, ar->conversation, conv_id, msg->site_id, from, sizeof from))
+        assign_conversation(self, msg->site_id, conv_id, from, job->epoch);
     job_destroy(&job);
 }
 

@@ -27,6 +27,7 @@ static beseda_opt_t options[] = {
     { "redis-host", "BESEDA_REDIS_HOST", OPT_STRING, "127.0.0.1", "Redis host (presence, login counters)", NULL },
     { "redis-port", "BESEDA_REDIS_PORT", OPT_INT, "6379", "Redis port", NULL },
     { "presence-ttl-ms", "BESEDA_PRESENCE_TTL_MS", OPT_INT, "15000", "an operator connection is offline this long after its last beat", NULL },
+    { "reassign-grace-ms", "BESEDA_REASSIGN_GRACE_MS", OPT_INT, "5000", "an operator whose last connection closed keeps their chats this long (a reload costs nothing); then they go to others", NULL },
     { "login-max-fails", "BESEDA_LOGIN_MAX_FAILS", OPT_INT, "5", "failed logins per account per 15 min before login_throttled (0: no limit)", NULL },
     { "login-max-fails-ip", "BESEDA_LOGIN_MAX_FAILS_IP", OPT_INT, "20", "failed logins per client address per 15 min (0: no limit)", NULL },
     { "store-timeout-ms", "BESEDA_STORE_TIMEOUT_MS", OPT_INT, "5000", "a store request unanswered this long makes the reply 'unavailable'", NULL },
@@ -55,6 +56,7 @@ static int config_from_options(router_config_t *cfg, char *name_buf, size_t name
     cfg->redis_host = beseda_config_str(options, "redis-host");
     cfg->redis_port = (int) beseda_config_int(options, "redis-port");
     cfg->presence_ttl_ms = beseda_config_int(options, "presence-ttl-ms");
+    cfg->reassign_grace_ms = beseda_config_int(options, "reassign-grace-ms");
     cfg->login_max_fails = beseda_config_int(options, "login-max-fails");
     cfg->login_max_fails_ip = beseda_config_int(options, "login-max-fails-ip");
     cfg->store_timeout_ms = (int) beseda_config_int(options, "store-timeout-ms");
@@ -73,6 +75,10 @@ static int config_from_options(router_config_t *cfg, char *name_buf, size_t name
     }
     if (cfg->presence_ttl_ms <= 0 || cfg->store_timeout_ms <= 0 || cfg->token_ttl_s <= 0) {
         fprintf(stderr, "beseda-router: TTLs and timeouts must be positive\n");
+        return -1;
+    }
+    if (cfg->reassign_grace_ms < 0) {
+        fprintf(stderr, "beseda-router: BESEDA_REASSIGN_GRACE_MS must not be negative\n");
         return -1;
     }
     return 0;

@@ -4,7 +4,14 @@
  * Welcome marks the connection online in Redis, tells the site how many
  * operators are online, and hands the site's queued conversations to
  * whoever is free now (assign.h). The gateway binds site and operator id to
- * the connection after the welcome and sends them with every later request. */
+ * the connection after the welcome and sends them with every later request.
+ *
+ * Leaving: the last connection's OperatorGone takes the operator offline at
+ * once (the site hears the new count), but their chats stay theirs for the
+ * reassign grace, so a console reload costs nothing. A dead gateway sends
+ * nothing: the connections' TTL runs out. Either way the end of the hold is
+ * noticed by operator_sweep(), on exactly one router, which publishes the
+ * count and hands the chats on (assign_redistribute). */
 #include "router.h"
 #include "assign.h"
 #include "log.h"
@@ -221,8 +228,40 @@ void operator_gone(router_t *self, job_t *job)
     int left = presence_gone(self->presence, msg->operator_id, msg->site_id, msg->gateway_id,
                              msg->conn_id);
     if (left == 0)
-        log_info("operator offline", "operator", msg->operator_id, "site", msg->site_id);
+        log_info("operator offline; chats held for the grace", "operator", msg->operator_id,
+                 "site", msg->site_id);
     router_reply_ok(self, job);
     operator_publish_online(self, msg->site_id);
     job_destroy(&job);
+}
+
+/* "<site>/<op>" from presence_sweep: split in place; false if malformed. */
+static bool split_member(char *member, char **site_id, char **operator_id)
+{
+    char *slash = strchr(member, '/');
+    if (!slash || slash == member || !slash[1])
+        return false;
+    *slash = '\0';
+    *site_id = member;
+    *operator_id = slash + 1;
+    return true;
+}
+
+void operator_sweep(router_t *self)
+{
+    char **members = NULL;
+    size_t n = presence_sweep(self->presence, &members);
+    for (size_t i = 0; i < n; i++) {
+        char *site_id, *operator_id;
+        if (!split_member(members[i], &site_id, &operator_id)) {
+            log_warn("presence sweep: malformed member dropped", "member", members[i]);
+            continue;
+        }
+        log_info("operator gone for good; handing their chats on", "operator", operator_id,
+                 "site", site_id);
+        /* Nobody else publishes the count when a TTL runs out. */
+        operator_publish_online(self, site_id);
+        assign_redistribute(self, site_id, operator_id, self->epoch_seen);
+    }
+    presence_ids_free(&members, n);
 }

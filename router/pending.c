@@ -47,6 +47,7 @@ void job_destroy(job_t **self_p)
     free(self->conv_id);
     free(self->operator_id);
     free(self->operator_name);
+    free(self->from_operator_id);
     free(self->visitor_id);
     free(self);
     *self_p = NULL;

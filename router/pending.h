@@ -40,6 +40,7 @@ typedef struct {
     char *conv_id;
     char *operator_id;
     char *operator_name;
+    char *from_operator_id;        /* assignment: the (offline) operator it moves from */
     char *visitor_id;
 } job_t;
 

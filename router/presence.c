@@ -10,7 +10,10 @@
 struct presence_t {
     redis_t *redis;
     int64_t ttl_ms;
+    int64_t grace_ms;
 };
+
+#define SWEEP_BATCH 100   /* operators handed out per sweep call */
 
 /* The one definition of "online", shared by every script below. */
 #define LUA_ONLINE \
@@ -19,9 +22,21 @@ struct presence_t {
     "  return redis.call('ZCOUNT', 'op:'..op..':conns', now, '+inf') > 0\n" \
     "end\n"
 
+/* presence:expiry holds "<site>/<op>" scored with the moment the operator
+ * stops holding their chats: the expiry of their newest connection, or the
+ * end of the grace after their last connection closed. */
+#define LUA_HOLD_UNTIL \
+    "local function hold_until(op, site, score)\n" \
+    "  redis.call('ZADD', '" PRESENCE_EXPIRY_KEY "', score, site..'/'..op)\n" \
+    "end\n" \
+    "local function newest_conn(op)\n" \
+    "  local top = redis.call('ZRANGE', 'op:'..op..':conns', -1, -1, 'WITHSCORES')\n" \
+    "  return top[2]\n" \
+    "end\n"
+
 /* ARGV: op, site, member, status, gateway, now, expiry, ttl, name.
  * Returns PRESENCE_CAME_ONLINE / PRESENCE_WENT_AWAY / PRESENCE_SAME. */
-static const char LUA_TOUCH[] = LUA_ONLINE
+static const char LUA_TOUCH[] = LUA_ONLINE LUA_HOLD_UNTIL
     "local op, site, member, status, gw = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]\n"
     "local now, expiry, ttl, name = ARGV[6], ARGV[7], ARGV[8], ARGV[9]\n"
     "local was = online(op, now)\n"
@@ -37,22 +52,59 @@ static const char LUA_TOUCH[] = LUA_ONLINE
     "redis.call('ZADD', sk, expiry, op)\n"
     "redis.call('ZREMRANGEBYSCORE', sk, '-inf', '('..now)\n"
     "redis.call('PEXPIRE', sk, ttl)\n"
+    "hold_until(op, site, newest_conn(op))\n"
     "local is = online(op, now)\n"
     "if is and not was then return 1 end\n"
     "if was and not is then return 2 end\n"
     "return 0\n";
 
-/* ARGV: op, site, member, now. Returns the live connections left. */
-static const char LUA_GONE[] =
-    "local op, site, member, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
+/* ARGV: op, site, member, now, now + grace. Returns the live connections
+ * left. The last one gone: offline now, chats held until the grace ends. */
+static const char LUA_GONE[] = LUA_HOLD_UNTIL
+    "local op, site, member, now, grace_end = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]\n"
     "local key = 'op:'..op\n"
     "redis.call('ZREM', key..':conns', member)\n"
     "local left = redis.call('ZCOUNT', key..':conns', now, '+inf')\n"
     "if left == 0 then\n"
     "  redis.call('DEL', key, key..':conns')\n"
     "  redis.call('ZREM', 'site:'..site..':ops', op)\n"
+    "  hold_until(op, site, grace_end)\n"
+    "else\n"
+    "  hold_until(op, site, newest_conn(op))\n"
     "end\n"
     "return left\n";
+
+/* ARGV: now, batch. Takes (ZREM) up to batch "<site>/<op>" whose hold ended
+ * and who have no live connection, and returns them: the script runs
+ * atomically, so each expiry goes to exactly one router. One that still has
+ * a live connection (a clock step, a missed update) is rescored instead. */
+static const char LUA_SWEEP[] =
+    "local now, batch = ARGV[1], tonumber(ARGV[2])\n"
+    "local out = {}\n"
+    "local due = redis.call('ZRANGEBYSCORE', '" PRESENCE_EXPIRY_KEY "', '-inf', now, 'LIMIT', 0, batch)\n"
+    "for _, m in ipairs(due) do\n"
+    "  local site, op = string.match(m, '^([^/]+)/(.+)$')\n"
+    "  local conns = op and ('op:'..op..':conns') or ''\n"
+    "  if op and redis.call('ZCOUNT', conns, now, '+inf') > 0 then\n"
+    "    local top = redis.call('ZRANGE', conns, -1, -1, 'WITHSCORES')\n"
+    "    redis.call('ZADD', '" PRESENCE_EXPIRY_KEY "', top[2], m)\n"
+    "  else\n"
+    "    redis.call('ZREM', '" PRESENCE_EXPIRY_KEY "', m)\n"
+    "    if op then\n"
+    "      redis.call('ZREM', 'site:'..site..':ops', op)\n"
+    "      out[#out + 1] = m\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/* ARGV: op, site, now. 1 while the operator holds their chats. */
+static const char LUA_HOLDS[] =
+    "local op, site, now = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
+    "if redis.call('ZCOUNT', 'op:'..op..':conns', now, '+inf') > 0 then return 1 end\n"
+    "local until_ms = redis.call('ZSCORE', '" PRESENCE_EXPIRY_KEY "', site..'/'..op)\n"
+    "if until_ms and tonumber(until_ms) > now then return 1 end\n"
+    "return 0\n";
 
 /* ARGV: site, now. Returns the ids of the site's online operators. */
 static const char LUA_SITE_ONLINE[] = LUA_ONLINE
@@ -67,13 +119,14 @@ static const char LUA_IS_ONLINE[] = LUA_ONLINE
     "if online(ARGV[1], ARGV[2]) then return 1 end\n"
     "return 0\n";
 
-presence_t *presence_new(redis_t *redis, int64_t ttl_ms)
+presence_t *presence_new(redis_t *redis, int64_t ttl_ms, int64_t grace_ms)
 {
     presence_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->redis = redis;
     self->ttl_ms = ttl_ms;
+    self->grace_ms = grace_ms;
     return self;
 }
 
@@ -127,11 +180,13 @@ int presence_touch(presence_t *self, const char *operator_id, const char *site_i
 int presence_gone(presence_t *self, const char *operator_id, const char *site_id,
                   const char *gateway_id, const char *conn_id)
 {
-    char member[512], now[24];
+    char member[512], now[24], grace_end[24];
     conn_member(member, sizeof member, gateway_id, conn_id);
-    snprintf(now, sizeof now, "%" PRId64, beseda_now_ms());
-    const char *args[] = { operator_id, site_id, member, now };
-    return (int) reply_integer(presence_eval(self, LUA_GONE, 4, args), -1);
+    int64_t t = beseda_now_ms();
+    snprintf(now, sizeof now, "%" PRId64, t);
+    snprintf(grace_end, sizeof grace_end, "%" PRId64, t + self->grace_ms);
+    const char *args[] = { operator_id, site_id, member, now, grace_end };
+    return (int) reply_integer(presence_eval(self, LUA_GONE, 5, args), -1);
 }
 
 void presence_ids_free(char ***ids_p, size_t count)
@@ -217,4 +272,43 @@ char *presence_operator_name(presence_t *self, const char *operator_id)
     char *name = reply->type == REDIS_REPLY_STRING && reply->len > 0 ? strdup(reply->str) : NULL;
     freeReplyObject(reply);
     return name;
+}
+
+bool presence_holds_chats(presence_t *self, const char *site_id, const char *operator_id)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%" PRId64, beseda_now_ms());
+    const char *args[] = { operator_id, site_id, now };
+    /* Unknown (Redis down) keeps the chats: moving them on a guess would
+     * take chats from operators who are there. */
+    return reply_integer(presence_eval(self, LUA_HOLDS, 3, args), 1) != 0;
+}
+
+size_t presence_sweep(presence_t *self, char ***members_out)
+{
+    *members_out = NULL;
+    char now[24], batch[16];
+    snprintf(now, sizeof now, "%" PRId64, beseda_now_ms());
+    snprintf(batch, sizeof batch, "%d", SWEEP_BATCH);
+    const char *args[] = { now, batch };
+    redisReply *reply = presence_eval(self, LUA_SWEEP, 2, args);
+    if (!reply)
+        return 0;
+    size_t n = copy_ids(reply, members_out);
+    freeReplyObject(reply);
+    if (n == 0)
+        presence_ids_free(members_out, 0);
+    return n;
+}
+
+void presence_retry_handoff(presence_t *self, const char *site_id, const char *operator_id,
+                            int64_t delay_ms)
+{
+    char due[24], member[512];
+    snprintf(due, sizeof due, "%" PRId64, beseda_now_ms() + delay_ms);
+    snprintf(member, sizeof member, "%s/%s", site_id, operator_id);
+    /* NX: an operator who came back has a later hold; never shorten it. */
+    redisReply *reply = redis_cmd(self->redis, "ZADD " PRESENCE_EXPIRY_KEY " NX %s %s", due, member);
+    if (reply)
+        freeReplyObject(reply);
 }

@@ -3,13 +3,23 @@
  *   op:<op>:conns   ZSET  member "<gateway>/<conn>", score = expiry (ms)
  *   op:<op>         HASH  status (online/away), site, name, gateway; TTL
  *   site:<site>:ops ZSET  member operator id, score = expiry (ms)
+ *   presence:expiry ZSET  member "<site>/<op>", score = until when the
+ *                         operator holds their chats (ms)
  *
  * An operator is online while status is "online" and one of their
  * connections has an unexpired entry. Gateways beat every few seconds, so
  * everything here is rebuilt within one TTL after Redis loses it, and a
  * dead gateway's operators drop out by themselves. Each operation is one Lua
  * script: one round trip, and atomic, so two routers beating the same
- * operator cannot interleave half-updates. */
+ * operator cannot interleave half-updates.
+ *
+ * An operator holds their open chats while they have a live connection
+ * (online or away: away only stops new chats) and, after their last
+ * connection closed, for a grace period (a console reload must not cost
+ * them their chats). When the hold ends, presence_sweep() hands the operator
+ * to exactly one router, which redistributes their chats. presence:expiry is
+ * one key for all sites, without a TTL, because the per-site keys expire
+ * with their TTL and could not be found again to notice the expiry. */
 #ifndef BESEDA_ROUTER_PRESENCE_H
 #define BESEDA_ROUTER_PRESENCE_H
 
@@ -20,8 +30,11 @@
 
 typedef struct presence_t presence_t;
 
-/* redis is borrowed and must outlive the presence object. */
-presence_t *presence_new(redis_t *redis, int64_t ttl_ms);
+#define PRESENCE_EXPIRY_KEY "presence:expiry"
+
+/* redis is borrowed and must outlive the presence object. grace_ms: how
+ * long an operator holds their chats after their last connection closed. */
+presence_t *presence_new(redis_t *redis, int64_t ttl_ms, int64_t grace_ms);
 void presence_destroy(presence_t **self_p);
 
 /* A connection of the operator is alive. status "online"/"away", or "" to
@@ -48,6 +61,18 @@ int presence_count(presence_t *self, const char *site_id);
 /* The same with "unavailable" read as nobody online. */
 uint32_t presence_count_online(presence_t *self, const char *site_id);
 bool presence_is_online(presence_t *self, const char *operator_id);
+/* Does the operator still hold their chats (see above)? True also when
+ * Redis cannot say. */
+bool presence_holds_chats(presence_t *self, const char *site_id, const char *operator_id);
+/* Takes the operators whose hold ended: allocated "<site>/<op>" strings in
+ * *members_out (free with presence_ids_free), each handed to one caller
+ * only, across all routers. 0 when none or Redis is down. */
+size_t presence_sweep(presence_t *self, char ***members_out);
+/* A hand-off of the operator's chats did not go through (stale epoch,
+ * store unavailable): have a sweep take the operator again after delay_ms,
+ * unless they came back meanwhile. */
+void presence_retry_handoff(presence_t *self, const char *site_id, const char *operator_id,
+                            int64_t delay_ms);
 /* The operator's display name as stored at login (allocated), or NULL. */
 char *presence_operator_name(presence_t *self, const char *operator_id);
 

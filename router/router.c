@@ -31,13 +31,16 @@ router_t *router_new(const router_config_t *cfg)
     self->store = bus_client_new(cfg->broker);
     self->pub = bus_pub_new(cfg->broker_pub);
     self->redis = redis_new(cfg->redis_host, cfg->redis_port);
-    self->presence = self->redis ? presence_new(self->redis, cfg->presence_ttl_ms) : NULL;
+    self->presence = self->redis ? presence_new(self->redis, cfg->presence_ttl_ms,
+                                                          cfg->reassign_grace_ms) : NULL;
     self->pending = pending_table_new();
     self->convs = conv_cache_new(CONV_CACHE_MAX, CONV_CACHE_TTL_MS);
     self->op_names = zhashx_new();
     self->inflight = zhashx_new();
+    self->assigning = claim_set_new(CLAIMS_MAX);
     if (!self->worker || !self->store || !self->pub || !self->redis || !self->presence
-        || !self->pending || !self->convs || !self->op_names || !self->inflight) {
+        || !self->pending || !self->convs || !self->op_names || !self->inflight
+        || !self->assigning) {
         log_error("router cannot start: sockets or memory");
         router_destroy(&self);
         return NULL;
@@ -60,6 +63,7 @@ void router_destroy(router_t **self_p)
     conv_cache_destroy(&self->convs);
     zhashx_destroy(&self->op_names);
     zhashx_destroy(&self->inflight);
+    claim_set_destroy(&self->assigning);
     sodium_memzero(self->token_key, sizeof self->token_key);
     free(self);
     *self_p = NULL;
@@ -220,6 +224,8 @@ void router_opaque_key(const char *value, char out[33])
 
 static void handle_request(router_t *self, bus_request_t *req)
 {
+    if (req->epoch > self->epoch_seen)
+        self->epoch_seen = req->epoch;
     if (!inflight_begin(self, req)) {
         log_debug("resend of a request in progress dropped", "corr", req->corr);
         bus_request_destroy(&req);
@@ -290,6 +296,8 @@ static void handle_store_reply(router_t *self, bus_reply_t *r)
         log_warn("store did not answer in time", "step", job_step_name(job->step),
                  "site", site, "conversation", job->conv_id, "operator",
                  msg ? msg->operator_id : job->operator_id);
+        if (job->step == STEP_QUEUE || job->step == STEP_ASSIGN)
+            assign_abandon(self, job);
         router_fail(self, &job, "unavailable", "the store did not answer in time");
         return;
     }
@@ -350,7 +358,22 @@ static int next_wait_ms(router_t *self, bool leaving)
     int store = bus_client_next_timeout_ms(self->store);
     if (store >= 0 && store < wait)
         wait = store;
+    int64_t sweep = self->next_sweep_ms - beseda_mono_ms();
+    if (!leaving && self->epoch_seen != 0 && sweep < wait)
+        wait = (int) (sweep < 0 ? 0 : sweep);
     return wait < 0 ? 0 : wait;
+}
+
+/* Every SWEEP_INTERVAL_MS, look for operators whose presence ended. Only a
+ * router that has served a request knows an epoch to write with; before
+ * that it leaves the expiries to the others (or to its first request). */
+static void sweep_when_due(router_t *self)
+{
+    int64_t now = beseda_mono_ms();
+    if (now < self->next_sweep_ms || self->epoch_seen == 0)
+        return;
+    self->next_sweep_ms = now + SWEEP_INTERVAL_MS;
+    operator_sweep(self);
 }
 
 static void loop_once(router_t *self, zpoller_t *poller, bool leaving)
@@ -359,8 +382,10 @@ static void loop_once(router_t *self, zpoller_t *poller, bool leaving)
     /* Check both sockets whatever zpoller returned: it names only one. */
     drain_worker(self);
     drain_store(self);
-    if (!leaving)
+    if (!leaving) {
         bus_worker_tick(self->worker);
+        sweep_when_due(self);
+    }
     expire_store(self);
 }
 

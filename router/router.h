@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include "beseda.pb-c.h"
 #include "bus.h"
+#include "claim.h"
 #include "conv_cache.h"
 #include "pending.h"
 #include "presence.h"
@@ -31,6 +32,8 @@
 #define SYNC_LIMIT_MAX          200     /* messages per sync reply (docs/PROTOCOL.md) */
 #define HISTORY_LIMIT           50      /* earlier conversations per history reply */
 #define SHUTDOWN_DRAIN_MS       2000    /* after BYE, wait this long for store replies */
+#define SWEEP_INTERVAL_MS       1000    /* how often presence expiries are looked for */
+#define CLAIMS_MAX              100000  /* conversations being assigned, remembered */
 #define VISITOR_DISPLAY_NAME    "Visitor"
 #define OPERATOR_DISPLAY_NAME   "Operator"
 
@@ -43,6 +46,7 @@ typedef struct {
     const char *redis_host;
     int redis_port;
     int64_t presence_ttl_ms;
+    int64_t reassign_grace_ms;     /* chats stay this long after the last connection closed */
     long login_max_fails;
     long login_max_fails_ip;
     int store_timeout_ms;
@@ -60,6 +64,9 @@ struct router_t {
     conv_cache_t *convs;
     zhashx_t *op_names;            /* operator id -> display name */
     zhashx_t *inflight;            /* "<client route hex>/<corr>" of unanswered requests */
+    claim_set_t *assigning;        /* conversations with an assignment in flight here */
+    uint64_t epoch_seen;           /* newest broker epoch in a request: background writes use it */
+    int64_t next_sweep_ms;         /* monotonic: next presence sweep */
 };
 typedef struct router_t router_t;
 
@@ -108,6 +115,9 @@ const char *operator_name(router_t *self, const char *operator_id);
 void operator_name_remember(router_t *self, const char *operator_id, const char *name);
 /* Publishes the site's online count on s:<site>. */
 void operator_publish_online(router_t *self, const char *site_id);
+/* Takes the operators whose hold on their chats ended (presence_sweep),
+ * publishes their sites' counts and redistributes their chats. */
+void operator_sweep(router_t *self);
 
 void chat_send(router_t *self, job_t *job);
 void chat_typing(router_t *self, job_t *job);

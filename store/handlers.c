@@ -12,6 +12,8 @@ const char *store_err_code(store_err_t err)
     case STORE_NO_CONVERSATION: return "no_conversation";
     case STORE_STALE_EPOCH: return "stale_epoch";
     case STORE_FORBIDDEN: return "forbidden";
+    case STORE_CONFLICT: return "conflict";
+    case STORE_NOT_FOUND: return "not_found";
     case STORE_INTERNAL: break;
     }
     return "internal";
@@ -39,6 +41,18 @@ static store_err_t dispatch(store_ctx_t *ctx, const Beseda__StoreRequest *req,
         return store_close(ctx, req->close, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_GET_CONVERSATION:
         return store_get_conversation(ctx, req->get_conversation, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_CREATE_SITE:
+        return store_create_site(ctx, req->create_site, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_LIST_SITES:
+        return store_list_sites(ctx, req->list_sites, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_CREATE_OPERATOR:
+        return store_create_operator(ctx, req->create_operator, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_LIST_OPERATORS:
+        return store_list_operators(ctx, req->list_operators, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_RESET_PASSWORD:
+        return store_reset_password(ctx, req->reset_password, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_QUEUE_LENGTHS:
+        return store_queue_lengths(ctx, req->queue_lengths, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_APPEND:      /* batched by the caller */
     case BESEDA__STORE_REQUEST__BODY__NOT_SET:
     default:

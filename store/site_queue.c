@@ -1,9 +1,12 @@
 /* site_queue: what the router needs to pick an operator: each operator's
- * load and limit, and the open chats nobody has, oldest first. Presence is
- * not here (it lives in Redis); the router joins the two. */
+ * load and limit, the open chats nobody has, oldest first, and, when asked
+ * with an operator id, that operator's open chats (to hand them on when they
+ * went offline). Presence is not here (it lives in Redis); the router joins
+ * the two. */
 #include "rows.h"
 #include "store.h"
 #include "validate.h"
+#include <stdbool.h>
 
 static store_err_t load_operators(store_ctx_t *ctx, const char *site_id,
                                   Beseda__StoreSiteQueueReply *r, store_mem_t *mem)
@@ -43,7 +46,8 @@ static store_err_t load_operators(store_ctx_t *ctx, const char *site_id,
 store_err_t store_site_queue(store_ctx_t *ctx, const Beseda__StoreSiteQueue *req,
                              Beseda__StoreReply *reply, store_mem_t *mem)
 {
-    if (!store_valid_uuid(req->site_id))
+    bool of_operator = req->operator_id && *req->operator_id;
+    if (!store_valid_uuid(req->site_id) || (of_operator && !store_valid_uuid(req->operator_id)))
         return STORE_BAD_REQUEST;
     Beseda__StoreSiteQueueReply *r = store_mem_alloc(mem, sizeof *r);
     if (!r)
@@ -54,6 +58,16 @@ store_err_t store_site_queue(store_ctx_t *ctx, const Beseda__StoreSiteQueue *req
     store_err_t err = load_operators(ctx, req->site_id, r, mem);
     if (err != STORE_OK)
         return err;
+    if (of_operator) {
+        const char *op_params[] = { req->site_id, req->operator_id };
+        err = rows_conversations(ctx, mem,
+            "SELECT " CONV_COLUMNS CONV_FROM
+            "WHERE c.site_id = $1 AND c.operator_id = $2 AND c.state = 'assigned'"
+            " ORDER BY c.created_at LIMIT " STORE_STR(STORE_QUEUE_MAX), 2, op_params,
+            &r->operator_conversations, &r->n_operator_conversations);
+        if (err != STORE_OK)
+            return err;
+    }
     const char *params[] = { req->site_id };
     return rows_conversations(ctx, mem,
         "SELECT " CONV_COLUMNS CONV_FROM

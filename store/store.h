@@ -25,7 +25,9 @@ typedef enum {
     STORE_INTERNAL,         /* unexpected failure (logged) */
     STORE_NO_CONVERSATION,  /* the conversation does not exist in this site */
     STORE_STALE_EPOCH,      /* a newer owner of the shard key wrote already */
-    STORE_FORBIDDEN         /* the conversation belongs to another site */
+    STORE_FORBIDDEN,        /* the conversation belongs to another site */
+    STORE_CONFLICT,         /* admin: the e-mail is taken */
+    STORE_NOT_FOUND         /* admin: no such site or operator */
 } store_err_t;
 
 typedef struct {
@@ -57,6 +59,21 @@ store_err_t store_close(store_ctx_t *ctx, const Beseda__StoreClose *req,
                         Beseda__StoreReply *reply, store_mem_t *mem);
 store_err_t store_get_conversation(store_ctx_t *ctx, const Beseda__StoreGetConversation *req,
                                    Beseda__StoreReply *reply, store_mem_t *mem);
+
+/* Administration (besedactl), in admin_requests.c; they share accounts.c
+ * with the beseda-store subcommands. */
+store_err_t store_create_site(store_ctx_t *ctx, const Beseda__StoreCreateSite *req,
+                              Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_list_sites(store_ctx_t *ctx, const Beseda__StoreListSites *req,
+                             Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_create_operator(store_ctx_t *ctx, const Beseda__StoreCreateOperator *req,
+                                  Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_list_operators(store_ctx_t *ctx, const Beseda__StoreListOperators *req,
+                                 Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_reset_password(store_ctx_t *ctx, const Beseda__StoreResetPassword *req,
+                                 Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_queue_lengths(store_ctx_t *ctx, const Beseda__StoreQueueLengths *req,
+                                Beseda__StoreReply *reply, store_mem_t *mem);
 
 /* Dispatches any request but append; sets reply->error_code on failure. */
 void store_handle(store_ctx_t *ctx, const Beseda__StoreRequest *req,
