@@ -4,7 +4,10 @@
  * a vanished peer into an error we act on (drop the worker, pick again)
  * instead of a silent loss. */
 #include "broker.h"
+#include "admin.h"
+#include "beseda.pb-c.h"
 #include "bus.h"
+#include "gateways.h"
 #include "log.h"
 #include "util.h"
 #include "workers.h"
@@ -19,6 +22,8 @@ struct broker_t {
     zsock_t *xsub;            /* publishers connect here */
     zsock_t *xpub;            /* subscribers connect here */
     workers_t *workers;
+    gateways_t *gateways;     /* load reports, for besedactl status */
+    int64_t started_ms;       /* monotonic */
     int64_t next_hb_ms;
     uint64_t requests;
 };
@@ -49,7 +54,9 @@ broker_t *broker_new(const char *endpoint, const char *pub_endpoint, const char 
     self->xsub = bind_socket(ZMQ_XSUB, pub_endpoint);
     self->xpub = bind_socket(ZMQ_XPUB, sub_endpoint);
     self->workers = workers_new();
-    if (!self->frontend || !self->xsub || !self->xpub || !self->workers) {
+    self->gateways = gateways_new();
+    self->started_ms = beseda_mono_ms();
+    if (!self->frontend || !self->xsub || !self->xpub || !self->workers || !self->gateways) {
         broker_destroy(&self);
         return NULL;
     }
@@ -65,6 +72,7 @@ void broker_destroy(broker_t **self_p)
     zsock_destroy(&self->xsub);
     zsock_destroy(&self->xpub);
     workers_destroy(&self->workers);
+    gateways_destroy(&self->gateways);
     free(self);
     *self_p = NULL;
 }
@@ -91,6 +99,60 @@ static void reply_error(broker_t *self, zframe_t *client, const char *corr, cons
     send_to_peer(self, &msg);
 }
 
+/* Tells a worker to leave gracefully: it says BYE, finishes, exits. */
+static void send_drain(broker_t *self, worker_t *w)
+{
+    zmsg_t *msg = zmsg_new();
+    zframe_t *route = zframe_dup(w->route);
+    zmsg_append(msg, &route);
+    zmsg_addstr(msg, "BW1");
+    zmsg_addstr(msg, "DRAIN");
+    log_info("drain requested", "service", w->service, "worker", w->name);
+    if (send_to_peer(self, &msg) != 0)
+        log_warn("drain not delivered", "worker", w->name);
+}
+
+/* A request to BUS_BROKER_SERVICE: answered here (admin.h). */
+static void handle_admin_request(broker_t *self, zframe_t *client, const char *corr, zframe_t *body)
+{
+    broker_admin_view_t view = { self->workers, self->gateways, self->requests, self->started_ms,
+                                 beseda_mono_ms() };
+    worker_t *drain = NULL;
+    size_t len = 0;
+    uint8_t *buf = broker_admin_answer(&view, zframe_data(body), zframe_size(body), &drain, &len);
+    if (!buf) {
+        log_error("out of memory answering an admin request");
+        return;                 /* the client times out */
+    }
+    if (drain)
+        send_drain(self, drain);
+    zmsg_t *out = zmsg_new();
+    zframe_t *route = zframe_dup(client);
+    zmsg_append(out, &route);
+    zmsg_addstr(out, "BC1");
+    zmsg_addstr(out, "REP");
+    zmsg_addstr(out, corr);
+    zmsg_addmem(out, buf, len);
+    free(buf);
+    send_to_peer(self, &out);
+}
+
+/* ["BC1","STAT",GatewayStats] from a gateway. */
+static void handle_client_stat(broker_t *self, zmsg_t *msg)
+{
+    zframe_t *body = zmsg_first(msg);
+    Beseda__GatewayStats *stats = body ? beseda__gateway_stats__unpack(NULL, zframe_size(body),
+                                                                       zframe_data(body)) : NULL;
+    if (!stats) {
+        log_warn("malformed gateway stats");
+        return;
+    }
+    if (gateways_report(self->gateways, stats->name, stats->visitors, stats->operators,
+                        beseda_mono_ms()) != 0)
+        log_debug("gateway stats ignored", "gateway", stats->name);
+    beseda__gateway_stats__free_unpacked(stats, NULL);
+}
+
 /* ["BC1","REQ",service,shard_key,corr,body] from a client. */
 static void handle_client_request(broker_t *self, zframe_t *client, zmsg_t *msg)
 {
@@ -98,6 +160,20 @@ static void handle_client_request(broker_t *self, zframe_t *client, zmsg_t *msg)
         log_warn("malformed client request");
         return;
     }
+    char *svc = zmsg_popstr(msg);
+    if (svc && strcmp(svc, BUS_BROKER_SERVICE) == 0) {
+        free(zmsg_popstr(msg));           /* the shard key names the verb; the body says it too */
+        char *corr = zmsg_popstr(msg);
+        zframe_t *body = zmsg_pop(msg);
+        if (corr && body)
+            handle_admin_request(self, client, corr, body);
+        free(corr);
+        zframe_destroy(&body);
+        free(svc);
+        return;
+    }
+    zmsg_pushstr(msg, svc ? svc : "");
+    free(svc);
     char *service = zmsg_popstr(msg);
     char *key = zmsg_popstr(msg);
     char *corr = zmsg_popstr(msg);
@@ -123,8 +199,10 @@ static void handle_client_request(broker_t *self, zframe_t *client, zmsg_t *msg)
         zmsg_addstr(out, epoch);
         zframe_t *body_copy = zframe_dup(body);
         zmsg_append(out, &body_copy);
-        if (send_to_peer(self, &out) == 0)
+        if (send_to_peer(self, &out) == 0) {
+            w->requests++;
             break;
+        }
         char *dead = strdup(w->route_key);
         workers_remove(self->workers, dead, errno == EHOSTUNREACH ? "disconnected" : "send failed");
         free(dead);
@@ -190,6 +268,8 @@ static void handle_frontend(broker_t *self)
         char *verb = zmsg_popstr(msg);
         if (verb && strcmp(verb, "REQ") == 0)
             handle_client_request(self, route, msg);
+        else if (verb && strcmp(verb, "STAT") == 0)
+            handle_client_stat(self, msg);
         free(verb);
     } else
         log_warn("unknown protocol on frontend");

@@ -113,6 +113,7 @@ int workers_heartbeat(workers_t *self, zframe_t *route, const char *service, con
     if (w) {
         free(key);
         w->expiry_ms = now_ms + BUS_DEAD_AFTER_MS;
+        w->last_hb_ms = now_ms;
         return 0;
     }
     service_t *s = service_get(self, service);
@@ -139,7 +140,13 @@ int workers_heartbeat(workers_t *self, zframe_t *route, const char *service, con
     w->service = strdup(service);
     w->route = zframe_dup(route);
     w->route_key = key;
+    if (!w->name || !w->service || !w->route) {
+        void *item = w;
+        worker_free(&item);
+        return -1;
+    }
     w->expiry_ms = now_ms + BUS_DEAD_AFTER_MS;
+    w->last_hb_ms = now_ms;
     zhashx_insert(self->by_route, key, w);
     zlistx_add_end(s->workers, w);
     bump_epoch(s);
@@ -209,4 +216,12 @@ worker_t *workers_next(workers_t *self) { return zhashx_next(self->by_route); }
 worker_t *workers_lookup(workers_t *self, const char *route_key)
 {
     return zhashx_lookup(self->by_route, route_key);
+}
+
+worker_t *workers_find_name(workers_t *self, const char *name)
+{
+    for (worker_t *w = zhashx_first(self->by_route); w; w = zhashx_next(self->by_route))
+        if (strcmp(w->name, name) == 0)
+            return w;
+    return NULL;
 }

@@ -11,6 +11,8 @@ typedef struct {
     zframe_t *route;          /* identity on the ROUTER socket */
     char *route_key;          /* route as hex, the registry key */
     int64_t expiry_ms;        /* monotonic */
+    int64_t last_hb_ms;       /* monotonic: last heartbeat (for besedactl status) */
+    uint64_t requests;        /* requests routed to it since it joined */
 } worker_t;
 
 typedef struct workers_t workers_t;
@@ -32,6 +34,8 @@ int workers_expire(workers_t *self, int64_t now_ms);
 worker_t *workers_first(workers_t *self);
 worker_t *workers_next(workers_t *self);
 worker_t *workers_lookup(workers_t *self, const char *route_key);
+/* The live worker with this name in any service, or NULL. */
+worker_t *workers_find_name(workers_t *self, const char *name);
 char *workers_route_key(zframe_t *route);   /* freshly allocated hex */
 
 #endif

@@ -145,6 +145,19 @@ void bus_client_cancel(bus_client_t *self, uint64_t corr_id)
     zhashx_delete(self->pending, key);
 }
 
+int bus_client_report(bus_client_t *self, const void *body, size_t len)
+{
+    zmsg_t *msg = zmsg_new();
+    if (!msg)
+        return -1;
+    zmsg_addstr(msg, CLIENT_PROTO);
+    zmsg_addstr(msg, "STAT");
+    zmsg_addmem(msg, body, len);
+    int rc = zmsg_send(&msg, self->sock);
+    zmsg_destroy(&msg);
+    return rc;
+}
+
 int bus_client_recv(bus_client_t *self, bus_reply_t *reply)
 {
     zmsg_t *msg = zmsg_recv(self->sock);
@@ -227,6 +240,7 @@ struct bus_worker_t {
     int64_t next_hb_ms;
     int64_t broker_seen_ms;
     bool leaving;
+    bool drain_requested;     /* the broker sent DRAIN */
 };
 
 bus_worker_t *bus_worker_new(const char *broker_endpoint, const char *service, const char *name)
@@ -286,6 +300,8 @@ int64_t bus_worker_broker_silence_ms(bus_worker_t *self)
     return beseda_mono_ms() - self->broker_seen_ms;
 }
 
+bool bus_worker_drain_requested(bus_worker_t *self) { return self->drain_requested; }
+
 void bus_worker_bye(bus_worker_t *self)
 {
     zstr_sendx(self->sock, WORKER_PROTO, "BYE", NULL);
@@ -313,6 +329,12 @@ int bus_worker_recv(bus_worker_t *self, bus_request_t **request)
     int rc = 0;
     char *proto = zmsg_popstr(msg);
     char *verb = zmsg_popstr(msg);
+    if (proto && verb && strcmp(proto, WORKER_PROTO) == 0 && strcmp(verb, "DRAIN") == 0) {
+        if (!self->drain_requested)
+            log_info("drain requested by the broker", "service", self->service, "worker", self->name);
+        self->drain_requested = true;
+        goto done;
+    }
     if (!proto || !verb || strcmp(proto, WORKER_PROTO) != 0 || strcmp(verb, "REQ") != 0)
         goto done;
     if (zmsg_size(msg) != 5) {

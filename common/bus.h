@@ -6,7 +6,9 @@
  *                     ["BW1","BYE"]                          leaving (drain)
  *   broker -> worker  ["BW1","REQ",client_route,corr,shard_key,epoch,body]
  *                     ["BW1","HB"]
+ *                     ["BW1","DRAIN"]                        leave gracefully (besedactl drain)
  *   client -> broker  ["BC1","REQ",service,shard_key,corr,body]
+ *                     ["BC1","STAT",body]                    gateways, every BUS_HEARTBEAT_MS (GatewayStats)
  *   broker -> client  ["BC1","REP",corr,body]
  *                     ["BC1","ERR",corr,code]                code: "no_worker"
  * Deliveries: publishers (PUB) connect to the broker's XSUB endpoint,
@@ -14,17 +16,22 @@
  *
  * Requests are retried by the client with the same correlation id until a
  * deadline, so workers must make every request idempotent (they are: appends
- * dedupe on the client message id). */
+ * dedupe on the client message id).
+ *
+ * Service BUS_BROKER_SERVICE is answered by the broker itself (status, drain;
+ * BrokerAdminRequest in proto/beseda.proto). */
 #ifndef BESEDA_BUS_H
 #define BESEDA_BUS_H
 
 #include <czmq.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define BUS_HEARTBEAT_MS      1000   /* both ways */
 #define BUS_DEAD_AFTER_MS     3000   /* three missed heartbeats */
 #define BUS_ATTEMPT_MS        1000   /* a client resends a request not answered in this time */
 #define BUS_NO_WORKER_RETRY_MS 200   /* ... or this soon after the broker said "no_worker" */
+#define BUS_BROKER_SERVICE    "$broker"  /* requests the broker answers itself */
 
 /* ------------------------------------------------------------------ client */
 
@@ -58,6 +65,9 @@ int bus_client_next_timeout_ms(bus_client_t *self);
 size_t bus_client_pending(bus_client_t *self);
 /* Forgets a pending request (its reply, if any, will be ignored). */
 void bus_client_cancel(bus_client_t *self, uint64_t corr_id);
+/* Sends ["BC1","STAT",body]: a gateway's load report (GatewayStats), fire and
+ * forget. 0 on success, -1 if it could not be queued. */
+int bus_client_report(bus_client_t *self, const void *body, size_t len);
 
 /* ------------------------------------------------------------------ worker */
 
@@ -75,7 +85,8 @@ bus_worker_t *bus_worker_new(const char *broker_endpoint, const char *service, c
 void bus_worker_destroy(bus_worker_t **self_p);
 zsock_t *bus_worker_sock(bus_worker_t *self);
 /* Call when the socket is readable. Returns 1 with an owned *request, 0 if a
- * control message was handled, -1 on error. */
+ * control message was handled, -1 on error. A DRAIN from the broker is a
+ * control message: afterwards bus_worker_drain_requested() is true. */
 int bus_worker_recv(bus_worker_t *self, bus_request_t **request);
 int bus_worker_reply(bus_worker_t *self, const bus_request_t *request, const void *body, size_t len);
 /* Sends a heartbeat when due; call at least every bus_worker_next_tick_ms(). */
@@ -83,6 +94,9 @@ void bus_worker_tick(bus_worker_t *self);
 int bus_worker_next_tick_ms(bus_worker_t *self);
 /* Milliseconds since the broker was last heard from. */
 int64_t bus_worker_broker_silence_ms(bus_worker_t *self);
+/* True once the broker asked this worker to leave (besedactl drain): the
+ * owner should then do what it does on SIGTERM (BYE, finish, exit). */
+bool bus_worker_drain_requested(bus_worker_t *self);
 /* Tells the broker this worker leaves; it takes no more requests. */
 void bus_worker_bye(bus_worker_t *self);
 void bus_request_destroy(bus_request_t **self_p);

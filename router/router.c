@@ -398,7 +398,8 @@ int router_run(router_t *self, volatile sig_atomic_t *stop)
         return -1;
     }
     log_info("router serving", "name", self->cfg.name);
-    while (!*stop)
+    /* A DRAIN from the broker (besedactl drain) leaves the same way as SIGTERM. */
+    while (!*stop && !bus_worker_drain_requested(self->worker))
         loop_once(self, poller, false);
 
     /* Leave cleanly: the broker stops sending us requests, and jobs still

@@ -3,6 +3,7 @@
  * plain sentence on stderr (these are run by people and scripts), besides
  * the JSON log lines of the connection code. */
 #include "admin.h"
+#include "accounts.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -39,67 +40,59 @@ static int with_database(const beseda_opt_t *opts, admin_fn fn)
     return rc;
 }
 
-/* Runs an INSERT ... RETURNING id and prints the id; explains the usual
- * failures in words. */
-static int insert_and_print(store_db_t *db, const char *sql, int n, const char *const *params,
-                            const char *what)
+/* Prints the id, or explains the usual failures in words. */
+static int report(store_err_t err, const char *id, const char *what)
 {
-    PGconn *conn = store_db_conn(db);
-    PGresult *res = conn ? PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0) : NULL;
-    int ok = res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-    if (ok)
-        printf("%s\n", PQgetvalue(res, 0, 0));
-    else {
-        const char *state = store_db_sqlstate(res);
-        if (strcmp(state, "23505") == 0)
-            fprintf(stderr, "beseda-store: %s already exists (e-mail taken)\n", what);
-        else if (strcmp(state, "23503") == 0)
-            fprintf(stderr, "beseda-store: no such site\n");
-        else
-            fprintf(stderr, "beseda-store: cannot create %s: %s", what,
-                    res ? PQresultErrorMessage(res) : conn ? PQerrorMessage(conn) : "no connection\n");
+    switch (err) {
+    case STORE_OK:
+        printf("%s\n", id);
+        return 0;
+    case STORE_CONFLICT:
+        fprintf(stderr, "beseda-store: %s already exists (e-mail taken)\n", what);
+        break;
+    case STORE_NOT_FOUND:
+        fprintf(stderr, "beseda-store: no such site\n");
+        break;
+    default:
+        fprintf(stderr, "beseda-store: cannot create %s (%s; see log)\n", what, store_err_code(err));
     }
-    PQclear(res);
-    return ok ? 0 : 1;
+    return 1;
 }
 
 static int create_site(store_db_t *db, const beseda_opt_t *opts)
 {
-    const char *params[] = { beseda_config_str(opts, "name"), beseda_config_str(opts, "origins") };
-    return insert_and_print(db,
-        "INSERT INTO sites (name, allowed_origins)"
-        " VALUES ($1, ARRAY(SELECT btrim(o) FROM unnest(string_to_array($2, ',')) o"
-        "                   WHERE btrim(o) <> '')) RETURNING id", 2, params, "site");
+    char id[UUID_STR_LEN];
+    store_err_t err = store_accounts_create_site(db, beseda_config_str(opts, "name"),
+                                                 beseda_config_str(opts, "origins"), id);
+    return report(err, id, "site");
+}
+
+static void operator_from_opts(const beseda_opt_t *opts, store_new_operator_t *op)
+{
+    op->site_id = beseda_config_str(opts, "site");
+    op->email = beseda_config_str(opts, "email");
+    op->name = beseda_config_str(opts, "name");
+    op->password = beseda_config_str(opts, "password");
+    op->role = beseda_config_str(opts, "role");
+    op->max_chats = beseda_config_int(opts, "max-chats");
 }
 
 static int create_operator(store_db_t *db, const beseda_opt_t *opts)
 {
-    const char *site = beseda_config_str(opts, "site");
-    const char *password = beseda_config_str(opts, "password");
-    char hash[crypto_pwhash_STRBYTES];
-    if (crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
-        fprintf(stderr, "beseda-store: cannot hash the password (out of memory)\n");
-        return 1;
-    }
-    const char *params[] = { site, beseda_config_str(opts, "email"), beseda_config_str(opts, "name"),
-                             hash, beseda_config_str(opts, "max-chats") };
-    return insert_and_print(db,
-        "INSERT INTO operators (site_id, email, name, password_hash, max_chats)"
-        " VALUES ($1, $2, $3, $4, $5) RETURNING id", 5, params, "operator");
+    store_new_operator_t op;
+    operator_from_opts(opts, &op);
+    char id[UUID_STR_LEN];
+    return report(store_accounts_create_operator(db, &op, id), id, "operator");
 }
 
 /* Usage errors the option table cannot express. */
 static int check_operator_args(const beseda_opt_t *opts)
 {
-    if (!beseda_is_uuid(beseda_config_str(opts, "site"))) {
-        fprintf(stderr, "beseda-store: --site must be a site id (UUID)\n");
-        return -1;
-    }
-    const char *email = beseda_config_str(opts, "email");
-    if (!*email || !strchr(email, '@') || !*beseda_config_str(opts, "password")
-        || !*beseda_config_str(opts, "name")) {
-        fprintf(stderr, "beseda-store: --email (with @), --password and --name must not be empty\n");
+    store_new_operator_t op;
+    operator_from_opts(opts, &op);
+    const char *why = store_accounts_check_operator(&op);
+    if (why) {
+        fprintf(stderr, "beseda-store: %s\n", why);
         return -1;
     }
     return 0;
@@ -133,8 +126,10 @@ static int run_create_site(int argc, char **argv)
     int rc = parse(opts, "create-site", "Creates a site and prints its id.", argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    if (!*beseda_config_str(opts, "name")) {
-        fprintf(stderr, "beseda-store: --name must not be empty\n");
+    const char *why = store_accounts_check_site(beseda_config_str(opts, "name"),
+                                                beseda_config_str(opts, "origins"));
+    if (why) {
+        fprintf(stderr, "beseda-store: %s\n", why);
         return 2;
     }
     return with_database(opts, create_site);
@@ -150,16 +145,14 @@ static int run_create_operator(int argc, char **argv)
           "password, stored as an argon2id hash (the variable keeps it out of `ps`)", NULL },
         { "name", "", OPT_STRING, NULL, "name shown to visitors", NULL },
         { "max-chats", "", OPT_INT, "5", "chats at once", NULL },
+        { "role", "", OPT_STRING, "operator", "operator or admin (a site admin)", NULL },
         { NULL, NULL, OPT_STRING, NULL, NULL, NULL }
     };
     int rc = parse(opts, "create-operator", "Creates an operator and prints its id.", argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    if (check_operator_args(opts) < 0 || beseda_config_int(opts, "max-chats") > 1000000) {
-        if (beseda_config_int(opts, "max-chats") > 1000000)
-            fprintf(stderr, "beseda-store: --max-chats is too large\n");
+    if (check_operator_args(opts) < 0)
         return 2;
-    }
     return with_database(opts, create_operator);
 }
 

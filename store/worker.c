@@ -189,7 +189,8 @@ static int next_timeout_ms(store_worker_t *self)
 int store_worker_run(store_worker_t *self, volatile sig_atomic_t *stop)
 {
     log_info("store worker serving");
-    while (!*stop) {
+    /* A DRAIN from the broker (besedactl drain) ends the loop as SIGTERM does. */
+    while (!*stop && !bus_worker_drain_requested(self->bus)) {
         bus_worker_tick(self->bus);
         store_item_t *item = zlist_pop(self->deferred);
         if (!item && wait_readable(self, next_timeout_ms(self)))
@@ -200,6 +201,11 @@ int store_worker_run(store_worker_t *self, volatile sig_atomic_t *stop)
             store_db_conn(self->ctx->db);  /* idle: reconnect now if it is due */
     }
     bus_worker_bye(self->bus);
+    /* Requests read behind the last batch are answered before leaving; any
+     * still on the socket are resent by their clients to another store. */
+    store_item_t *item;
+    while ((item = zlist_pop(self->deferred)))
+        process(self, item);
     log_info("store worker stopped");
     return 0;
 }
