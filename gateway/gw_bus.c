@@ -2,7 +2,9 @@
  * actor pipe as [verb, pointer] (REQ) or [verb, topic] (SUB/UNSUB); events
  * leave through the locked list `queue`. */
 #include "gw_bus.h"
+#include "beseda.pb-c.h"
 #include "log.h"
+#include "util.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -34,6 +36,9 @@ struct gw_bus_t {
     gw_event_t *tail;
     size_t queued;
     uint64_t dropped;
+    char report_name[128];     /* empty: no load reports yet */
+    uint32_t visitors;         /* open connections by role */
+    uint32_t operators;
 };
 
 static void command_free(command_t **cmd_p)
@@ -105,6 +110,24 @@ gw_event_t *gw_bus_take_events(gw_bus_t *self)
     return list;
 }
 
+void gw_bus_set_report_name(gw_bus_t *self, const char *name)
+{
+    pthread_mutex_lock(&self->lock);
+    snprintf(self->report_name, sizeof self->report_name, "%s", name ? name : "");
+    pthread_mutex_unlock(&self->lock);
+}
+
+void gw_bus_count_conn(gw_bus_t *self, gw_role_t role, int delta)
+{
+    if (!self)
+        return;                /* unit tests run connections without a bus */
+    pthread_mutex_lock(&self->lock);
+    uint32_t *n = role == GW_ROLE_OPERATOR ? &self->operators : &self->visitors;
+    if (delta > 0 || *n > 0)
+        *n += (uint32_t) delta;
+    pthread_mutex_unlock(&self->lock);
+}
+
 uint64_t gw_bus_dropped(gw_bus_t *self)
 {
     pthread_mutex_lock(&self->lock);
@@ -143,7 +166,33 @@ typedef struct {
     zsock_t *sub;
     zlistx_t *outstanding;     /* command_t of requests in flight */
     int woke;                  /* events were queued since the last wake-up */
+    int64_t next_report_ms;    /* monotonic: next load report to the broker */
 } thread_t;
+
+/* Sends the broker this gateway's load when due; a lost report is simply
+ * replaced by the next one. */
+static void report_load(thread_t *t)
+{
+    int64_t now = beseda_mono_ms();
+    if (now < t->next_report_ms)
+        return;
+    t->next_report_ms = now + BUS_HEARTBEAT_MS;
+    Beseda__GatewayStats stats = BESEDA__GATEWAY_STATS__INIT;
+    char name[sizeof t->bus->report_name];
+    pthread_mutex_lock(&t->bus->lock);
+    memcpy(name, t->bus->report_name, sizeof name);
+    stats.visitors = t->bus->visitors;
+    stats.operators = t->bus->operators;
+    pthread_mutex_unlock(&t->bus->lock);
+    if (!*name)
+        return;
+    stats.name = name;
+    uint8_t buf[256];
+    if (beseda__gateway_stats__get_packed_size(&stats) > sizeof buf)
+        return;
+    size_t len = beseda__gateway_stats__pack(&stats, buf);
+    bus_client_report(t->client, buf, len);
+}
 
 static void start_request(thread_t *t, command_t *cmd)
 {
@@ -288,6 +337,7 @@ static void bus_thread(zsock_t *pipe, void *args)
         else if (which == t.sub)
             drain_deliveries(&t);
         expire_requests(&t);
+        report_load(&t);
         if (t.woke) {
             t.woke = 0;
             t.bus->wake(t.bus->wake_arg);

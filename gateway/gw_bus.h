@@ -54,6 +54,11 @@ int gw_bus_unsubscribe(gw_bus_t *self, const char *topic);
 /* Takes every queued event at once (a list linked by next), or NULL. */
 gw_event_t *gw_bus_take_events(gw_bus_t *self);
 void gw_event_destroy(gw_event_t **event_p);
+/* Load reports: the bus thread sends the broker a GatewayStats with this
+ * name and the counts every BUS_HEARTBEAT_MS (for besedactl status). The lws
+ * thread sets the name once and counts connections as they open and close. */
+void gw_bus_set_report_name(gw_bus_t *self, const char *name);
+void gw_bus_count_conn(gw_bus_t *self, gw_role_t role, int delta);
 /* Deliveries dropped because the queue was full, since the start. */
 uint64_t gw_bus_dropped(gw_bus_t *self);
 

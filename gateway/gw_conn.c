@@ -33,6 +33,7 @@ gw_conn_t *gw_conn_new(gw_server_t *server, struct lws *wsi, gw_role_t role)
     zlistx_set_destructor(conn->topics, (zlistx_destructor_fn *) zstr_free);
     zlistx_set_duplicator(conn->topics, (zlistx_duplicator_fn *) strdup);
     zlistx_set_comparator(conn->topics, (zlistx_comparator_fn *) strcmp);
+    gw_bus_count_conn(server->bus, role, 1);
     return conn;
 }
 
@@ -57,6 +58,7 @@ void gw_conn_destroy(gw_conn_t **conn_p)
         if (gw_topics_remove(server->topics, topic, conn->id) == 1)
             gw_bus_unsubscribe(server->bus, topic);
     zlistx_destroy(&conn->topics);
+    gw_bus_count_conn(server->bus, conn->role, -1);
     zhashx_delete(server->conns, conn->id_str);
     drop_output(conn);
     free(conn->rx);

@@ -367,6 +367,7 @@ gw_server_t *gw_server_new(const gw_config_t *config)
         log_error("cannot start the bus thread", "broker", config->broker);
         goto fail;
     }
+    gw_bus_set_report_name(s->bus, config->gateway_id);
     return s;
 fail:
     gw_server_destroy(&s);
