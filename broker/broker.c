@@ -26,6 +26,9 @@ struct broker_t {
     int64_t started_ms;       /* monotonic */
     int64_t next_hb_ms;
     uint64_t requests;
+    beseda_metrics_t *metrics;        /* not owned; NULL: none */
+    beseda_counter_t *relayed;        /* deliveries relayed publisher -> subscribers */
+    beseda_counter_t *malformed;
 };
 
 static zsock_t *bind_socket(int type, const char *endpoint)
@@ -61,6 +64,19 @@ broker_t *broker_new(const char *endpoint, const char *pub_endpoint, const char 
         return NULL;
     }
     return self;
+}
+
+void broker_attach_metrics(broker_t *self, beseda_metrics_t *metrics)
+{
+    self->metrics = metrics;
+    workers_set_metrics(self->workers, metrics);
+    self->relayed = beseda_metrics_counter(metrics, "beseda_broker_deliveries_relayed_total",
+                                           "Published messages relayed from XSUB to XPUB.", NULL, NULL);
+    self->malformed = beseda_metrics_counter(metrics, "beseda_broker_malformed_total",
+                                             "Frontend messages dropped as malformed.", NULL, NULL);
+    /* Services a deployment always has: their series exist from the start. */
+    workers_stats(self->workers, "router");
+    workers_stats(self->workers, "store");
 }
 
 void broker_destroy(broker_t **self_p)
@@ -157,6 +173,7 @@ static void handle_client_stat(broker_t *self, zmsg_t *msg)
 static void handle_client_request(broker_t *self, zframe_t *client, zmsg_t *msg)
 {
     if (zmsg_size(msg) != 4) {
+        beseda_counter_inc(self->malformed);
         log_warn("malformed client request");
         return;
     }
@@ -179,9 +196,11 @@ static void handle_client_request(broker_t *self, zframe_t *client, zmsg_t *msg)
     char *corr = zmsg_popstr(msg);
     zframe_t *body = zmsg_pop(msg);
     self->requests++;
+    workers_stats_t *stats = workers_stats(self->workers, service);
     for (int tries = 0; tries < MAX_PICK_TRIES; tries++) {
         worker_t *w = workers_pick(self->workers, service, key);
         if (!w) {
+            beseda_counter_inc(stats ? stats->no_worker : NULL);
             reply_error(self, client, corr, "no_worker");
             break;
         }
@@ -201,6 +220,7 @@ static void handle_client_request(broker_t *self, zframe_t *client, zmsg_t *msg)
         zmsg_append(out, &body_copy);
         if (send_to_peer(self, &out) == 0) {
             w->requests++;
+            beseda_counter_inc(stats ? stats->routed : NULL);
             break;
         }
         char *dead = strdup(w->route_key);
@@ -217,6 +237,7 @@ static void handle_client_request(broker_t *self, zframe_t *client, zmsg_t *msg)
 static void handle_worker_reply(broker_t *self, zmsg_t *msg)
 {
     if (zmsg_size(msg) != 3) {
+        beseda_counter_inc(self->malformed);
         log_warn("malformed worker reply");
         return;
     }
@@ -271,18 +292,20 @@ static void handle_frontend(broker_t *self)
         else if (verb && strcmp(verb, "STAT") == 0)
             handle_client_stat(self, msg);
         free(verb);
-    } else
+    } else {
+        beseda_counter_inc(self->malformed);
         log_warn("unknown protocol on frontend");
+    }
     free(proto);
     zframe_destroy(&route);
     zmsg_destroy(&msg);
 }
 
-static void forward(zsock_t *from, zsock_t *to)
+static void forward(zsock_t *from, zsock_t *to, beseda_counter_t *count)
 {
     zmsg_t *msg = zmsg_recv(from);
-    if (msg)
-        zmsg_send(&msg, to);
+    if (msg && zmsg_send(&msg, to) == 0)
+        beseda_counter_inc(count);
     zmsg_destroy(&msg);
 }
 
@@ -315,15 +338,16 @@ int broker_run(broker_t *self, volatile sig_atomic_t *stop)
     if (!poller)
         return -1;
     while (!*stop) {
+        beseda_metrics_beat(self->metrics);
         heartbeat_workers(self);
         int wait = (int) (self->next_hb_ms - beseda_mono_ms());
         void *which = zpoller_wait(poller, wait < 0 ? 0 : wait);
         if (which == self->frontend)
             handle_frontend(self);
         else if (which == self->xsub)
-            forward(self->xsub, self->xpub);
+            forward(self->xsub, self->xpub, self->relayed);
         else if (which == self->xpub)
-            forward(self->xpub, self->xsub);   /* subscriptions travel upstream */
+            forward(self->xpub, self->xsub, NULL);   /* subscriptions travel upstream */
         else if (zpoller_terminated(poller))
             break;
     }

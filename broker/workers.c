@@ -8,16 +8,22 @@
 #include "util.h"
 
 #define MAX_WORKERS_PER_SERVICE 256
+/* Requests name their service; an unknown name makes an empty service (so
+ * that its no_worker replies are counted under its name). The cap keeps a
+ * confused client from growing the table and the metrics without bound. */
+#define MAX_SERVICES 32
 
 typedef struct {
     char *name;
     uint64_t epoch;
     zlistx_t *workers;        /* worker_t*, not owned */
+    workers_stats_t stats;    /* series of the registry, or all NULL */
 } service_t;
 
 struct workers_t {
     zhashx_t *by_route;       /* route hex -> worker_t (owned) */
     zhashx_t *services;       /* name -> service_t (owned) */
+    beseda_metrics_t *metrics;   /* not owned; NULL: no metrics */
 };
 
 static void worker_free(void **item)
@@ -84,11 +90,37 @@ static void bump_epoch(service_t *s)
     s->epoch = now > s->epoch ? now : s->epoch + 1;
 }
 
+void workers_set_metrics(workers_t *self, beseda_metrics_t *metrics)
+{
+    self->metrics = metrics;
+}
+
+static void stats_register(workers_stats_t *st, beseda_metrics_t *m, const char *service)
+{
+    st->workers = beseda_metrics_gauge(m, "beseda_broker_workers", "Live workers of the service.",
+                                       "service", service);
+    st->epoch = beseda_metrics_gauge(m, "beseda_broker_epoch",
+                                     "Current epoch of the service (changes with its membership).",
+                                     "service", service);
+    st->joins = beseda_metrics_counter(m, "beseda_broker_worker_joins_total",
+                                       "Workers that joined the service.", "service", service);
+    st->leaves = beseda_metrics_counter(m, "beseda_broker_worker_leaves_total",
+                                        "Workers that left the service (bye, lost, replaced).",
+                                        "service", service);
+    st->routed = beseda_metrics_counter(m, "beseda_broker_requests_routed_total",
+                                        "Requests handed to a worker of the service.", "service", service);
+    st->no_worker = beseda_metrics_counter(m, "beseda_broker_no_worker_total",
+                                           "Requests answered no_worker: the service had no live worker.",
+                                           "service", service);
+}
+
 static service_t *service_get(workers_t *self, const char *name)
 {
     service_t *s = zhashx_lookup(self->services, name);
     if (s)
         return s;
+    if (zhashx_size(self->services) >= MAX_SERVICES)
+        return NULL;
     s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
@@ -99,8 +131,22 @@ static service_t *service_get(workers_t *self, const char *name)
         service_free(&item);
         return NULL;
     }
+    if (self->metrics)
+        stats_register(&s->stats, self->metrics, name);
     zhashx_insert(self->services, name, s);
     return s;
+}
+
+workers_stats_t *workers_stats(workers_t *self, const char *service)
+{
+    service_t *s = service_get(self, service);
+    return s ? &s->stats : NULL;
+}
+
+static void stats_membership(service_t *s)
+{
+    beseda_gauge_set(s->stats.workers, (int64_t) zlistx_size(s->workers));
+    beseda_gauge_set(s->stats.epoch, (int64_t) s->epoch);
 }
 
 int workers_heartbeat(workers_t *self, zframe_t *route, const char *service, const char *name,
@@ -150,6 +196,8 @@ int workers_heartbeat(workers_t *self, zframe_t *route, const char *service, con
     zhashx_insert(self->by_route, key, w);
     zlistx_add_end(s->workers, w);
     bump_epoch(s);
+    stats_membership(s);
+    beseda_counter_inc(s->stats.joins);
     char n[24];
     snprintf(n, sizeof n, "%zu", zlistx_size(s->workers));
     log_info("worker joined", "service", service, "worker", name, "workers", n);
@@ -167,6 +215,8 @@ void workers_remove(workers_t *self, const char *route_key, const char *why)
         if (handle)
             zlistx_delete(s->workers, handle);
         bump_epoch(s);
+        stats_membership(s);
+        beseda_counter_inc(s->stats.leaves);
     }
     log_info("worker left", "service", w->service, "worker", w->name, "why", why);
     zhashx_delete(self->by_route, route_key);

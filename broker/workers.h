@@ -2,6 +2,7 @@
 #ifndef BESEDA_WORKERS_H
 #define BESEDA_WORKERS_H
 
+#include "metrics.h"
 #include <czmq.h>
 #include <stdint.h>
 
@@ -17,8 +18,23 @@ typedef struct {
 
 typedef struct workers_t workers_t;
 
+/* The metric series of one service (each NULL without a registry). */
+typedef struct {
+    beseda_gauge_t *workers;
+    beseda_gauge_t *epoch;
+    beseda_counter_t *joins;
+    beseda_counter_t *leaves;
+    beseda_counter_t *routed;
+    beseda_counter_t *no_worker;
+} workers_stats_t;
+
 workers_t *workers_new(void);
 void workers_destroy(workers_t **self_p);
+/* Services created from now on register their series in metrics. */
+void workers_set_metrics(workers_t *self, beseda_metrics_t *metrics);
+/* The series of service, creating the (empty) service if needed; NULL when
+ * the service table is full or out of memory. */
+workers_stats_t *workers_stats(workers_t *self, const char *service);
 /* Registers or refreshes a worker after a heartbeat. Returns 1 if the worker
  * is new (its service's epoch was bumped), 0 if refreshed, -1 on error. */
 int workers_heartbeat(workers_t *self, zframe_t *route, const char *service, const char *name,
