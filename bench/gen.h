@@ -93,6 +93,7 @@ struct gen {
     int clean_session;
     int replies;                 /* operators answer every visitor message */
     int connect_concurrency;
+    int login_concurrency;
     char run_id[24];
     char padding[GEN_TEXT_MAX_BYTES + 1];
 

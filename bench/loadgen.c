@@ -70,6 +70,7 @@ static beseda_opt_t options[] = {
     { "clean-session", "BESEDA_LOADGEN_CLEAN_SESSION", OPT_INT, "0", "mqtt: 1 for clean sessions, 0 persistent", NULL },
     { "replies", "BESEDA_LOADGEN_REPLIES", OPT_INT, "1", "1: operators answer every visitor message", NULL },
     { "connect-concurrency", "BESEDA_LOADGEN_CONNECT_CONCURRENCY", OPT_INT, "100", "connections being opened at once", NULL },
+    { "login-concurrency", "BESEDA_LOADGEN_LOGIN_CONCURRENCY", OPT_INT, "4", "operator logins in flight at once", NULL },
     { "seed", "BESEDA_LOADGEN_SEED", OPT_INT, "1", "random seed (arrival times, visitor choice)", NULL },
     { "run-id", "BESEDA_LOADGEN_RUN_ID", OPT_STRING, "", "mqtt: names topics and client ids (default: pid)", NULL },
     { NULL, NULL, OPT_STRING, NULL, NULL, NULL },
@@ -147,6 +148,9 @@ static int configure(gen_t *gen)
     gen->connect_concurrency = (int) beseda_config_int(options, "connect-concurrency");
     if (gen->connect_concurrency < 1)
         gen->connect_concurrency = 1;
+    gen->login_concurrency = (int) beseda_config_int(options, "login-concurrency");
+    if (gen->login_concurrency < 1)
+        gen->login_concurrency = 1;
     gen->rng = (uint64_t) beseda_config_int(options, "seed") * 0x9E3779B97F4A7C15ULL + 1;
     const char *run_id = beseda_config_str(options, "run-id");
     snprintf(gen->run_id, sizeof gen->run_id, "%s", *run_id ? run_id : "");

@@ -18,13 +18,13 @@ function stepsTable(run) {
     const errs = Object.entries(s.errors).map(([k, v]) => `${k}: ${v}`).join(', ') || '–';
     rows.push(`| ${s.system} | ${s.rate} | ${n0(s.offered_per_s)} | ${n0(s.delivered_per_s)} | ${ms(s.ack.p50_us)} / ${ms(s.ack.p99_us)} / ${ms(s.ack.p999_us)} `
       + `| ${ms(s.delivery.p50_us)} / ${ms(s.delivery.p99_us)} / ${ms(s.delivery.p999_us)} | ${ms(s.reply.p99_us)} | ${lost} | ${dup} | ${s.out_of_order} | ${errs} `
-      + `| ${n1(s.server_cpu_ms_per_1000_msgs)} | ${s.server_cpu_cores.toFixed(2)} | ${s.slo_pass ? 'ok' : 'missed'} |`);
+      + `| ${n1(s.server_cpu_ms_per_1000_msgs)} | ${s.server_cpu_cores.toFixed(2)} | ${s.slo_pass ? 'ok' : 'missed'}${s.superseded ? ' (first try; tried again)' : ''} |`);
   }
   return rows.join('\n');
 }
 
 function processTable(run, system) {
-  const steps = run.steps.filter((s) => s.system === system);
+  const steps = run.steps.filter((s) => s.system === system && !s.superseded);
   if (!steps.length) return '';
   const names = Object.keys(steps[0].processes);
   const rows = [`| offered msg/s | ${names.join(' | ')} |`, `|---:|${names.map(() => '---:').join('|')}|`];
@@ -50,7 +50,7 @@ function maxPassing(results) {
   const rows = ['| visitors | system | highest offered rate within the SLO | first rate that missed it (why) |', '|---:|---|---:|---|'];
   for (const run of results.runs) {
     for (const name of Object.keys(run.systems)) {
-      const steps = run.steps.filter((s) => s.system === name);
+      const steps = run.steps.filter((s) => s.system === name && !s.superseded);
       const ok = steps.filter((s) => s.slo_pass).map((s) => s.rate);
       const miss = steps.find((s) => !s.slo_pass);
       rows.push(`| ${run.visitors} | ${name} | ${ok.length ? Math.max(...ok) : 'none'} | ${miss ? `${miss.rate} (${miss.slo_reasons.join('; ')})` : 'not reached'} |`);
@@ -89,7 +89,7 @@ function plots(results, out) {
   for (const run of results.runs) {
     for (const name of Object.keys(run.systems)) {
       const f = `lat-${name}-${run.visitors}.dat`;
-      const rows = run.steps.filter((s) => s.system === name)
+      const rows = run.steps.filter((s) => s.system === name && !s.superseded)
         .map((s) => [s.offered_per_s, s.delivery.p50_us / 1000, s.delivery.p99_us / 1000, s.delivery.p999_us / 1000, s.ack.p99_us / 1000, s.server_cpu_ms_per_1000_msgs].join(' '));
       fs.writeFileSync(path.join(dataDir, f), '# offered delivery_p50 delivery_p99 delivery_p999 ack_p99 (ms) server_cpu_ms_per_1000\n' + rows.join('\n') + '\n');
       lat.push({ f, title: `${name}, ${run.visitors} visitors` });

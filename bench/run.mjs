@@ -26,7 +26,7 @@ function parseArgs(argv) {
   const o = {
     visitors: [1000, 5000], rates: [500, 1000, 2000, 5000, 10000, 20000], stepSeconds: 5, drainSeconds: 5,
     systems: ['beseda', 'mosquitto', 'rabbitmq'], smoke: false, out: path.join(HERE, 'results'), textBytes: 64,
-    seed: 1, routers: 2, fsync: true, warmRate: 500, batches: 4, perfRate: 0,
+    seed: 1, routers: 2, fsync: true, warmRate: 500, batches: 4, perfRate: 0, confirm: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]; const v = () => argv[++i];
@@ -40,6 +40,7 @@ function parseArgs(argv) {
     else if (a === '--routers') o.routers = Number(v());
     else if (a === '--no-fsync') o.fsync = false;
     else if (a === '--perf-rate') o.perfRate = Number(v());
+    else if (a === '--no-confirm') o.confirm = false;
     else if (a === '--smoke') o.smoke = true;
     else { console.error(`unknown flag ${a}`); process.exit(2); }
   }
@@ -52,6 +53,7 @@ function parseArgs(argv) {
 }
 
 function readStat(pid) {
+  if (!pid) return { ticks: 0, rssKiB: 0 };
   try {
     const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
@@ -65,7 +67,7 @@ function readStat(pid) {
 function sample(sys) {
   const out = {};
   for (const p of [...sys.procs(), { name: 'loadgen', pid: sys.loadgen.child.pid, tree: false }]) {
-    const pids = p.tree ? [p.pid, ...descendants(p.pid)] : [p.pid];
+    const pids = p.tree && p.pid ? [p.pid, ...descendants(p.pid)] : [p.pid];
     const acc = { ticks: 0, rssKiB: 0, server: !!p.server };
     for (const pid of pids) { const s = readStat(pid); acc.ticks += s.ticks; acc.rssKiB += s.rssKiB; }
     out[p.name] = acc;
@@ -163,6 +165,12 @@ function finishPerf(run) {
   fs.writeFileSync(path.join(run.out, `perf-${run.name}.txt`), text + '\n');
 }
 
+function logStep(log, sys, rate, r) {
+  log(`  ${sys.name.padEnd(9)} ${String(rate).padStart(6)}/s${r.retry ? ' (again)' : ''}: sent ${r.offered_per_s.toFixed(0)}/s delivered ${r.delivered_per_s.toFixed(0)}/s `
+    + `ack p99 ${(r.ack.p99_us / 1000).toFixed(1)} ms, delivery p50/p99 ${(r.delivery.p50_us / 1000).toFixed(1)}/${(r.delivery.p99_us / 1000).toFixed(1)} ms `
+    + `${r.slo_pass ? 'SLO ok' : 'SLO missed: ' + r.slo_reasons.join('; ')}`);
+}
+
 async function ladderFor(V, o, results, log) {
   const work = tmpDir();
   log(`== V=${V}: starting ${o.systems.join(', ')} (work dir ${work})`);
@@ -189,11 +197,17 @@ async function ladderFor(V, o, results, log) {
         if (!active.has(sys.name)) continue;
         const perf = o.perfRate === rate && sys.name === 'beseda' && V === o.visitors[o.visitors.length - 1]
           ? { dir: work, out: o.out } : null;
-        const r = await runStep(sys, o, rate, perf);
+        let r = await runStep(sys, o, rate, perf);
+        if (!r.slo_pass && o.confirm) {
+          // One miss on a shared 2-core machine may be a hiccup elsewhere:
+          // the rate counts as missed only if a second try misses too.
+          logStep(log, sys, rate, r);
+          block.steps.push({ ...r, superseded: true });
+          await sleep(1000);
+          r = { ...(await runStep(sys, o, rate, null)), retry: true };
+        }
         block.steps.push(r);
-        log(`  ${sys.name.padEnd(9)} ${String(rate).padStart(6)}/s: sent ${r.offered_per_s.toFixed(0)}/s delivered ${r.delivered_per_s.toFixed(0)}/s `
-          + `ack p99 ${(r.ack.p99_us / 1000).toFixed(1)} ms, delivery p50/p99 ${(r.delivery.p50_us / 1000).toFixed(1)}/${(r.delivery.p99_us / 1000).toFixed(1)} ms `
-          + `${r.slo_pass ? 'SLO ok' : 'SLO missed: ' + r.slo_reasons.join('; ')}`);
+        logStep(log, sys, rate, r);
         if (!r.slo_pass) active.delete(sys.name);
         await sleep(1000);
       }
@@ -220,6 +234,10 @@ function machine() {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  // Our own temp root (the harness makes its clusters under os.tmpdir()):
+  // other sessions on the machine clean up /tmp/beseda-test-* behind our back.
+  process.env.TMPDIR = fs.mkdtempSync('/var/tmp/beseda-bench-root-');
+  fs.chmodSync(process.env.TMPDIR, 0o755);   // PostgreSQL runs as postgres and must reach its data dir
   fs.mkdirSync(o.out, { recursive: true });
   const started = Date.now();
   const log = (m) => console.log(m);
@@ -251,4 +269,5 @@ async function main() {
   }
 }
 
-main().catch((e) => { console.error(e.stack || e.message); process.exit(1); });
+main().catch((e) => { console.error(e.stack || e.message); process.exit(1); })
+  .finally(() => { try { fs.rmdirSync(process.env.TMPDIR); } catch { /* kept dirs inside, or gone */ } });

@@ -71,7 +71,11 @@ static void pump_connects(gen_t *gen, int64_t now)
         if (!settled(&gen->operators[i]))
             total = 0;
     total = total ? gen->n_operators + gen->want_visitors : gen->n_operators;
-    for (uint32_t i = 0; i < total && gen->in_flight < (uint32_t) gen->connect_concurrency; i++) {
+    for (uint32_t i = 0; i < total; i++) {
+        /* Logins are few at a time: each costs the store a password hash. */
+        uint32_t limit = (uint32_t) (i < gen->n_operators ? gen->login_concurrency : gen->connect_concurrency);
+        if (gen->in_flight >= limit)
+            break;
         conn_t *c = i < gen->n_operators ? &gen->operators[i] : &gen->visitors[i - gen->n_operators];
         if (c->state == CONN_IDLE && c->retry_at_us <= now)
             conn_open(c);

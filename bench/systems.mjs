@@ -19,7 +19,11 @@ const WS_PORT = 18080;
 const RABBIT_WS_PORT = 15675;
 
 const live = new Set();         // pids this runner started outside the harness, killed on exit
-process.on('exit', () => { for (const pid of live) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } } });
+const epmdHomes = new Set();    // RabbitMQ homes whose epmd to stop on exit
+process.on('exit', () => {
+  for (const pid of live) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const dir of epmdHomes) for (const pid of epmdPids(dir)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+});
 
 /** A load generator child: commands in on stdin, one JSON report per line out. */
 export class Loadgen {
@@ -105,7 +109,12 @@ export async function startBeseda(o, workDir) {
   const url = c.wsUrl(0, 'visitor').replace(/\/ws\/visitor$/, '');
   const loadgen = Loadgen.spawn(LOADGEN, loadgenArgs(o, ['--mode', 'beseda', '--url', url, '--site', c.site.id,
     '--operators-file', opsFile, '--origin', url.replace(/^ws:/, 'http:')]), path.join(workDir, 'loadgen-beseda.log'));
-  const pgPid = () => Number(fs.readFileSync(path.join(c.dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const pgPid = () => {
+    try { return Number(fs.readFileSync(path.join(c.dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]); } catch {
+      console.error(`  postgres of the beseda cluster is not running (no postmaster.pid in ${c.dir}/pg); see ${c.logDir}/postgres.log`);
+      return 0;
+    }
+  };
   const procs = () => [
     ...['gateway-0', 'broker', ...Array.from({ length: o.routers }, (_, i) => `router-${i}`), 'store-0']
       .map((n) => ({ name: n, pid: c.proc(n).child.pid, tree: false, server: true })),
@@ -189,12 +198,20 @@ export async function startRabbit(o, workDir) {
     // cores from the other systems and the generator while idle.
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '+sbwt none +sbwtdcpu none +sbwtdio none',
   };
-  const { loadgen, brokerPid } = await brokerWithLoadgen('rabbitmq', o, workDir, '/usr/lib/rabbitmq/bin/rabbitmq-server',
+  epmdHomes.add(dir);
+  const started = await brokerWithLoadgen('rabbitmq', o, workDir, '/usr/lib/rabbitmq/bin/rabbitmq-server',
     RABBIT_WS_PORT, '/ws', env);
+  const { loadgen, brokerPid } = started;
+  const adopt = setInterval(() => { for (const pid of descendants(brokerPid)) live.add(pid); }, 2000);
+  adopt.unref();
   return {
     name: 'rabbitmq', loadgen, connectionHolder: 'rabbitmq',
-    procs: () => [{ name: 'rabbitmq', pid: brokerPid, tree: true, server: true }],
+    procs: () => {
+      for (const pid of descendants(brokerPid)) live.add(pid);   // beam.smp outlives its script on a kill
+      return [{ name: 'rabbitmq', pid: brokerPid, tree: true, server: true }];
+    },
     async stop() {
+      clearInterval(adopt);
       await loadgen.quit();
       // the server script's children (beam.smp, epmd) get the signal through the script
       for (const pid of descendants(brokerPid)) live.add(pid);
@@ -206,15 +223,20 @@ export async function startRabbit(o, workDir) {
 }
 
 /** epmd daemonizes away from the tree; find the one started with our HOME by its environment. */
-async function stopEpmd(dir) {
+function epmdPids(dir) {
+  const out = [];
   for (const pid of allPids()) {
     try {
-      const comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-      if (comm !== 'epmd') continue;
-      const envText = fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
-      if (envText.includes(`HOME=${dir}\0`)) await stopPid(pid, 2000);
+      if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'epmd') continue;
+      if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`HOME=${dir}\0`)) out.push(pid);
     } catch { /* gone */ }
   }
+  return out;
+}
+
+async function stopEpmd(dir) {
+  for (const pid of epmdPids(dir)) await stopPid(pid, 2000);
+  epmdHomes.delete(dir);
 }
 
 export function allPids() {
