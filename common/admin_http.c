@@ -84,8 +84,10 @@ int beseda_admin_health(beseda_metrics_t *metrics, char *body, size_t size)
     int64_t last = beseda_metrics_last_beat_ms(metrics);
     int64_t age = beseda_mono_ms() - last;
     if (last == 0) {
-        snprintf(body, size, "starting: the process loop has not run yet\n");
-        return 503;
+        /* Still starting (e.g. waiting for its database): alive; /readyz
+         * says whether it can work. */
+        snprintf(body, size, "ok: starting\n");
+        return 200;
     }
     if (age > ADMIN_STALL_MS) {
         snprintf(body, size, "stalled: the process loop has not run for %lld ms\n", (long long) age);

@@ -1,7 +1,7 @@
 /* The admin HTTP listener every process can run beside its work (libmicrohttpd,
  * its own thread): GET /metrics (Prometheus text 0.0.4), GET /healthz (200
  * "ok" while the process loop beats, 503 when it has not for
- * ADMIN_STALL_MS), GET /readyz (200 "ready" when the process can do its job,
+ * ADMIN_STALL_MS after a first beat; before it, "ok: starting"), GET /readyz (200 "ready" when the process can do its job,
  * else 503 with the reason). Anything else is 404, other methods 405.
  *
  * The readiness callback runs on the listener's thread: it must only read

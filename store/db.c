@@ -16,6 +16,8 @@ struct store_db_t {
     PGconn *conn;             /* NULL while disconnected */
     int backoff_ms;
     int64_t next_attempt_ms;  /* monotonic */
+    beseda_gauge_t *up;
+    beseda_counter_t *connects;
 };
 
 store_db_t *store_db_new(const char *conninfo)
@@ -88,8 +90,30 @@ static int try_connect(store_db_t *self)
     PQsetNoticeProcessor(conn, log_notice, NULL);
     self->conn = conn;
     self->backoff_ms = DB_BACKOFF_MIN_MS;
+    beseda_gauge_set(self->up, 1);
+    beseda_counter_inc(self->connects);
     log_info("postgres connected", "server_version", PQparameterStatus(conn, "server_version"));
     return 0;
+}
+
+void store_db_set_metrics(store_db_t *self, beseda_gauge_t *up, beseda_counter_t *connects)
+{
+    self->up = up;
+    self->connects = connects;
+    beseda_gauge_set(up, self->conn ? 1 : 0);
+}
+
+void store_db_idle(store_db_t *self)
+{
+    if (!self->conn) {
+        store_db_conn(self);
+        return;
+    }
+    /* Nothing is in flight when idle: input now is the server's goodbye. */
+    if (!PQconsumeInput(self->conn) || PQstatus(self->conn) == CONNECTION_BAD) {
+        log_warn("postgres connection lost while idle; reconnecting");
+        store_db_drop(self);
+    }
 }
 
 PGconn *store_db_conn(store_db_t *self)
@@ -144,6 +168,7 @@ void store_db_drop(store_db_t *self)
     log_warn("postgres connection dropped");
     PQfinish(self->conn);
     self->conn = NULL;
+    beseda_gauge_set(self->up, 0);
     self->backoff_ms = DB_BACKOFF_MIN_MS;
     self->next_attempt_ms = 0;
 }

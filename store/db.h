@@ -4,6 +4,7 @@
 #ifndef STORE_DB_H
 #define STORE_DB_H
 
+#include "metrics.h"
 #include <libpq-fe.h>
 #include <signal.h>
 #include <stdint.h>
@@ -24,6 +25,12 @@ PGconn *store_db_conn(store_db_t *self);
 /* Connects, retrying with backoff until it works, *stop becomes non-zero, or
  * max_wait_ms (<0: forever) has passed. Returns the connection or NULL. */
 PGconn *store_db_connect_wait(store_db_t *self, volatile sig_atomic_t *stop, int max_wait_ms);
+/* Keeps up (1 connected, 0 not) and counts every successful connection. */
+void store_db_set_metrics(store_db_t *self, beseda_gauge_t *up, beseda_counter_t *connects);
+/* For an idle moment: notices a connection the server closed (a restart, a
+ * shutdown) by reading what it sent, so that readiness is true without
+ * waiting for the next request; reconnects when due. */
+void store_db_idle(store_db_t *self);
 /* Milliseconds until the next reconnection attempt is due (0 if connected). */
 int store_db_retry_in_ms(store_db_t *self);
 /* Call after a failed call on the connection: drops it if it is broken. */

@@ -2,6 +2,7 @@
  * main only reads the configuration, connects and migrates, and runs the
  * worker loop until SIGINT/SIGTERM. Admin subcommands: see admin.h. */
 #include "admin.h"
+#include "admin_http.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -40,14 +41,17 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-static int serve(const beseda_opt_t *opts)
+static int serve(const beseda_opt_t *opts, beseda_metrics_t *registry, store_metrics_t *metrics)
 {
     store_ctx_t ctx = { .db = store_db_new(beseda_config_str(opts, "pg")),
-                        .session_ttl_s = beseda_config_int(opts, "session-ttl") };
+                        .session_ttl_s = beseda_config_int(opts, "session-ttl"),
+                        .metrics = metrics };
     if (!ctx.db)
         return 1;
+    store_db_set_metrics(ctx.db, metrics->pg_up, metrics->pg_reconnects);
     int rc = 1;
     if (store_setup(ctx.db, beseda_config_str(opts, "migrations"), &stop_requested, -1) == 0) {
+        beseda_gauge_set(metrics->migrated, 1);
         char name[256];
         const char *configured = beseda_config_str(opts, "name");
         if (*configured)
@@ -61,6 +65,7 @@ static int serve(const beseda_opt_t *opts)
                                                   (size_t) beseda_config_int(opts, "batch-max"),
                                                   (int) beseda_config_int(opts, "batch-wait-ms"));
         if (worker) {
+            store_worker_set_registry(worker, registry);
             log_info("store started", "name", name, "broker", beseda_config_str(opts, "broker"));
             rc = store_worker_run(worker, &stop_requested);
             store_worker_destroy(&worker);
@@ -69,6 +74,25 @@ static int serve(const beseda_opt_t *opts)
     } else if (stop_requested)
         rc = 0;
     store_db_destroy(&ctx.db);
+    return rc;
+}
+
+/* The admin listener runs from before the database is reached, so /readyz
+ * can say what the store is waiting for. */
+static int serve_with_admin(const beseda_opt_t *opts)
+{
+    beseda_metrics_t *registry = beseda_metrics_new();
+    if (!registry)
+        return 1;
+    store_metrics_t metrics;
+    store_metrics_init(&metrics, registry);
+    const char *addr = beseda_config_str(opts, "admin-addr");
+    beseda_admin_t *admin = NULL;
+    int rc = 1;
+    if (!*addr || (admin = beseda_admin_new(addr, registry, store_metrics_ready, &metrics)))
+        rc = serve(opts, registry, &metrics);
+    beseda_admin_destroy(&admin);
+    beseda_metrics_destroy(&registry);
     return rc;
 }
 
@@ -81,12 +105,19 @@ static int check_limits(const beseda_opt_t *opts)
                         "session-ttl at least 60\n", STORE_BATCH_MAX_LIMIT);
         return -1;
     }
+    const char *admin = beseda_config_str(opts, "admin-addr");
+    if (*admin && !beseda_admin_addr_valid(admin)) {
+        fprintf(stderr, "beseda-store: --admin-addr (BESEDA_ADMIN_ADDR) must be host:port, got '%s'\n",
+                admin);
+        return -1;
+    }
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (store_admin_is_command(argc, argv)) {
+    int healthcheck = beseda_admin_take_healthcheck_flag(&argc, argv);
+    if (!healthcheck && store_admin_is_command(argc, argv)) {
         /* Subcommands print their result on stdout; keep stderr to problems. */
         setenv("BESEDA_LOG_LEVEL", getenv("BESEDA_LOG_LEVEL") ? getenv("BESEDA_LOG_LEVEL") : "warn", 1);
         beseda_log_init("store");
@@ -111,6 +142,8 @@ int main(int argc, char **argv)
           "broker XPUB endpoint (unused by the store)", NULL },
         { "name", "BESEDA_NAME", OPT_STRING, "", "worker name (empty: store-<host>-<pid>)", NULL },
         { "log-level", "BESEDA_LOG_LEVEL", OPT_STRING, "info", "debug, info, warn or error", NULL },
+        { "admin-addr", "BESEDA_ADMIN_ADDR", OPT_STRING, "",
+          "host:port of the admin HTTP listener (/metrics, /healthz, /readyz); empty: off", NULL },
         { NULL, NULL, OPT_STRING, NULL, NULL, NULL }
     };
     int rc = beseda_config_parse(opts, "beseda-store",
@@ -118,6 +151,8 @@ int main(int argc, char **argv)
         "Subcommands: migrate | create-site | create-operator (each with --help).", argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
+    if (healthcheck)
+        return beseda_admin_probe(beseda_config_str(opts, "admin-addr"), "/readyz");
     if (check_limits(opts) < 0)
         return 2;
     setenv("BESEDA_LOG_LEVEL", beseda_config_str(opts, "log-level"), 1);
@@ -127,5 +162,5 @@ int main(int argc, char **argv)
         return 1;
     }
     install_signals();
-    return serve(opts);
+    return serve_with_admin(opts);
 }

@@ -6,6 +6,7 @@
 #include "beseda.pb-c.h"
 #include "db.h"
 #include "mem.h"
+#include "store_metrics.h"
 #include <stdint.h>
 
 #define STORE_FETCH_MAX          200   /* messages per fetch (also the default) */
@@ -33,6 +34,7 @@ typedef enum {
 typedef struct {
     store_db_t *db;
     long session_ttl_s;     /* operator session lifetime */
+    store_metrics_t *metrics;   /* NULL: not counted */
 } store_ctx_t;
 
 /* "bad_request", "unavailable", ...; "" for STORE_OK. */

@@ -16,7 +16,13 @@ struct store_worker_t {
     store_batch_t *batch;
     zlist_t *deferred;           /* store_item_t * that arrived behind a batch */
     int batch_wait_ms;
+    beseda_metrics_t *registry;  /* not owned; the loop beats into it */
 };
+
+void store_worker_set_registry(store_worker_t *self, beseda_metrics_t *registry)
+{
+    self->registry = registry;
+}
 
 store_worker_t *store_worker_new(store_ctx_t *ctx, const char *broker, const char *name,
                                  size_t batch_max, int batch_wait_ms)
@@ -107,6 +113,7 @@ static void send_reply(store_worker_t *self, const bus_request_t *request, Besed
 
 static void handle_one(store_worker_t *self, store_item_t *item)
 {
+    int64_t started = beseda_mono_ms();
     store_mem_t *mem = store_mem_new();
     Beseda__StoreReply *reply = mem ? store_mem_alloc(mem, sizeof *reply) : NULL;
     if (reply) {
@@ -118,6 +125,8 @@ static void handle_one(store_worker_t *self, store_item_t *item)
     }
     send_reply(self, item->request, reply);
     store_mem_destroy(&mem);
+    store_metrics_request(self->ctx->metrics, item->msg ? (int) item->msg->body_case : 0,
+                          (double) (beseda_mono_ms() - started));
 }
 
 /* Gathers more appends behind the first for up to batch_wait_ms; other
@@ -134,7 +143,10 @@ static void gather(store_worker_t *self)
             continue;                    /* a heartbeat */
         if (is_append(item))
             store_batch_add(self->batch, &item);
-        else if (zlist_append(self->deferred, item) != 0) {
+        else if (zlist_append(self->deferred, item) == 0)
+            beseda_gauge_set(self->ctx->metrics ? self->ctx->metrics->deferred : NULL,
+                             (int64_t) zlist_size(self->deferred));
+        else {
             handle_one(self, item);      /* cannot queue: answer now rather than drop */
             store_item_destroy(&item);
         }
@@ -153,6 +165,16 @@ static void commit_batch(store_worker_t *self)
     snprintf(count, sizeof count, "%zu", n);
     snprintf(ms, sizeof ms, "%lld", (long long) (beseda_mono_ms() - started));
     log_debug("group commit", "appends", count, "ms", ms);
+    store_metrics_t *m = self->ctx->metrics;
+    if (m) {
+        double took = (double) (beseda_mono_ms() - started);
+        beseda_histogram_observe(m->batch_size, (double) n);
+        beseda_histogram_observe(m->commit_ms, took);
+        for (size_t i = 0; i < n; i++) {
+            store_metrics_append(m, replies ? replies[i] : NULL);
+            store_metrics_request(m, BESEDA__STORE_REQUEST__BODY_APPEND, took);
+        }
+    }
     for (size_t i = 0; i < n; i++)
         send_reply(self, store_batch_item(self->batch, i)->request, replies ? replies[i] : NULL);
     store_mem_destroy(&mem);
@@ -189,16 +211,20 @@ static int next_timeout_ms(store_worker_t *self)
 int store_worker_run(store_worker_t *self, volatile sig_atomic_t *stop)
 {
     log_info("store worker serving");
+    beseda_gauge_set(self->ctx->metrics ? self->ctx->metrics->worker_up : NULL, 1);
     /* A DRAIN from the broker (besedactl drain) ends the loop as SIGTERM does. */
     while (!*stop && !bus_worker_drain_requested(self->bus)) {
+        beseda_metrics_beat(self->registry);
         bus_worker_tick(self->bus);
         store_item_t *item = zlist_pop(self->deferred);
+        if (item && self->ctx->metrics)
+            beseda_gauge_set(self->ctx->metrics->deferred, (int64_t) zlist_size(self->deferred));
         if (!item && wait_readable(self, next_timeout_ms(self)))
             item = receive(self);
         if (item)
             process(self, item);
         else
-            store_db_conn(self->ctx->db);  /* idle: reconnect now if it is due */
+            store_db_idle(self->ctx->db);  /* notice a closed connection; reconnect when due */
     }
     bus_worker_bye(self->bus);
     /* Requests read behind the last batch are answered before leaving; any
@@ -206,6 +232,7 @@ int store_worker_run(store_worker_t *self, volatile sig_atomic_t *stop)
     store_item_t *item;
     while ((item = zlist_pop(self->deferred)))
         process(self, item);
+    beseda_gauge_set(self->ctx->metrics ? self->ctx->metrics->worker_up : NULL, 0);
     log_info("store worker stopped");
     return 0;
 }

@@ -14,6 +14,8 @@ typedef struct store_worker_t store_worker_t;
 store_worker_t *store_worker_new(store_ctx_t *ctx, const char *broker, const char *name,
                                  size_t batch_max, int batch_wait_ms);
 void store_worker_destroy(store_worker_t **self_p);
+/* The loop beats into registry (for /healthz); not owned, may be NULL. */
+void store_worker_set_registry(store_worker_t *self, beseda_metrics_t *registry);
 /* Serves until *stop is set; then says BYE to the broker. Returns 0. */
 int store_worker_run(store_worker_t *self, volatile sig_atomic_t *stop);
 

@@ -162,13 +162,32 @@ export class Cluster {
     };
   }
 
-  startBroker() { return this.add('broker', path.join(BUILD, 'beseda-broker'), [], this.baseEnv('broker')); }
-  startStore(i) { return this.add(`store-${i}`, path.join(BUILD, 'beseda-store'), [], this.baseEnv(`store-${i}`)); }
-  startRouter(i) { return this.add(`router-${i}`, path.join(BUILD, 'beseda-router'), [], this.baseEnv(`router-${i}`)); }
+  /** Each beseda process gets its own admin listener (/metrics, /healthz,
+   * /readyz) on a port from a pool taken at start; a restarted process keeps
+   * its port. Without a free port left, the process runs without one. */
+  adminEnv(name) {
+    if (!this.adminPorts) return {};
+    if (!this.adminPorts.has(name) && this.adminPool.length) this.adminPorts.set(name, this.adminPool.shift());
+    const port = this.adminPorts.get(name);
+    return port ? { BESEDA_ADMIN_ADDR: `127.0.0.1:${port}` } : {};
+  }
+  isAdminPort(port) { return !!this.adminPorts && (this.adminPool.includes(port) || [...this.adminPorts.values()].includes(port)); }
+  adminUrl(name) {
+    const port = this.adminPorts.get(name);
+    if (!port) throw new Error(`${name} has no admin listener`);
+    return `http://127.0.0.1:${port}`;
+  }
+
+  startBroker() { return this.add('broker', path.join(BUILD, 'beseda-broker'), [], { ...this.baseEnv('broker'), ...this.adminEnv('broker') }); }
+  startStore(i) { return this.add(`store-${i}`, path.join(BUILD, 'beseda-store'), [], { ...this.baseEnv(`store-${i}`), ...this.adminEnv(`store-${i}`) }); }
+  startRouter(i) { return this.add(`router-${i}`, path.join(BUILD, 'beseda-router'), [], { ...this.baseEnv(`router-${i}`), ...this.adminEnv(`router-${i}`) }); }
   async startGateway(i) {
-    const port = this.gatewayPorts[i] || (this.gatewayPorts[i] = await freePort());
+    let port = this.gatewayPorts[i];
+    while (!port || (!this.gatewayPorts[i] && this.isAdminPort(port))) port = await freePort();
+    this.gatewayPorts[i] = port;
     const p = this.add(`gateway-${i}`, path.join(BUILD, 'beseda-gateway'), [], {
       ...this.baseEnv(`gateway-${i}`),
+      ...this.adminEnv(`gateway-${i}`),
       BESEDA_HTTP_HOST: '127.0.0.1', BESEDA_HTTP_PORT: String(port), BESEDA_WEB_ROOT: path.join(ROOT, 'web'),
       BESEDA_GATEWAY_ID: `gateway-${i}`,
     });
@@ -197,6 +216,12 @@ export class Cluster {
     const { gateways = 1, routers = 2, stores = 1 } = this.opts;
     this.brokerPorts = [await freePort(), await freePort(), await freePort()];
     this.gatewayPorts = [];
+    this.adminPorts = new Map();
+    this.adminPool = [];
+    while (this.adminPool.length < 24) {
+      const port = await freePort();
+      if (!this.adminPool.includes(port) && !this.brokerPorts.includes(port)) this.adminPool.push(port);
+    }
     await this.startPostgres();
     await this.startRedis();
     this.startBroker();
