@@ -8,6 +8,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ typedef struct {
     uint8_t *body;
     size_t len;
     int timeout_ms;
+    int64_t started_ms;        /* monotonic, when the lws thread asked */
     void *handle;              /* in the bus thread's outstanding list */
 } command_t;
 
@@ -31,6 +33,7 @@ struct gw_bus_t {
     gw_wake_fn *wake;
     void *wake_arg;
     int start_failed;
+    _Atomic int connected;     /* the DEALER has a connection to the broker */
     pthread_mutex_t lock;      /* guards everything below */
     gw_event_t *head;
     gw_event_t *tail;
@@ -151,6 +154,7 @@ static int push_reply(gw_bus_t *self, command_t *cmd, bus_status_t status, zfram
     ev->kind = cmd->kind;
     ev->ref = cmd->ref;
     ev->arg = cmd->arg;
+    ev->started_ms = cmd->started_ms;
     cmd->ref = cmd->arg = NULL;
     ev->status = status;
     ev->body = body;
@@ -306,15 +310,53 @@ static void free_outstanding(thread_t *t)
     zlistx_destroy(&t->outstanding);
 }
 
+/* Watches the DEALER's connection to the broker (for /readyz). The monitor
+ * sees only events after it starts, so the socket reconnects once it does:
+ * nothing was sent yet, and the connection is then reported either way. */
+static zactor_t *watch_connection(thread_t *t)
+{
+    zsock_t *sock = bus_client_sock(t->client);
+    zactor_t *monitor = zactor_new(zmonitor, sock);
+    if (!monitor)
+        return NULL;
+    zstr_sendx(monitor, "LISTEN", "CONNECTED", "DISCONNECTED", NULL);
+    zstr_sendx(monitor, "START", NULL);
+    zsock_wait(monitor);
+    zsock_disconnect(sock, "%s", t->bus->broker);
+    if (zsock_connect(sock, "%s", t->bus->broker) != 0)
+        zactor_destroy(&monitor);
+    return monitor;
+}
+
+static void on_monitor_event(thread_t *t, zactor_t *monitor)
+{
+    zmsg_t *msg = zmsg_recv(monitor);
+    char *event = msg ? zmsg_popstr(msg) : NULL;
+    if (event && strcmp(event, "CONNECTED") == 0)
+        atomic_store(&t->bus->connected, 1);
+    else if (event && strcmp(event, "DISCONNECTED") == 0)
+        atomic_store(&t->bus->connected, 0);
+    if (event)
+        log_info("broker connection", "event", event, "broker", t->bus->broker);
+    free(event);
+    zmsg_destroy(&msg);
+}
+
+int gw_bus_connected(gw_bus_t *self)
+{
+    return self ? atomic_load(&self->connected) : 0;
+}
+
 static void bus_thread(zsock_t *pipe, void *args)
 {
     thread_t t = { .bus = args };
     t.client = bus_client_new(t.bus->broker);
     t.sub = bus_sub_new(t.bus->broker_sub);
     t.outstanding = zlistx_new();
+    zactor_t *monitor = t.client ? watch_connection(&t) : NULL;
     zpoller_t *poller = NULL;
-    if (t.client && t.sub && t.outstanding)
-        poller = zpoller_new(pipe, bus_client_sock(t.client), t.sub, NULL);
+    if (t.client && t.sub && t.outstanding && monitor)
+        poller = zpoller_new(pipe, bus_client_sock(t.client), t.sub, monitor, NULL);
     if (!poller) {
         t.bus->start_failed = 1;
         goto done;
@@ -336,6 +378,8 @@ static void bus_thread(zsock_t *pipe, void *args)
             drain_replies(&t);
         else if (which == t.sub)
             drain_deliveries(&t);
+        else if (which == monitor)
+            on_monitor_event(&t, monitor);
         expire_requests(&t);
         report_load(&t);
         if (t.woke) {
@@ -348,6 +392,7 @@ done:
     if (t.bus->start_failed)
         zsock_signal(pipe, 1);
     zpoller_destroy(&poller);
+    zactor_destroy(&monitor);
     zsock_destroy(&t.sub);
     bus_client_destroy(&t.client);
 }
@@ -421,6 +466,7 @@ int gw_bus_request(gw_bus_t *self, uint64_t conn_id, gw_req_kind_t kind, const c
     cmd->body = body;
     cmd->len = len;
     cmd->timeout_ms = timeout_ms;
+    cmd->started_ms = beseda_mono_ms();
     if (!cmd->ref || !cmd->arg || !cmd->shard || !body
         || zsock_send(zactor_sock(self->actor), "sb", "REQ", &cmd, sizeof cmd) != 0) {
         command_free(&cmd);

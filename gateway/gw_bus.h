@@ -29,6 +29,7 @@ typedef struct gw_event_t {
     char *ref;
     char *arg;
     bus_status_t status;       /* BUS_TIMEOUT: no answer before the deadline */
+    int64_t started_ms;        /* monotonic, when the request was made */
     /* GW_EV_DELIVERY */
     char *topic;
     zframe_t *body;            /* reply or delivery body; NULL on timeout */
@@ -59,6 +60,8 @@ void gw_event_destroy(gw_event_t **event_p);
  * thread sets the name once and counts connections as they open and close. */
 void gw_bus_set_report_name(gw_bus_t *self, const char *name);
 void gw_bus_count_conn(gw_bus_t *self, gw_role_t role, int delta);
+/* 1 while the bus thread has a connection to the broker (any thread). */
+int gw_bus_connected(gw_bus_t *self);
 /* Deliveries dropped because the queue was full, since the start. */
 uint64_t gw_bus_dropped(gw_bus_t *self);
 

@@ -34,6 +34,8 @@ gw_conn_t *gw_conn_new(gw_server_t *server, struct lws *wsi, gw_role_t role)
     zlistx_set_duplicator(conn->topics, (zlistx_duplicator_fn *) strdup);
     zlistx_set_comparator(conn->topics, (zlistx_comparator_fn *) strcmp);
     gw_bus_count_conn(server->bus, role, 1);
+    beseda_gauge_add(server->metrics.conns[role == GW_ROLE_OPERATOR], 1);
+    beseda_counter_inc(server->metrics.accepted[role == GW_ROLE_OPERATOR]);
     return conn;
 }
 
@@ -59,6 +61,7 @@ void gw_conn_destroy(gw_conn_t **conn_p)
             gw_bus_unsubscribe(server->bus, topic);
     zlistx_destroy(&conn->topics);
     gw_bus_count_conn(server->bus, conn->role, -1);
+    beseda_gauge_add(server->metrics.conns[conn->role == GW_ROLE_OPERATOR], -1);
     zhashx_delete(server->conns, conn->id_str);
     drop_output(conn);
     free(conn->rx);
@@ -136,6 +139,7 @@ void gw_conn_send(gw_conn_t *conn, char *text)
         conn->out_head = out;
     conn->out_tail = out;
     conn->out_bytes += len;
+    beseda_counter_inc(conn->server->metrics.frames_out);
     /* A client that does not read must not make the gateway hold its frames
      * forever: drop it; it reconnects and resumes with sync. */
     if (conn->out_bytes > GW_MAX_OUT_BYTES) {
@@ -149,6 +153,7 @@ void gw_conn_send(gw_conn_t *conn, char *text)
 
 void gw_conn_error(gw_conn_t *conn, const char *code, const char *message, const char *ref)
 {
+    gw_metrics_error(&conn->server->metrics, code);
     char *text = gw_error_json(code, message, ref);
     if (!text)
         log_error("cannot build an error frame", "code", code);

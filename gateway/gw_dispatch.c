@@ -145,6 +145,9 @@ static void apply_reply(gw_conn_t *conn, const gw_event_t *ev, const Beseda__Rou
 
 static void handle_reply(gw_server_t *s, gw_event_t *ev)
 {
+    gw_metrics_request(&s->metrics, ev->kind);
+    gw_metrics_reply(&s->metrics, ev->kind, ev->status == BUS_TIMEOUT,
+                     (double) (beseda_mono_ms() - ev->started_ms));
     gw_conn_t *conn = gw_conn_find(s, ev->conn_id);
     if (!conn)
         return;                 /* closed meanwhile */
@@ -209,8 +212,10 @@ static void deliver(gw_server_t *s, const Beseda__Delivery *d, const char *topic
         }
         if (text[role]) {
             char *copy = strdup(text[role]);
-            if (copy)
+            if (copy) {
+                beseda_counter_inc(s->metrics.deliveries);
                 gw_conn_send(conn, copy);
+            }
         }
         apply_delivery(conn, d, topic);
     }

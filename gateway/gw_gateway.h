@@ -7,6 +7,7 @@
 #include "gw_bus.h"
 #include "gw_frame.h"
 #include "gw_limits.h"
+#include "gw_metrics.h"
 #include "gw_server.h"
 #include "gw_topics.h"
 
@@ -30,6 +31,7 @@ struct gw_server_t {
     uint64_t next_conn_id;
     lws_sorted_usec_list_t beat_sul;
     int stopping;
+    gw_metrics_t metrics;          /* series of cfg.metrics; NULLs without one */
 };
 
 typedef struct gw_out_t {

@@ -1,8 +1,9 @@
 /* The libwebsockets side: one context, one protocol ("beseda.v1") that
- * serves both HTTP (static files, /healthz) and the two WebSocket endpoints,
+ * serves both HTTP (static files, /healthz, /readyz, /metrics) and the two WebSocket endpoints,
  * told apart by path. The whole server runs on the thread that calls
  * gw_server_run; the bus thread only wakes it (lws_cancel_service), and the
  * woken loop drains the bus queue in LWS_CALLBACK_EVENT_WAIT_CANCELLED. */
+#include "admin_http.h"
 #include "gw_gateway.h"
 #include "gw_static.h"
 #include "log.h"
@@ -62,6 +63,45 @@ static int http_text(struct lws *wsi, unsigned status, const char *body)
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/* A body of any length (the metrics page); lws buffers what the socket
+ * does not take at once. */
+static int http_body(struct lws *wsi, unsigned status, const char *type, const char *body)
+{
+    unsigned char head[LWS_PRE + 1024];
+    unsigned char *start = head + LWS_PRE, *p = start, *end = head + sizeof head - 1;
+    size_t n = strlen(body);
+    unsigned char *buf = malloc(LWS_PRE + n + 1);
+    if (!buf)
+        return -1;
+    memcpy(buf + LWS_PRE, body, n);
+    int rc = -1;
+    if (!lws_add_http_common_headers(wsi, status, type, n, &p, end)
+        && !lws_add_http_header_by_name(wsi, (const unsigned char *) "cache-control:",
+                                        (const unsigned char *) "no-store", 8, &p, end)
+        && !lws_finalize_write_http_header(wsi, start, &p, end)
+        && lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP_FINAL) == (int) n
+        && !lws_http_transaction_completed(wsi))
+        rc = 0;
+    free(buf);
+    return rc;
+}
+
+/* /metrics and /readyz, also on the admin listener when one is configured. */
+static int serve_ops(gw_server_t *s, struct lws *wsi, const char *uri)
+{
+    if (strcmp(uri, "/metrics") == 0) {
+        char *text = beseda_metrics_render(s->cfg.metrics);
+        if (!text)
+            return http_text(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, "out of memory\n");
+        int rc = http_body(wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", text);
+        free(text);
+        return rc;
+    }
+    char body[320];
+    int status = beseda_admin_readiness(gw_metrics_ready, &s->metrics, body, sizeof body);
+    return http_text(wsi, (unsigned) status, body);
+}
+
 static int http_redirect(struct lws *wsi, const char *location)
 {
     unsigned char head[LWS_PRE + 512];
@@ -107,6 +147,8 @@ static int serve_http(gw_server_t *s, struct lws *wsi, const char *uri)
     if (strcmp(uri, "/healthz") == 0)
         return s->stopping ? http_text(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "stopping\n")
                            : http_text(wsi, HTTP_STATUS_OK, "ok\n");
+    if (strcmp(uri, "/metrics") == 0 || strcmp(uri, "/readyz") == 0)
+        return serve_ops(s, wsi, uri);
     if (s->stopping)
         return http_text(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "stopping\n");
     if (strcmp(uri, "/console") == 0)
@@ -202,6 +244,7 @@ static int on_receive(gw_conn_t *conn, struct lws *wsi, const void *in, size_t l
     case GW_RX_COMPLETE:
         break;
     }
+    beseda_counter_inc(conn->server->metrics.frames_in);
     if (conn->rx_binary)
         gw_conn_error(conn, "binary_frame", NULL, NULL);
     else if (!gw_utf8_valid(conn->rx, conn->rx_len)) {
@@ -353,6 +396,7 @@ gw_server_t *gw_server_new(const gw_config_t *config)
         return NULL;
     gw_server_t *s = &box->server;
     s->cfg = *config;
+    gw_metrics_init(&s->metrics, config->metrics);
     if (pthread_mutex_init(&box->waker.lock, NULL) != 0) {
         free(box);
         return NULL;
@@ -372,6 +416,11 @@ gw_server_t *gw_server_new(const gw_config_t *config)
 fail:
     gw_server_destroy(&s);
     return NULL;
+}
+
+void *gw_server_metrics(gw_server_t *self)
+{
+    return &self->metrics;
 }
 
 void gw_server_destroy(gw_server_t **self_p)
@@ -397,11 +446,26 @@ void gw_server_destroy(gw_server_t **self_p)
     *self_p = NULL;
 }
 
+/* Values the lws thread samples rather than counts as they happen. */
+static void update_gauges(gw_server_t *s)
+{
+    gw_metrics_t *m = &s->metrics;
+    beseda_metrics_beat(s->cfg.metrics);
+    beseda_gauge_set(m->bus_connected, gw_bus_connected(s->bus));
+    beseda_gauge_set(m->accepting, !s->stopping);
+    uint64_t dropped = gw_bus_dropped(s->bus);
+    if (dropped > m->dropped_seen) {
+        beseda_counter_add(m->dropped, dropped - m->dropped_seen);
+        m->dropped_seen = dropped;
+    }
+}
+
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
     server_box_t *box = lws_container_of(sul, server_box_t, server.beat_sul);
     gw_server_t *s = &box->server;
     int64_t now = beseda_mono_ms();
+    update_gauges(s);
     if (now >= box->next_beat_ms && !s->stopping) {
         box->next_beat_ms = now + s->cfg.beat_ms;
         gw_dispatch_beats(s);
@@ -414,6 +478,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 static void shut_down(gw_server_t *s)
 {
     s->stopping = 1;
+    beseda_gauge_set(s->metrics.accepting, 0);
     char count[24];
     snprintf(count, sizeof count, "%zu", zhashx_size(s->conns));
     log_info("stopping: telling clients to reconnect", "clients", count);

@@ -4,6 +4,7 @@
 #define BESEDA_GW_SERVER_H
 
 #include "gw_limits.h"
+#include "metrics.h"
 #include <signal.h>
 
 #define GW_SHUTDOWN_GRACE_MS  2000   /* time clients get to receive "reconnect" */
@@ -21,12 +22,16 @@ typedef struct {
     double rate_per_sec;
     double rate_burst;
     gw_limits_t limits;
+    beseda_metrics_t *metrics;     /* not owned; NULL: no metrics */
 } gw_config_t;
 
 typedef struct gw_server_t gw_server_t;
 
 gw_server_t *gw_server_new(const gw_config_t *config);
 void gw_server_destroy(gw_server_t **self_p);
+/* The server's metric series (for the readiness callback of an admin
+ * listener: it reads only gauges). */
+void *gw_server_metrics(gw_server_t *self);
 /* Serves until *stop becomes non-zero (a signal handler sets it), then stops
  * accepting, tells every client to reconnect, closes them and returns 0.
  * Returns -1 if the server could not run. */

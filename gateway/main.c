@@ -1,6 +1,8 @@
 /* beseda-gateway: parse the configuration, serve WebSocket and HTTP until
  * SIGINT/SIGTERM, then send every client "reconnect" and exit 0. */
+#include "admin_http.h"
 #include "config.h"
+#include "gw_metrics.h"
 #include "gw_server.h"
 #include "log.h"
 
@@ -46,6 +48,9 @@ static beseda_opt_t options[] = {
       "broker XPUB endpoint: deliveries", NULL },
     { "name", "BESEDA_NAME", OPT_STRING, "", "process name (empty: gateway-<host>-<pid>)", NULL },
     { "log-level", "BESEDA_LOG_LEVEL", OPT_STRING, "info", "debug, info, warn or error", NULL },
+    { "admin-addr", "BESEDA_ADMIN_ADDR", OPT_STRING, "",
+      "host:port of a separate admin HTTP listener (/metrics, /healthz, /readyz; the main port "
+      "serves them too); empty: off", NULL },
     { NULL, NULL, OPT_STRING, NULL, NULL, NULL },
 };
 
@@ -60,6 +65,12 @@ static int check_ranges(void)
         || beseda_config_int(options, "rate-burst") < 1) {
         fprintf(stderr, "beseda-gateway: a port must be 1-65535, times >= 100 ms, "
                         "max-frame-bytes >= 1024, rates and max-text-bytes >= 1\n");
+        return -1;
+    }
+    const char *admin = beseda_config_str(options, "admin-addr");
+    if (*admin && !beseda_admin_addr_valid(admin)) {
+        fprintf(stderr, "beseda-gateway: --admin-addr (BESEDA_ADMIN_ADDR) must be host:port, got '%s'\n",
+                admin);
         return -1;
     }
     return 0;
@@ -106,13 +117,53 @@ static void install_handlers(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* --healthcheck: /readyz of the admin listener, else of the main port. */
+static int healthcheck(void)
+{
+    const char *admin = beseda_config_str(options, "admin-addr");
+    if (*admin)
+        return beseda_admin_probe(admin, "/readyz");
+    char addr[300];
+    const char *host = beseda_config_str(options, "http-host");
+    snprintf(addr, sizeof addr, strchr(host, ':') ? "[%s]:%ld" : "%s:%ld",
+             strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" : host, beseda_config_int(options, "http-port"));
+    return beseda_admin_probe(addr, "/readyz");
+}
+
+static int serve(gw_config_t *cfg, beseda_metrics_t *metrics)
+{
+    const char *admin_addr = beseda_config_str(options, "admin-addr");
+    cfg->metrics = metrics;
+    block_signals(1);
+    gw_server_t *server = gw_server_new(cfg);
+    beseda_admin_t *admin = NULL;
+    if (server && *admin_addr)
+        admin = beseda_admin_new(admin_addr, metrics, gw_metrics_ready, gw_server_metrics(server));
+    block_signals(0);
+    if (!server || (*admin_addr && !admin)) {
+        gw_server_destroy(&server);
+        return 1;
+    }
+    char port[16];
+    snprintf(port, sizeof port, "%d", cfg->port);
+    log_info("gateway started", "gateway", cfg->gateway_id, "host", cfg->host, "port", port,
+             "web_root", cfg->web_root);
+    int rc = gw_server_run(server, &stop_requested);
+    beseda_admin_destroy(&admin);
+    gw_server_destroy(&server);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    int probe = beseda_admin_take_healthcheck_flag(&argc, argv);
     int rc = beseda_config_parse(options, "beseda-gateway",
                                  "WebSocket and HTTP edge: visitors, operators, static files.",
                                  argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
+    if (probe)
+        return healthcheck();
     if (check_ranges() < 0)
         return 2;
     setenv("BESEDA_LOG_LEVEL", beseda_config_str(options, "log-level"), 1);
@@ -133,17 +184,11 @@ int main(int argc, char **argv)
     gw_config_t cfg;
     fill_config(&cfg, id && *id ? id : name);
 
-    block_signals(1);
-    gw_server_t *server = gw_server_new(&cfg);
-    block_signals(0);
-    if (!server)
+    beseda_metrics_t *metrics = beseda_metrics_new();
+    if (!metrics)
         return 1;
-    char port[16];
-    snprintf(port, sizeof port, "%d", cfg.port);
-    log_info("gateway started", "gateway", cfg.gateway_id, "host", cfg.host, "port", port,
-             "web_root", cfg.web_root);
-    rc = gw_server_run(server, &stop_requested);
-    gw_server_destroy(&server);
+    rc = serve(&cfg, metrics);
+    beseda_metrics_destroy(&metrics);
     log_info("gateway stopped");
     return rc == 0 ? 0 : 1;
 }
