@@ -99,3 +99,18 @@ bench: bench-deps
 bench-smoke: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/beseda-loadgen
 	ulimit -n $$(ulimit -Hn) && node bench/run.mjs --smoke $(BENCH_ARGS)
+
+# ---- besedactl: the operators' command-line tool (docs/CTL.md) ------------
+# build/besedactl from ctl/*.c (ctl/main.c holds main); part of `all`. Its
+# unit tests tests/unit/test_ctl_*.c link build/libctl.a.
+CTL_SRC = $(wildcard ctl/*.c)
+CTL_OBJ = $(CTL_SRC:%.c=$(BUILD)/%.o)
+$(CTL_OBJ): $(wildcard ctl/*.h)
+all: $(BUILD)/besedactl
+$(BUILD)/besedactl: $(CTL_OBJ) $(BUILD)/libbeseda-common.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/libctl.a: $(filter-out $(BUILD)/ctl/main.o,$(CTL_OBJ))
+	ar rcs $@ $^
+$(BUILD)/tests/test_ctl_%: tests/unit/test_ctl_%.c $(BUILD)/libctl.a $(BUILD)/libbeseda-common.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ictl -o $@ $< $(BUILD)/libctl.a $(BUILD)/libbeseda-common.a $(LDLIBS)

@@ -204,6 +204,19 @@ export class Cluster {
       { env: { ...process.env, ...this.baseEnv('admin') }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   }
 
+  /** Runs besedactl against this cluster: resolves { code, stdout, stderr } (never throws on exit codes). */
+  ctl(args, { input, env = {} } = {}) {
+    return new Promise((resolve, reject) => {
+      const p = spawn(path.join(BUILD, 'besedactl'), args, { env: { ...process.env, ...this.baseEnv('ctl'), ...env } });
+      let stdout = '', stderr = '';
+      p.stdout.on('data', (d) => { stdout += d; });
+      p.stderr.on('data', (d) => { stderr += d; });
+      p.on('error', reject);
+      p.on('close', (code) => resolve({ code, stdout, stderr }));
+      p.stdin.end(input ?? '');
+    });
+  }
+
   async createSite(name = 'Test shop') { return { id: this.storeAdmin('create-site', '--name', name), name }; }
   async createOperator(siteId, { name = 'Anna', email, password = 'correct horse battery', maxChats = 5 } = {}) {
     email = email || `op-${Math.random().toString(36).slice(2, 10)}@test.example`;
