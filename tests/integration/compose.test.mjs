@@ -147,6 +147,60 @@ test('docker-compose config validates the file, and a missing secret stops every
   } finally { fs.rmSync(bad, { force: true }); }
 });
 
+/** deploy/Dockerfile's stages: name, COPY [from, sources, dest], RUN commands. */
+function dockerfileStages() {
+  const text = fs.readFileSync(path.join(ROOT, 'deploy', 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
+  const stages = [];
+  for (const line of text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))) {
+    const [instr, ...rest] = line.split(/\s+/);
+    if (instr === 'FROM') { stages.push({ name: (line.match(/\bAS\s+(\S+)/i) || [])[1], copies: [], runs: [], workdir: '/' }); continue; }
+    const st = stages.at(-1);
+    if (instr === 'WORKDIR') st.workdir = rest[0];
+    if (instr === 'RUN') st.runs.push(rest.join(' '));
+    if (instr === 'COPY') {
+      const from = (rest.find((x) => x.startsWith('--from=')) || '').slice(7) || null;
+      const parts = rest.filter((x) => !x.startsWith('--'));
+      st.copies.push({ from, sources: parts.slice(0, -1), dest: parts.at(-1) });
+    }
+  }
+  return stages;
+}
+
+const aptClosure = (pkgs) => new Set(spawnSync('apt-cache', ['depends', '--recurse', '--no-recommends', '--no-suggests',
+  '--no-conflicts', '--no-breaks', '--no-replaces', '--no-enhances', ...pkgs], { encoding: 'utf8', maxBuffer: 64 << 20 })
+  .stdout.split('\n').filter((l) => l && !l.startsWith(' ') && !l.startsWith('<')).map((l) => l.split(':')[0]));
+
+test('the image\'s stages, checked natively: its sources build, its runtime packages hold every library', async () => {
+  const stages = dockerfileStages();
+  const [build, final] = [stages.find((s) => s.name === 'build'), stages.at(-1)];
+  assert.ok(build && final !== build, 'a multi-stage Dockerfile with a build stage');
+  // The build stage's RUN make, on a copy of exactly what it COPYs.
+  const src = fs.mkdtempSync(path.join(os.tmpdir(), 'beseda-image-src-'));
+  try {
+    for (const c of build.copies) for (const s of c.sources) fs.cpSync(path.join(ROOT, s), path.join(src, c.dest === './' ? path.basename(s) : c.dest), { recursive: true });
+    const make = build.runs.find((r) => /\bmake\b/.test(r));
+    const r = spawnSync('sh', ['-c', make.replace(/\$\(nproc\)/, '2')], { cwd: src, encoding: 'utf8', maxBuffer: 64 << 20 });
+    assert.equal(r.status, 0, `the build stage fails on its copied sources:\n${r.stderr.slice(-3000)}`);
+    const bins = final.copies.filter((c) => c.from === 'build').flatMap((c) => c.sources.map((x) => path.join(src, path.posix.relative(build.workdir, x))));
+    assert.ok(bins.length >= 4);
+    for (const b of bins) assert.ok(fs.existsSync(b), `${b} is built`);
+    // The runtime stage's packages (with their dependencies, and the slim base) own every shared library.
+    const install = final.runs.find((x) => /apt-get install/.test(x)).split('apt-get install')[1].split('&&')[0];
+    const wanted = install.split(/\s+/).filter((x) => x && !x.startsWith('-'));
+    const base = spawnSync('sh', ['-c', "apt-cache dumpavail | awk '/^Package:/{p=$2} /^Priority: required|^Essential: yes/{print p}' | sort -u"], { encoding: 'utf8', maxBuffer: 256 << 20 }).stdout.split('\n').filter(Boolean);
+    const have = new Set([...aptClosure(wanted), ...aptClosure(base)]);
+    const libs = new Set(bins.flatMap((b) => spawnSync('ldd', [b], { encoding: 'utf8' }).stdout.split('\n')
+      .map((l) => (l.match(/=>\s+(\/\S+)/) || [])[1]).filter(Boolean)));
+    for (const lib of libs) {
+      const names = [lib, fs.realpathSync(lib)].flatMap((p) => [p, p.replace(/^\/usr\/lib\//, '/lib/'), p.replace(/^\/lib\//, '/usr/lib/')]);
+      const owner = names.map((n) => spawnSync('dpkg', ['-S', n], { encoding: 'utf8' })).find((x) => x.status === 0);
+      assert.ok(owner, `no package owns ${lib}`);
+      const pkg = owner.stdout.split(':')[0];
+      assert.ok(have.has(pkg), `${lib} comes from ${pkg}, which the runtime stage does not install`);
+    }
+  } finally { fs.rmSync(src, { recursive: true, force: true }); }
+});
+
 test('every service of the file runs natively, each replica on its own loopback address', { skip: SKIP }, async () => {
   const config = spawnSync('docker-compose', ['--env-file', envFile, 'config', '--services'], { cwd: ROOT, encoding: 'utf8' });
   const fileServices = config.stdout.trim().split('\n').sort();
