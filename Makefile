@@ -30,9 +30,12 @@ $(BUILD)/proto/beseda.pb-c.c $(BUILD)/proto/beseda.pb-c.h: proto/beseda.proto
 $(BUILD)/proto/beseda.pb-c.o: $(BUILD)/proto/beseda.pb-c.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# -MMD: each object also depends on the headers it includes (a struct that
+# grows in a process's own header must rebuild every file that uses it).
 $(BUILD)/%.o: %.c $(BUILD)/proto/beseda.pb-c.h $(wildcard common/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -I$(dir $<) -c $< -o $@
+	$(CC) $(CFLAGS) -MMD -MP -I$(dir $<) -c $< -o $@
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 $(BUILD)/libbeseda-common.a: $(COMMON_OBJ)
 	ar rcs $@ $^

@@ -156,6 +156,7 @@ static void place(router_t *self, const job_t *job, const Beseda__StoreSiteQueue
                  "conversation", conv_id, "from", from, "site", job->site_id);
         ask_assign(self, job, conv_id, "", "", from);
     } else {
+        beseda_counter_inc(self->metrics.queued);
         log_info("no operator free; conversation queued", "conversation", conv_id,
                  "site", job->site_id);
         claim_release(self->assigning, conv_id);
@@ -272,9 +273,16 @@ static bool still_with_from(const job_t *job, const Beseda__ConversationInfo *no
         && strcasecmp(now->operator_id, job->from_operator_id) == 0;
 }
 
-static void log_change(const job_t *job, const Beseda__ConversationInfo *info)
+/* Logs and counts an assignment change the store applied. */
+static void note_change(router_t *self, const job_t *job, const Beseda__ConversationInfo *info)
 {
     const char *from = job->from_operator_id ? job->from_operator_id : "";
+    if (!info->operator_id[0])
+        beseda_counter_inc(self->metrics.assign_requeued);
+    else if (from[0])
+        beseda_counter_inc(self->metrics.assign_reassigned);
+    else
+        beseda_counter_inc(self->metrics.assign_assigned);
     if (!info->operator_id[0])
         log_info("conversation back in the queue", "conversation", info->id, "from", from,
                  "site", job->site_id);
@@ -319,6 +327,6 @@ void assign_on_assign(router_t *self, job_t *job, Beseda__StoreReply *reply)
     if (info.operator_id[0])
         publish_assigned(self->pub, info.operator_id, &info);
     publish_conversation(self->pub, &info);
-    log_change(job, &info);
+    note_change(self, job, &info);
     job_destroy(&job);
 }

@@ -1,5 +1,6 @@
 /* beseda-router: configuration and signals only; the work is in router.c. */
 #include "router.h"
+#include "admin_http.h"
 #include "config.h"
 #include "log.h"
 #include <signal.h>
@@ -31,6 +32,7 @@ static beseda_opt_t options[] = {
     { "login-max-fails", "BESEDA_LOGIN_MAX_FAILS", OPT_INT, "5", "failed logins per account per 15 min before login_throttled (0: no limit)", NULL },
     { "login-max-fails-ip", "BESEDA_LOGIN_MAX_FAILS_IP", OPT_INT, "20", "failed logins per client address per 15 min (0: no limit)", NULL },
     { "store-timeout-ms", "BESEDA_STORE_TIMEOUT_MS", OPT_INT, "5000", "a store request unanswered this long makes the reply 'unavailable'", NULL },
+    { "admin-addr", "BESEDA_ADMIN_ADDR", OPT_STRING, "", "host:port of the admin HTTP listener (/metrics, /healthz, /readyz); empty: off", NULL },
     { NULL, NULL, OPT_STRING, NULL, NULL, NULL }
 };
 
@@ -77,6 +79,12 @@ static int config_from_options(router_config_t *cfg, char *name_buf, size_t name
         fprintf(stderr, "beseda-router: TTLs and timeouts must be positive\n");
         return -1;
     }
+    const char *admin = beseda_config_str(options, "admin-addr");
+    if (*admin && !beseda_admin_addr_valid(admin)) {
+        fprintf(stderr, "beseda-router: --admin-addr (BESEDA_ADMIN_ADDR) must be host:port, got '%s'\n",
+                admin);
+        return -1;
+    }
     if (cfg->reassign_grace_ms < 0) {
         fprintf(stderr, "beseda-router: BESEDA_REASSIGN_GRACE_MS must not be negative\n");
         return -1;
@@ -84,13 +92,36 @@ static int config_from_options(router_config_t *cfg, char *name_buf, size_t name
     return 0;
 }
 
+/* Runs the router with its metrics and, when configured, the admin listener. */
+static int serve(router_config_t *cfg)
+{
+    beseda_metrics_t *metrics = beseda_metrics_new();
+    if (!metrics)
+        return 1;
+    cfg->metrics = metrics;
+    int rc = 1;
+    router_t *router = router_new(cfg);
+    const char *addr = beseda_config_str(options, "admin-addr");
+    beseda_admin_t *admin = NULL;
+    if (router && (!*addr || (admin = beseda_admin_new(addr, metrics, router_metrics_ready,
+                                                        &router->metrics))))
+        rc = router_run(router, &stop_requested) == 0 ? 0 : 1;
+    beseda_admin_destroy(&admin);
+    router_destroy(&router);
+    beseda_metrics_destroy(&metrics);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    int healthcheck = beseda_admin_take_healthcheck_flag(&argc, argv);
     int rc = beseda_config_parse(options, "beseda-router",
                                  "Routes chats: visitor and operator requests, presence, assignment.",
                                  argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
+    if (healthcheck)
+        return beseda_admin_probe(beseda_config_str(options, "admin-addr"), "/readyz");
     setenv("BESEDA_LOG_LEVEL", beseda_config_str(options, "log-level"), 1);
     beseda_log_init("router");
     router_config_t cfg;
@@ -103,10 +134,5 @@ int main(int argc, char **argv)
     }
     zsys_handler_set(NULL);
     install_signals();
-    router_t *router = router_new(&cfg);
-    if (!router)
-        return 1;
-    rc = router_run(router, &stop_requested);
-    router_destroy(&router);
-    return rc == 0 ? 0 : 1;
+    return serve(&cfg);
 }

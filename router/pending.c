@@ -1,5 +1,6 @@
 /* Pending table: correlation id -> job. See pending.h. */
 #include "pending.h"
+#include "util.h"
 #include <czmq.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@ job_t *job_new(job_step_t step, bus_request_t **req_p, Beseda__RouterRequest **m
     if (!self)
         return NULL;
     self->step = step;
+    self->started_ms = beseda_mono_ms();
     if (req_p) {
         self->req = *req_p;
         *req_p = NULL;

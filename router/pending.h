@@ -42,6 +42,8 @@ typedef struct {
     char *operator_name;
     char *from_operator_id;        /* assignment: the (offline) operator it moves from */
     char *visitor_id;
+    int64_t started_ms;            /* monotonic: when the job was made (request latency) */
+    int64_t store_sent_ms;         /* monotonic: when its last store call left */
 } job_t;
 
 /* For logs: "hello", "append", ... */

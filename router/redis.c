@@ -13,7 +13,20 @@ struct redis_t {
     redisContext *ctx;       /* NULL while disconnected */
     int64_t next_try_ms;     /* monotonic: earliest reconnect attempt */
     int down_logged;         /* "Redis down" said once per outage */
+    beseda_counter_t *calls;
+    beseda_counter_t *errors;
+    beseda_histogram_t *latency;
+    beseda_gauge_t *up;
 };
+
+void redis_set_metrics(redis_t *self, beseda_counter_t *calls, beseda_counter_t *errors,
+                       beseda_histogram_t *latency, beseda_gauge_t *up)
+{
+    self->calls = calls;
+    self->errors = errors;
+    self->latency = latency;
+    self->up = up;
+}
 
 redis_t *redis_new(const char *host, int port)
 {
@@ -50,6 +63,7 @@ static struct timeval ms_to_tv(int ms)
 /* `why` may point into the context: log before freeing it. */
 static void redis_went_down(redis_t *self, const char *why)
 {
+    beseda_gauge_set(self->up, 0);
     if (!self->down_logged) {
         char port[16];
         snprintf(port, sizeof port, "%d", self->port);
@@ -94,8 +108,14 @@ static int redis_ensure(redis_t *self)
 }
 
 /* Connection errors drop the context; error replies are only logged. */
-static redisReply *redis_check(redis_t *self, redisReply *reply)
+static redisReply *redis_check(redis_t *self, redisReply *reply, int64_t started_ms)
 {
+    beseda_counter_inc(self->calls);
+    beseda_histogram_observe(self->latency, (double) (beseda_mono_ms() - started_ms));
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        beseda_counter_inc(self->errors);
+    else
+        beseda_gauge_set(self->up, 1);
     if (!reply) {
         redis_went_down(self, self->ctx && self->ctx->errstr[0] ? self->ctx->errstr : "no reply");
         return NULL;
@@ -110,18 +130,24 @@ static redisReply *redis_check(redis_t *self, redisReply *reply)
 
 redisReply *redis_cmd(redis_t *self, const char *format, ...)
 {
-    if (redis_ensure(self) != 0)
+    if (redis_ensure(self) != 0) {
+        beseda_counter_inc(self->errors);
         return NULL;
+    }
+    int64_t started = beseda_mono_ms();
     va_list ap;
     va_start(ap, format);
     redisReply *reply = redisvCommand(self->ctx, format, ap);
     va_end(ap);
-    return redis_check(self, reply);
+    return redis_check(self, reply, started);
 }
 
 redisReply *redis_cmd_argv(redis_t *self, int argc, const char **argv)
 {
-    if (redis_ensure(self) != 0)
+    if (redis_ensure(self) != 0) {
+        beseda_counter_inc(self->errors);
         return NULL;
-    return redis_check(self, redisCommandArgv(self->ctx, argc, argv, NULL));
+    }
+    int64_t started = beseda_mono_ms();
+    return redis_check(self, redisCommandArgv(self->ctx, argc, argv, NULL), started);
 }

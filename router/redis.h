@@ -9,6 +9,7 @@
 #ifndef BESEDA_ROUTER_REDIS_H
 #define BESEDA_ROUTER_REDIS_H
 
+#include "metrics.h"
 #include <hiredis/hiredis.h>
 
 #define REDIS_CONNECT_TIMEOUT_MS 300
@@ -23,6 +24,9 @@ void redis_destroy(redis_t **self_p);
 /* Runs one command (hiredis format; every %s is one argument). Returns the
  * reply, to be freed with freeReplyObject, or NULL when Redis is unreachable
  * or answered an error (both logged). */
+/* Counts round trips, failures and their time; up is 1 while Redis answers. */
+void redis_set_metrics(redis_t *self, beseda_counter_t *calls, beseda_counter_t *errors,
+                       beseda_histogram_t *latency, beseda_gauge_t *up);
 redisReply *redis_cmd(redis_t *self, const char *format, ...);
 /* Same with an argument vector (for commands with a variable argument count). */
 redisReply *redis_cmd_argv(redis_t *self, int argc, const char **argv);

@@ -38,6 +38,10 @@ router_t *router_new(const router_config_t *cfg)
     self->op_names = zhashx_new();
     self->inflight = zhashx_new();
     self->assigning = claim_set_new(CLAIMS_MAX);
+    router_metrics_init(&self->metrics, cfg->metrics);
+    if (self->redis)
+        redis_set_metrics(self->redis, self->metrics.redis_calls, self->metrics.redis_errors,
+                          self->metrics.redis_latency, self->metrics.redis_up);
     if (!self->worker || !self->store || !self->pub || !self->redis || !self->presence
         || !self->pending || !self->convs || !self->op_names || !self->inflight
         || !self->assigning) {
@@ -132,6 +136,8 @@ void router_reply(router_t *self, job_t *job, Beseda__RouterReply *reply)
     if (bus_worker_reply(self->worker, job->req, buf, len) != 0)
         log_warn("reply not sent", "corr", job->req->corr);
     free(buf);
+    router_metrics_request(&self->metrics, job->msg ? (int) job->msg->body_case : 0,
+                           (double) (beseda_mono_ms() - job->started_ms));
     inflight_end(self, job->req);
     /* One answer per request: a second one would be a bug, make it a no-op. */
     bus_request_destroy(&job->req);
@@ -150,6 +156,7 @@ void router_fail(router_t *self, job_t **job_p, const char *code, const char *me
 {
     job_t *job = *job_p;
     if (job && job->req) {
+        router_metrics_error(&self->metrics, code);
         Beseda__RouterReply reply = BESEDA__ROUTER_REPLY__INIT;
         reply.error_code = (char *) code;
         reply.error_message = (char *) (message ? message : code);
@@ -174,6 +181,8 @@ void router_store_call(router_t *self, job_t **job_p, const char *shard_key,
         router_fail(self, job_p, "internal", "cannot reach the store");
         return;
     }
+    router_metrics_store_call(&self->metrics, (*job_p)->step);
+    (*job_p)->store_sent_ms = beseda_mono_ms();
     if (pending_table_put(self->pending, corr, job_p) != 0) {
         bus_client_cancel(self->store, corr);
         router_fail(self, job_p, "internal", "out of memory");
@@ -288,6 +297,8 @@ static void handle_store_reply(router_t *self, bus_reply_t *r)
         zframe_destroy(&r->body);
         return;
     }
+    router_metrics_store_reply(&self->metrics, job->step, r->status == BUS_TIMEOUT,
+                               (double) (beseda_mono_ms() - job->store_sent_ms));
     if (r->status == BUS_TIMEOUT) {
         const Beseda__RouterRequest *msg = job->msg;
         const char *site = job->site_id ? job->site_id : msg ? msg->site_id : "";
@@ -376,8 +387,30 @@ static void sweep_when_due(router_t *self)
     operator_sweep(self);
 }
 
+/* What the admin listener reads: liveness, readiness inputs, queue depth.
+ * Redis is pinged when nothing else asked it lately, so that readiness
+ * reflects it even on an idle router. */
+static void update_metrics(router_t *self)
+{
+    router_metrics_t *m = &self->metrics;
+    if (!m->registry)
+        return;
+    beseda_metrics_beat(m->registry);
+    beseda_gauge_set(m->broker_connected,
+                     bus_worker_broker_silence_ms(self->worker) < BUS_DEAD_AFTER_MS);
+    beseda_gauge_set(m->pending, (int64_t) pending_table_size(self->pending));
+    int64_t now = beseda_mono_ms();
+    if (now >= m->next_redis_ping_ms && self->redis) {
+        m->next_redis_ping_ms = now + ROUTER_REDIS_PING_MS;
+        redisReply *pong = redis_cmd(self->redis, "PING");
+        if (pong)
+            freeReplyObject(pong);
+    }
+}
+
 static void loop_once(router_t *self, zpoller_t *poller, bool leaving)
 {
+    update_metrics(self);
     zpoller_wait(poller, next_wait_ms(self, leaving));
     /* Check both sockets whatever zpoller returned: it names only one. */
     drain_worker(self);

@@ -22,6 +22,7 @@
 #include "pending.h"
 #include "presence.h"
 #include "redis.h"
+#include "router_metrics.h"
 #include "token.h"
 
 #define ROUTER_SERVICE          "router"
@@ -50,6 +51,7 @@ typedef struct {
     long login_max_fails;
     long login_max_fails_ip;
     int store_timeout_ms;
+    beseda_metrics_t *metrics;     /* not owned; NULL: not counted */
 } router_config_t;
 
 struct router_t {
@@ -67,6 +69,7 @@ struct router_t {
     claim_set_t *assigning;        /* conversations with an assignment in flight here */
     uint64_t epoch_seen;           /* newest broker epoch in a request: background writes use it */
     int64_t next_sweep_ms;         /* monotonic: next presence sweep */
+    router_metrics_t metrics;
 };
 typedef struct router_t router_t;
 
