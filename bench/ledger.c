@@ -182,6 +182,15 @@ int ledger_on_reply_received(ledger_t *self, uint32_t vidx, uint32_t msgno, int6
     return 1;
 }
 
+int ledger_on_rejected(ledger_t *self, uint32_t vidx, uint32_t msgno)
+{
+    uint64_t dup = 0;
+    int r = mark(self, vidx, msgno, LEDGER_REJECTED, &dup);
+    if (r == 1 && is_current(self, vidx, msgno))
+        self->c.rejected++;
+    return r;
+}
+
 int ledger_on_echo(ledger_t *self, uint32_t vidx, uint32_t msgno, int64_t seq)
 {
     int r = mark(self, vidx, msgno, LEDGER_ECHOED, &self->c.dup_echo);
@@ -219,14 +228,17 @@ int64_t ledger_msgno_for_packet(ledger_t *self, uint32_t vidx, uint16_t packet_i
 /* Counts the messages of the current step that miss an event. */
 static ledger_lost_t count_missing(const ledger_t *self, int with_replies)
 {
-    ledger_lost_t lost = {0, 0, 0};
+    ledger_lost_t lost = {0, 0, 0, 0};
     for (uint32_t i = 0; i < self->n_visitors; i++) {
         const ledger_visitor_t *v = &self->visitors[i];
         for (uint32_t m = v->step_first; m < v->n; m++) {
             uint8_t f = v->msgs[m].flags;
-            if (!(f & LEDGER_ACKED))
+            int refused = (f & LEDGER_REJECTED) && !(f & LEDGER_ACKED);
+            if (refused)
+                lost.rejected++;
+            else if (!(f & LEDGER_ACKED))
                 lost.ack++;
-            if (!(f & LEDGER_DELIVERED))
+            if (!(f & LEDGER_DELIVERED) && !refused)
                 lost.delivery++;
             if (with_replies && (f & LEDGER_REPLY_SENT) && !(f & LEDGER_REPLY_RECEIVED))
                 lost.reply++;
@@ -238,7 +250,7 @@ static ledger_lost_t count_missing(const ledger_t *self, int with_replies)
 int ledger_step_complete(const ledger_t *self, int with_replies)
 {
     /* Cheap test first: the counters say whether anything is missing. */
-    if (self->c.acked < self->c.sent || self->c.delivered < self->c.sent)
+    if (self->c.acked + self->c.rejected < self->c.sent || self->c.delivered + self->c.rejected < self->c.sent)
         return 0;
     if (with_replies && self->c.replies_received < self->c.replies_sent)
         return 0;

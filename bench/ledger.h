@@ -26,6 +26,7 @@ enum {
     LEDGER_REPLY_SENT = 8,         /* the operator sent the reply */
     LEDGER_REPLY_RECEIVED = 16,    /* the visitor received the reply */
     LEDGER_ECHOED = 32,            /* the visitor saw its own message come back */
+    LEDGER_REJECTED = 64,          /* the server answered with an error instead of an ack */
 };
 
 /* Which connection saw a message: ordering is checked per side. */
@@ -49,6 +50,7 @@ typedef struct {
     uint64_t sent, acked, delivered, replies_sent, replies_received, echoed;
     uint64_t delivered_in_window;  /* deliveries before the step's sending ended */
     uint64_t dup_ack, dup_delivery, dup_reply, dup_echo;
+    uint64_t rejected;             /* error instead of ack (e.g. `unavailable`) */
     uint64_t out_of_order, late, unknown;
 } ledger_counts_t;
 
@@ -78,6 +80,8 @@ int ledger_on_delivered(ledger_t *self, uint32_t vidx, uint32_t msgno, int64_t s
 int ledger_on_reply_sent(ledger_t *self, uint32_t vidx, uint32_t msgno);
 int ledger_on_reply_received(ledger_t *self, uint32_t vidx, uint32_t msgno, int64_t seq,
                              int64_t reply_sched_us, int64_t now_us);
+/* The server refused the message (an error frame naming its client id). */
+int ledger_on_rejected(ledger_t *self, uint32_t vidx, uint32_t msgno);
 int ledger_on_echo(ledger_t *self, uint32_t vidx, uint32_t msgno, int64_t seq);
 /* The operator sees its own reply come back: only its order is checked. */
 void ledger_on_operator_echo(ledger_t *self, uint32_t vidx, uint32_t msgno, int64_t seq);
@@ -92,8 +96,11 @@ int ledger_step_complete(const ledger_t *self, int with_replies);
 
 typedef struct {
     uint64_t ack, delivery, reply;
+    uint64_t rejected;             /* refused and never acked: not counted as lost */
 } ledger_lost_t;
-/* Messages of the current step still missing an event. */
+/* Messages of the current step still missing an event. A message the server
+ * refused (and that was not delivered after all) is `rejected`, not lost:
+ * the sender was told. */
 ledger_lost_t ledger_step_lost(const ledger_t *self, int with_replies);
 
 /* Client ids: format returns the length or -1; parse returns 0 or -1. */

@@ -160,6 +160,14 @@ static void on_error_frame(conn_t *conn, json_t *frame)
     char kind[48];
     snprintf(kind, sizeof kind, "server:%s", code ? code : "?");
     gen_error(conn->gen, kind);
+    /* An error about one of our messages: `ref` is its client id. */
+    const char *ref = json_string_value(json_object_get(frame, "ref"));
+    char k;
+    uint32_t vidx, msgno;
+    int64_t sched;
+    if (!conn->is_operator && ref && ledger_parse_id(ref, strlen(ref), &k, &vidx, &msgno, &sched) == 0 && k == 'v'
+        && vidx == conn->index)
+        ledger_on_rejected(conn->gen->ledger, vidx, msgno);
 }
 
 static void dispatch(conn_t *conn, json_t *frame)

@@ -13,8 +13,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { STARTERS, descendants, tmpDir } from './systems.mjs';
-import { sleep } from '../tests/lib/cluster.mjs';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// systems.mjs (and through it the cluster harness) is imported in main(),
+// after BESEDA_BUILD points at this run's own copy of the binaries.
+let STARTERS, descendants, tmpDir;
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CLK_TCK = 100;
@@ -26,7 +28,7 @@ function parseArgs(argv) {
   const o = {
     visitors: [1000, 5000], rates: [500, 1000, 2000, 5000, 10000, 20000], stepSeconds: 5, drainSeconds: 5,
     systems: ['beseda', 'mosquitto', 'rabbitmq'], smoke: false, out: path.join(HERE, 'results'), textBytes: 64,
-    seed: 1, routers: 2, fsync: true, warmRate: 500, batches: 4, perfRate: 0, confirm: true,
+    seed: 1, routers: 2, fsync: true, warmRate: 200, batches: 4, perfRate: 0, confirm: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]; const v = () => argv[++i];
@@ -48,7 +50,7 @@ function parseArgs(argv) {
     Object.assign(o, { visitors: [100], rates: [200], stepSeconds: 3, systems: ['beseda'], batches: 1, warmRate: 200 });
     if (!argv.includes('--out')) o.out = path.join(HERE, '..', 'build', 'bench-smoke');
   }
-  for (const s of o.systems) if (!STARTERS[s]) { console.error(`unknown system ${s}`); process.exit(2); }
+  for (const s of o.systems) if (!['beseda', 'mosquitto', 'rabbitmq'].includes(s)) { console.error(`unknown system ${s}`); process.exit(2); }
   return o;
 }
 
@@ -120,6 +122,7 @@ function sloCheck(r) {
   const lost = r.lost.ack + r.lost.delivery + r.lost.reply;
   const dup = r.duplicated.ack + r.duplicated.delivery + r.duplicated.reply + r.duplicated.echo;
   if (lost) reasons.push(`${lost} lost`);
+  if (r.rejected) reasons.push(`${r.rejected} refused`);
   if (dup) reasons.push(`${dup} duplicated`);
   const errs = Object.entries(r.errors).filter(([k]) => !BENIGN_ERRORS.has(k));
   if (errs.length) reasons.push(`errors ${errs.map(([k, v]) => `${k}=${v}`).join(',')}`);
@@ -238,6 +241,16 @@ async function main() {
   // other sessions on the machine clean up /tmp/beseda-test-* behind our back.
   process.env.TMPDIR = fs.mkdtempSync('/var/tmp/beseda-bench-root-');
   fs.chmodSync(process.env.TMPDIR, 0o755);   // PostgreSQL runs as postgres and must reach its data dir
+  // A private copy of the binaries: other sessions rebuilding build/ while a
+  // cluster starts would otherwise hand it half-written executables.
+  const snap = path.join(process.env.TMPDIR, 'build');
+  fs.mkdirSync(snap);
+  for (const b of ['broker', 'gateway', 'router', 'store', 'loadgen']) {
+    fs.copyFileSync(path.join(HERE, '..', 'build', `beseda-${b}`), path.join(snap, `beseda-${b}`));
+    fs.chmodSync(path.join(snap, `beseda-${b}`), 0o755);
+  }
+  process.env.BESEDA_BUILD = snap;
+  ({ STARTERS, descendants, tmpDir } = await import('./systems.mjs'));
   fs.mkdirSync(o.out, { recursive: true });
   const started = Date.now();
   const log = (m) => console.log(m);
@@ -269,5 +282,10 @@ async function main() {
   }
 }
 
-main().catch((e) => { console.error(e.stack || e.message); process.exit(1); })
-  .finally(() => { try { fs.rmdirSync(process.env.TMPDIR); } catch { /* kept dirs inside, or gone */ } });
+function removeRoot() {
+  if (process.env.TMPDIR?.startsWith('/var/tmp/beseda-bench-root-') && !process.env.BESEDA_KEEP_BENCH_DIR) {
+    try { fs.rmSync(process.env.TMPDIR, { recursive: true, force: true }); } catch { /* gone */ }
+  }
+}
+process.on('exit', removeRoot);
+main().catch((e) => { console.error(e.stack || e.message); process.exit(1); });

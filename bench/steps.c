@@ -160,6 +160,7 @@ static void report_step(gen_t *gen, const char *type, int64_t now)
     json_object_set_new(r, "generator_lag", hist_json(gen->lag));
     json_object_set_new(r, "lost", json_pack("{s:I,s:I,s:I}", "ack", (json_int_t) lost.ack, "delivery",
                                              (json_int_t) lost.delivery, "reply", (json_int_t) lost.reply));
+    json_object_set_new(r, "rejected", json_integer((json_int_t) lost.rejected));
     json_object_set_new(r, "duplicated", json_pack("{s:I,s:I,s:I,s:I}", "ack", (json_int_t) l->c.dup_ack, "delivery",
                                                    (json_int_t) l->c.dup_delivery, "reply", (json_int_t) l->c.dup_reply,
                                                    "echo", (json_int_t) l->c.dup_echo));

@@ -95,6 +95,7 @@ export async function startBeseda(o, workDir) {
       // anti-abuse limit meant for one human. The benchmark raises it.
       BESEDA_RATE_PER_SEC: '1000000', BESEDA_RATE_BURST: '1000000',
       BESEDA_LOG_LEVEL: process.env.BESEDA_LOG_LEVEL || 'warn',
+      BESEDA_MIGRATIONS: path.join(ROOT, 'store', 'migrations'),   // the binaries run from a copy
     },
   });
   try { await c.start(); } catch (e) { console.error(c.logs()); await c.stop(); throw e; }

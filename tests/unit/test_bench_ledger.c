@@ -73,6 +73,25 @@ static void test_lost_dup_order(void)
     ledger_destroy(&l);
 }
 
+static void test_rejected_is_not_lost(void)
+{
+    ledger_t *l = ledger_new(1);
+    if (!l) {
+        CHECK(0, "allocation");
+        return;
+    }
+    ledger_step_begin(l, 1000);
+    ledger_add(l, 0, 0);
+    ledger_add(l, 0, 0);
+    CHECK(ledger_on_rejected(l, 0, 1) == 1, "rejection recorded");
+    ledger_on_ack(l, 0, 0, 1);
+    ledger_on_delivered(l, 0, 0, 1, 1);
+    CHECK(ledger_step_complete(l, 0), "a refused message does not hold the step open");
+    ledger_lost_t lost = ledger_step_lost(l, 0);
+    CHECK(lost.ack == 0 && lost.delivery == 0 && lost.rejected == 1, "refused counts as rejected, not lost");
+    ledger_destroy(&l);
+}
+
 static void test_seq_order(void)
 {
     ledger_t *l = ledger_new(1);
@@ -116,6 +135,7 @@ int main(void)
     test_client_ids();
     test_latency_from_schedule();
     test_lost_dup_order();
+    test_rejected_is_not_lost();
     test_seq_order();
     test_packet_ids();
     return CHECK_DONE();
