@@ -20,8 +20,13 @@ void beseda_log_init(const char *process)
     if (!lvl)
         return;
     for (int i = 0; i < 4; i++)
-        if (strcasecmp(lvl, LEVEL_NAMES[i]) == 0)
+        if (strcasecmp(lvl, LEVEL_NAMES[i]) == 0) {
             log_threshold = (beseda_log_level_t) i;
+            return;
+        }
+    /* A typo must not silently hide (or flood) the logs: say so, keep info. */
+    beseda_log(BLOG_WARN, "unknown log level; using info", "log_level", lvl,
+               "expected", "debug, info, warn or error", NULL);
 }
 
 static void put_escaped(FILE *out, const char *s)

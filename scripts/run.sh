@@ -47,7 +47,18 @@ if [ ! -f "$VAR/secret" ]; then head -c 32 /dev/urandom | base64 > "$VAR/secret"
 BESEDA_SECRET=$(cat "$VAR/secret"); export BESEDA_SECRET
 
 B=$ROOT/build
-start() { local name=$1; shift; BESEDA_NAME=$name "$@" >> "$VAR/log/$name.log" 2>&1 & pids+=($!); }
+# Each process gets an admin listener (/metrics, /healthz, /readyz) on its own
+# loopback port, from ADMIN_BASE up (docs/OPERATIONS.md).
+ADMIN_BASE=${BESEDA_ADMIN_BASE:-9100}
+admin_port=$ADMIN_BASE
+admin_urls=()
+start() {
+    local name=$1; shift
+    BESEDA_NAME=$name BESEDA_ADMIN_ADDR=127.0.0.1:$admin_port "$@" >> "$VAR/log/$name.log" 2>&1 &
+    pids+=($!)
+    admin_urls+=("$(printf '  %-10s http://127.0.0.1:%s/metrics' "$name" "$admin_port")")
+    admin_port=$((admin_port + 1))
+}
 start broker "$B/beseda-broker"
 "$B/beseda-store" migrate >> "$VAR/log/store.log" 2>&1
 start store-1 "$B/beseda-store"
@@ -77,6 +88,9 @@ beseda is running (logs in var/log/).
   operator console:                http://127.0.0.1:$HTTP_PORT/console/
   operator login:                  $EMAIL / $PASSWORD
   embed snippet for your pages:    <script src="http://127.0.0.1:$HTTP_PORT/widget.js" data-site="$SITE" async></script>
+
+metrics (also /healthz and /readyz on each port):
+$(printf '%s\n' "${admin_urls[@]}")
 
 Press Ctrl-C to stop.
 EOT
