@@ -195,7 +195,7 @@ function imageFromDockerfile(file, imageRoot) {
 // Wildcard binds become the instance's own loopback address.
 function localizeBind(value, addr) {
   return value.replace(/tcp:\/\/(\*|0\.0\.0\.0|\[::\]):/g, `tcp://${addr}:`)
-    .replace(/^(0\.0\.0\.0|\*|::|\[::\])(?=$|:\d+$)/, addr);
+    .replace(/^(0\.0\.0\.0|\*|::|\[::\])(?=$|:\d+$)/, addr).replace(/^(?=:\d+$)/, addr);
 }
 
 class Names {
@@ -553,7 +553,7 @@ class Runtime {
           if (!d.active) fail(`${svc.name} depends on ${dep}, which is not selected (profile?)`);
           await this.up(d);
           const cond = spec.condition || 'service_started';
-          if (cond === 'service_healthy') await this.waitHealthy(d);
+          if (cond === 'service_healthy') await this.waitHealthy(d).catch((e) => fail(`${svc.name} waits for ${dep}: ${e.message}`));
           else if (cond === 'service_completed_successfully') await this.waitCompleted(d);
         }
         await this.scaleTo(svc, svc.replicas);
@@ -581,6 +581,14 @@ class Runtime {
     return svc.healthy;
   }
 
+  // Every long-running service with a healthcheck: healthy or not (never fatal here).
+  async healthReport() {
+    const out = {};
+    await Promise.all([...this.services.values()].filter((s) => s.active && !s.oneOff && s.def.healthcheck && !s.def.healthcheck.disable)
+      .map(async (s) => { out[s.name] = await this.waitHealthy(s).then(() => true, () => false); }));
+    return out;
+  }
+
   async pollHealth(svc) {
     const hc = svc.def.healthcheck;
     if (!hc) fail(`${svc.name} is a service_healthy dependency but has no healthcheck`);
@@ -590,10 +598,11 @@ class Runtime {
     for (let i = 0; i < tries; i++) {
       const ok = (await Promise.all(svc.instances.map((x) => x.healthy()))).every(Boolean);
       if (ok) { emit('health', { service: svc.name, healthy: true, checks: i + 1 }); return; }
-      if (svc.instances.every((x) => !x.running)) fail(`${svc.name} exited before it became healthy (see ${svc.instances[0]?.logPath})`);
+      if (svc.instances.every((x) => !x.running)) throw new Error(`${svc.name} exited before it became healthy (see ${svc.instances[0]?.logPath})`);
       await sleep(every);
     }
-    fail(`${svc.name} did not become healthy (healthcheck: ${JSON.stringify(hc.test)})`);
+    emit('health', { service: svc.name, healthy: false });
+    throw new Error(`${svc.name} did not become healthy (healthcheck: ${JSON.stringify(hc.test)})`);
   }
 
   async waitCompleted(svc) {
@@ -685,7 +694,8 @@ async function main() {
   rl.on('line', (l) => { queue = queue.then(() => rt.command(l)).catch(onFatal); });
   rl.on('close', () => { queue.then(() => down(0)); });
   await rt.start();
-  emit('ready', { stateDir: rt.stateDir, hosts: rt.names.file, dns: `${rt.dns.addr}:${rt.dns.port}`,
+  const health = await rt.healthReport();
+  emit('ready', { health, stateDir: rt.stateDir, hosts: rt.names.file, dns: `${rt.dns.addr}:${rt.dns.port}`,
     published: rt.published, instances: rt.snapshot(), deviations });
 }
 

@@ -5,7 +5,7 @@
 // names; a visitor and an operator chat through the balancer's published
 // port, routers are scaled with the --scale override and at run time, a
 // killed process comes back by its restart policy, and `down` stops it all.
-import { test, before, after } from 'node:test';
+import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -95,7 +95,7 @@ function writeEnv(file, overrides) {
   fs.writeFileSync(file, out.join('\n'));
 }
 
-before(async () => {
+async function startRun() {
   if (SKIP) return;
   for (const cmd of ['docker-compose', 'haproxy', 'unshare', 'ss']) assert.ok(has(cmd), `${cmd} is installed (scripts/deps.sh)`);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'beseda-compose-test-'));
@@ -115,7 +115,7 @@ before(async () => {
     console.error(logs());
     throw e;
   }
-});
+}
 
 function logs() {
   const d = path.join(dir || '/nonexistent', 'state', 'logs');
@@ -123,7 +123,7 @@ function logs() {
   return fs.readdirSync(d).map((f) => `==== ${f}\n${fs.readFileSync(path.join(d, f), 'utf8').split('\n').slice(-30).join('\n')}`).join('\n');
 }
 
-after(async () => {
+async function stopRun() {
   if (!run) return;
   if (run.running) {
     run.child.kill('SIGTERM');
@@ -132,7 +132,7 @@ after(async () => {
   }
   if (process.env.BESEDA_KEEP_TEST_DIR) console.error(`kept ${dir}`);
   else if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+}
 
 test('docker-compose config validates the file, and a missing secret stops everything before it starts', { skip: SKIP || !has('docker-compose') && 'docker-compose is not installed' }, async () => {
   const ok = spawnSync('docker-compose', ['--env-file', path.join(ROOT, '.env.example'), 'config', '-q'], { cwd: ROOT, encoding: 'utf8' });
@@ -201,129 +201,137 @@ test('the image\'s stages, checked natively: its sources build, its runtime pack
   } finally { fs.rmSync(src, { recursive: true, force: true }); }
 });
 
-test('every service of the file runs natively, each replica on its own loopback address', { skip: SKIP }, async () => {
-  const config = spawnSync('docker-compose', ['--env-file', envFile, 'config', '--services'], { cwd: ROOT, encoding: 'utf8' });
-  const fileServices = config.stdout.trim().split('\n').sort();
-  const byService = {};
-  for (const x of ready.instances) (byService[x.service] ||= []).push(x);
-  assert.deepEqual(Object.keys(byService).sort(), fileServices, 'every service of the file (demo profile on)');
-  assert.equal(byService.router.length, 3, '--scale router=3 overrides deploy.replicas');
-  assert.equal(byService.gateway.length, 2, 'deploy.replicas of the gateway');
-  const addrs = ready.instances.map((x) => x.addr);
-  assert.equal(new Set(addrs).size, addrs.length, 'one address per instance');
-  for (const a of addrs) assert.match(a, /^127\.\d+\.\d+\.\d+$/);
-  for (const x of ready.instances.filter((i) => ['broker', 'gateway', 'router', 'store'].includes(i.service))) {
-    assert.equal(x.user, 'nobody', `${x.service} runs as a non-root user, as the image's USER`);
-  }
-  assert.equal(demo.code, 0, `demo exited 0: ${demo.output}`);
+// One native run of the whole file for the tests below (started once: it takes a few seconds).
+describe('the services of docker-compose.yml, run natively', () => {
+  before(startRun);
+  after(stopRun);
 
-  // What listens, and where: every socket of ours on loopback, each on its instance's address.
-  const socks = listening();
-  const pids = new Set(ready.instances.filter((x) => x.running).map((x) => x.pid));
-  const ours = socks.filter((s) => s.pids.some((p) => pids.has(p)));
-  for (const s of ours) assert.match(s.addr, /^127\./, `listens on loopback only: ${JSON.stringify(s)}`);
-  const at = (svc, p) => byService[svc].every((x) => ours.some((s) => s.addr === x.addr && s.port === p && s.pids.includes(x.pid)));
-  assert.ok(at('broker', 5570) && at('broker', 5571) && at('broker', 5572), 'broker binds tcp://*:557x on its address');
-  assert.ok(at('gateway', 8080), 'each gateway on its own address, port 8080');
-  assert.ok(at('postgres', 5432) && at('redis', 6379) && at('balancer', 8080), 'postgres, redis, haproxy on theirs');
-  assert.ok(socks.some((s) => s.addr === '127.0.0.1' && s.port === port), 'the published port on the host loopback');
-});
+  test('every service of the file runs natively, each replica on its own loopback address', { skip: SKIP }, async () => {
+    const config = spawnSync('docker-compose', ['--env-file', envFile, 'config', '--services'], { cwd: ROOT, encoding: 'utf8' });
+    const fileServices = config.stdout.trim().split('\n').sort();
+    const byService = {};
+    for (const x of ready.instances) (byService[x.service] ||= []).push(x);
+    assert.deepEqual(Object.keys(byService).sort(), fileServices, 'every service of the file (demo profile on)');
+    assert.equal(byService.router.length, 3, '--scale router=3 overrides deploy.replicas');
+    assert.equal(byService.gateway.length, 2, 'deploy.replicas of the gateway');
+    const addrs = ready.instances.map((x) => x.addr);
+    assert.equal(new Set(addrs).size, addrs.length, 'one address per instance');
+    for (const a of addrs) assert.match(a, /^127\.\d+\.\d+\.\d+$/);
+    for (const x of ready.instances.filter((i) => ['broker', 'gateway', 'router', 'store'].includes(i.service))) {
+      assert.equal(x.user, 'nobody', `${x.service} runs as a non-root user, as the image's USER`);
+    }
+    assert.equal(demo.code, 0, `demo exited 0: ${demo.output}`);
+    for (const [svc, ok] of Object.entries(ready.health)) assert.ok(ok, `${svc}'s healthcheck passes (run natively)`);
+    assert.ok('postgres' in ready.health && 'redis' in ready.health, 'the healthchecks of the file were run');
 
-test('service names resolve as in compose inside the namespace, and the real /etc/hosts is untouched', { skip: SKIP }, async () => {
-  const inside = (name) => spawnSync('nsenter', ['-t', String(ready.instances.find((x) => x.service === 'broker').pid), '-m',
-    'getent', 'ahostsv4', name], { encoding: 'utf8' }).stdout;
-  const gw = ready.instances.filter((x) => x.service === 'gateway').map((x) => x.addr).sort();
-  assert.deepEqual([...new Set(inside('gateway').split('\n').filter(Boolean).map((l) => l.split(/\s+/)[0]))].sort(), gw,
-    'gateway resolves to both replicas');
-  assert.match(inside('postgres'), new RegExp(ready.instances.find((x) => x.service === 'postgres').addr.replace(/\./g, '\\.')));
-  assert.equal(fs.readFileSync('/etc/hosts', 'utf8'), hostsBefore);
-  assert.equal(spawnSync('getent', ['hosts', 'beseda-broker-1']).status, 2, 'compose names do not leak to the host');
-});
+    // What listens, and where: every socket of ours on loopback, each on its instance's address.
+    const socks = listening();
+    const pids = new Set(ready.instances.filter((x) => x.running).map((x) => x.pid));
+    const ours = socks.filter((s) => s.pids.some((p) => pids.has(p)));
+    for (const s of ours) assert.match(s.addr, /^127\./, `listens on loopback only: ${JSON.stringify(s)}`);
+    const at = (svc, p) => byService[svc].every((x) => ours.some((s) => s.addr === x.addr && s.port === p && s.pids.includes(x.pid)));
+    assert.ok(at('broker', 5570) && at('broker', 5571) && at('broker', 5572), 'broker binds tcp://*:557x on its address');
+    assert.ok(at('gateway', 8080), 'each gateway on its own address, port 8080');
+    assert.ok(at('postgres', 5432) && at('redis', 6379) && at('balancer', 8080), 'postgres, redis, haproxy on theirs');
+    assert.ok(socks.some((s) => s.addr === '127.0.0.1' && s.port === port), 'the published port on the host loopback');
+  });
 
-test('a visitor and the demo operator chat through the balancer\'s published port', { skip: SKIP }, async () => {
-  const m = demo.output.match(/demo site ([0-9a-f-]{36}); operator (\S+) \/ (\S+);/);
-  assert.ok(m, `demo output names the site and operator: ${demo.output}`);
-  const [, site, email, password] = m;
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${base}/healthz`)).ok, { what: 'balancer /healthz', timeoutMs: 30000 });
-  const widget = await fetch(`${base}/widget.js`);
-  assert.equal(widget.status, 200, 'web assets from the image layout (Dockerfile COPY web)');
+  test('service names resolve as in compose inside the namespace, and the real /etc/hosts is untouched', { skip: SKIP }, async () => {
+    const inside = (name) => spawnSync('nsenter', ['-t', String(ready.instances.find((x) => x.service === 'broker').pid), '-m',
+      'getent', 'ahostsv4', name], { encoding: 'utf8' }).stdout;
+    const gw = ready.instances.filter((x) => x.service === 'gateway').map((x) => x.addr).sort();
+    assert.deepEqual([...new Set(inside('gateway').split('\n').filter(Boolean).map((l) => l.split(/\s+/)[0]))].sort(), gw,
+      'gateway resolves to both replicas');
+    assert.match(inside('postgres'), new RegExp(ready.instances.find((x) => x.service === 'postgres').addr.replace(/\./g, '\\.')));
+    assert.equal(fs.readFileSync('/etc/hosts', 'utf8'), hostsBefore);
+    assert.equal(spawnSync('getent', ['hosts', 'beseda-broker-1']).status, 2, 'compose names do not leak to the host');
+  });
 
-  const ws = (role) => `ws://127.0.0.1:${port}/ws/${role}`;
-  const foreign = await Client.connect(ws('visitor'), { origin: 'http://evil.example' }).catch((e) => e);
-  assert.equal(foreign.status, 403, 'a foreign Origin is refused (BESEDA_PUBLIC_ORIGIN from .env)');
+  test('a visitor and the demo operator chat through the balancer\'s published port', { skip: SKIP }, async () => {
+    const m = demo.output.match(/demo site ([0-9a-f-]{36}); operator (\S+) \/ (\S+);/);
+    assert.ok(m, `demo output names the site and operator: ${demo.output}`);
+    const [, site, email, password] = m;
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${base}/healthz`)).ok, { what: 'balancer /healthz', timeoutMs: 30000 });
+    const widget = await fetch(`${base}/widget.js`);
+    assert.equal(widget.status, 200, 'web assets from the image layout (Dockerfile COPY web)');
 
-  const op = await operator(ws('operator'), { email, password });
-  const v = await visitorRetry(ws('visitor'), site);
-  assert.equal(v.welcome.site_name, 'Demo shop');
-  const conv = v.welcome.conversation.id;
-  const ack = await sendMessage(v, conv, 'Hello from compose');
-  assert.equal(ack.type, 'ack', JSON.stringify(ack));
-  assert.equal(ack.seq, 1);
-  assert.equal(ack.duplicate, false);
-  await op.next((f) => f.type === 'assigned' && f.conversation.id === conv, { what: 'assigned', timeoutMs: 20000 });
-  const reply = await sendMessage(op, conv, 'Hello from the operator');
-  assert.equal(reply.type, 'ack', JSON.stringify(reply));
-  const got = await v.next((f) => f.type === 'message' && f.conversation === conv && f.author?.kind === 'operator', { what: 'reply' });
-  assert.equal(got.text, 'Hello from the operator');
+    const ws = (role) => `ws://127.0.0.1:${port}/ws/${role}`;
+    const foreign = await Client.connect(ws('visitor'), { origin: 'http://evil.example' }).catch((e) => e);
+    assert.equal(foreign.status, 403, 'a foreign Origin is refused (BESEDA_PUBLIC_ORIGIN from .env)');
 
-  // Round robin: more connections land on both gateways.
-  const extra = await Promise.all([1, 2, 3, 4].map(() => visitorRetry(ws('visitor'), site)));
-  const established = spawnSync('ss', ['-Htn', 'state', 'established'], { encoding: 'utf8' }).stdout;
-  for (const g of ready.instances.filter((x) => x.service === 'gateway')) {
-    assert.ok(established.includes(`${g.addr}:8080 `), `gateway ${g.addr} serves some of the connections`);
-  }
-  extra.forEach((c) => c.close()); v.close(); op.close();
-});
-
-test('routers scale down and up at run time, a killed router is restarted, and chats go on', { skip: SKIP }, async () => {
-  const site = demo.output.match(/demo site ([0-9a-f-]{36})/)[1];
-  const ws = (role) => `ws://127.0.0.1:${port}/ws/${role}`;
-  const chat = async (text) => {
-    const op = await operator(ws('operator'), { email: 'demo@beseda.local', password: 'demo-password' });
+    const op = await operator(ws('operator'), { email, password });
     const v = await visitorRetry(ws('visitor'), site);
+    assert.equal(v.welcome.site_name, 'Demo shop');
     const conv = v.welcome.conversation.id;
-    const a = await sendMessage(v, conv, text);
-    assert.equal(a.type, 'ack', JSON.stringify(a));
-    await op.next((f) => f.type === 'assigned' && f.conversation.id === conv, { what: `assigned (${text})`, timeoutMs: 20000 });
-    const r = await sendMessage(op, conv, `re: ${text}`);
-    assert.equal(r.type, 'ack', JSON.stringify(r));
-    await v.next((f) => f.type === 'message' && f.conversation === conv && f.text === `re: ${text}`, { what: 'reply' });
-    v.close(); op.close();
-  };
-  const routers = ready.instances.filter((x) => x.service === 'router');
+    const ack = await sendMessage(v, conv, 'Hello from compose');
+    assert.equal(ack.type, 'ack', JSON.stringify(ack));
+    assert.equal(ack.seq, 1);
+    assert.equal(ack.duplicate, false);
+    await op.next((f) => f.type === 'assigned' && f.conversation.id === conv, { what: 'assigned', timeoutMs: 20000 });
+    const reply = await sendMessage(op, conv, 'Hello from the operator');
+    assert.equal(reply.type, 'ack', JSON.stringify(reply));
+    const got = await v.next((f) => f.type === 'message' && f.conversation === conv && f.author?.kind === 'operator', { what: 'reply' });
+    assert.equal(got.text, 'Hello from the operator');
 
-  run.send('scale router=1');
-  const down = await run.next((e) => e.event === 'scaled' && e.service === 'router', 'scale router=1', 60000);
-  assert.equal(down.replicas, 1);
-  await waitFor(() => routers.slice(1).every((x) => !alive(x.pid)), { what: 'replicas 2 and 3 stopped' });
-  assert.ok(alive(routers[0].pid), 'replica 1 kept');
-  const hosts = fs.readFileSync(ready.hosts, 'utf8');
-  assert.equal(hosts.split('\n').filter((l) => /\srouter\s/.test(l)).length, 1, 'the name router now means one address');
-  await chat('after scaling to one router');
+    // Round robin: more connections land on both gateways.
+    const extra = await Promise.all([1, 2, 3, 4].map(() => visitorRetry(ws('visitor'), site)));
+    const established = spawnSync('ss', ['-Htn', 'state', 'established'], { encoding: 'utf8' }).stdout;
+    for (const g of ready.instances.filter((x) => x.service === 'gateway')) {
+      assert.ok(established.includes(`${g.addr}:8080 `), `gateway ${g.addr} serves some of the connections`);
+    }
+    extra.forEach((c) => c.close()); v.close(); op.close();
+  });
 
-  run.send('scale router=2');
-  const upEv = await run.next((e) => e.event === 'scaled' && e.service === 'router', 'scale router=2', 60000);
-  assert.equal(upEv.instances.filter((x) => x.service === 'router' && x.running).length, 2);
-  await chat('after scaling to two routers');
+  test('routers scale down and up at run time, a killed router is restarted, and chats go on', { skip: SKIP }, async () => {
+    const site = demo.output.match(/demo site ([0-9a-f-]{36})/)[1];
+    const ws = (role) => `ws://127.0.0.1:${port}/ws/${role}`;
+    const chat = async (text) => {
+      const op = await operator(ws('operator'), { email: 'demo@beseda.local', password: 'demo-password' });
+      const v = await visitorRetry(ws('visitor'), site);
+      const conv = v.welcome.conversation.id;
+      const a = await sendMessage(v, conv, text);
+      assert.equal(a.type, 'ack', JSON.stringify(a));
+      await op.next((f) => f.type === 'assigned' && f.conversation.id === conv, { what: `assigned (${text})`, timeoutMs: 20000 });
+      const r = await sendMessage(op, conv, `re: ${text}`);
+      assert.equal(r.type, 'ack', JSON.stringify(r));
+      await v.next((f) => f.type === 'message' && f.conversation === conv && f.text === `re: ${text}`, { what: 'reply' });
+      v.close(); op.close();
+    };
+    const routers = ready.instances.filter((x) => x.service === 'router');
 
-  // restart: unless-stopped
-  process.kill(routers[0].pid, 'SIGKILL');
-  const back = await run.next((e) => e.event === 'restarted' && e.service === 'router' && e.replica === 1, 'router restarted', 30000);
-  assert.ok(alive(back.pid));
-  await chat('after a router was killed and restarted');
-});
+    run.send('scale router=1');
+    const down = await run.next((e) => e.event === 'scaled' && e.service === 'router', 'scale router=1', 60000);
+    assert.equal(down.replicas, 1);
+    await waitFor(() => routers.slice(1).every((x) => !alive(x.pid)), { what: 'replicas 2 and 3 stopped' });
+    assert.ok(alive(routers[0].pid), 'replica 1 kept');
+    const hosts = fs.readFileSync(ready.hosts, 'utf8');
+    assert.equal(hosts.split('\n').filter((l) => /\srouter\s/.test(l)).length, 1, 'the name router now means one address');
+    await chat('after scaling to one router');
 
-test('down stops every process it started and frees every address', { skip: SKIP }, async () => {
-  run.send('ps');
-  const ps = await run.next((e) => e.event === 'ps', 'ps');
-  const pids = ps.instances.filter((x) => x.running).map((x) => x.pid);
-  assert.ok(pids.length >= 9, `${pids.length} running processes`);
-  run.send('down');
-  await run.next((e) => e.event === 'down', 'down', 90000);
-  assert.equal(await run.exited, 0);
-  await waitFor(() => pids.every((p) => !alive(p)), { what: 'every process gone', timeoutMs: 10000 });
-  const addrs = new Set(ps.instances.map((x) => x.addr));
-  assert.deepEqual(listening().filter((s) => addrs.has(s.addr) || (s.addr === '127.0.0.1' && s.port === port)), []);
-  assert.equal(fs.readFileSync('/etc/hosts', 'utf8'), hostsBefore);
+    run.send('scale router=2');
+    const upEv = await run.next((e) => e.event === 'scaled' && e.service === 'router', 'scale router=2', 60000);
+    assert.equal(upEv.instances.filter((x) => x.service === 'router' && x.running).length, 2);
+    await chat('after scaling to two routers');
+
+    // restart: unless-stopped
+    process.kill(routers[0].pid, 'SIGKILL');
+    const back = await run.next((e) => e.event === 'restarted' && e.service === 'router' && e.replica === 1, 'router restarted', 30000);
+    assert.ok(alive(back.pid));
+    await chat('after a router was killed and restarted');
+  });
+
+  test('down stops every process it started and frees every address', { skip: SKIP }, async () => {
+    run.send('ps');
+    const ps = await run.next((e) => e.event === 'ps', 'ps');
+    const pids = ps.instances.filter((x) => x.running).map((x) => x.pid);
+    assert.ok(pids.length >= 9, `${pids.length} running processes`);
+    run.send('down');
+    await run.next((e) => e.event === 'down', 'down', 90000);
+    assert.equal(await run.exited, 0);
+    await waitFor(() => pids.every((p) => !alive(p)), { what: 'every process gone', timeoutMs: 10000 });
+    const addrs = new Set(ps.instances.map((x) => x.addr));
+    assert.deepEqual(listening().filter((s) => addrs.has(s.addr) || (s.addr === '127.0.0.1' && s.port === port)), []);
+    assert.equal(fs.readFileSync('/etc/hosts', 'utf8'), hostsBefore);
+  });
 });
