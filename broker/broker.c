@@ -271,6 +271,15 @@ static void handle_worker(broker_t *self, zframe_t *route, zmsg_t *msg)
         char *key = workers_route_key(route);
         workers_remove(self->workers, key, "said bye");
         free(key);
+        /* Answer the BYE: it is the last frame to this worker, so once the
+         * worker reads it, it holds every request routed to it and can leave
+         * without one waiting for its client's resend. */
+        zmsg_t *out = zmsg_new();
+        zframe_t *to = zframe_dup(route);
+        zmsg_append(out, &to);
+        zmsg_addstr(out, "BW1");
+        zmsg_addstr(out, "BYE");
+        send_to_peer(self, &out);
     } else
         log_warn("unknown worker verb", "verb", verb);
     free(verb);

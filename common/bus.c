@@ -240,6 +240,7 @@ struct bus_worker_t {
     int64_t next_hb_ms;
     int64_t broker_seen_ms;
     bool leaving;
+    bool bye_acked;           /* the broker answered our BYE */
     bool drain_requested;     /* the broker sent DRAIN */
 };
 
@@ -304,9 +305,14 @@ bool bus_worker_drain_requested(bus_worker_t *self) { return self->drain_request
 
 void bus_worker_bye(bus_worker_t *self)
 {
+    /* Linger 0 (set_hwm) would drop the replies the owner sends while it
+     * finishes: keep them for a bounded time when the socket is closed. */
+    zsock_set_linger(self->sock, BUS_BYE_LINGER_MS);
     zstr_sendx(self->sock, WORKER_PROTO, "BYE", NULL);
     self->leaving = true;
 }
+
+bool bus_worker_bye_acked(bus_worker_t *self) { return self->bye_acked; }
 
 void bus_request_destroy(bus_request_t **self_p)
 {
@@ -333,6 +339,10 @@ int bus_worker_recv(bus_worker_t *self, bus_request_t **request)
         if (!self->drain_requested)
             log_info("drain requested by the broker", "service", self->service, "worker", self->name);
         self->drain_requested = true;
+        goto done;
+    }
+    if (proto && verb && strcmp(proto, WORKER_PROTO) == 0 && strcmp(verb, "BYE") == 0) {
+        self->bye_acked = self->leaving;
         goto done;
     }
     if (!proto || !verb || strcmp(proto, WORKER_PROTO) != 0 || strcmp(verb, "REQ") != 0)

@@ -7,6 +7,8 @@
  *   broker -> worker  ["BW1","REQ",client_route,corr,shard_key,epoch,body]
  *                     ["BW1","HB"]
  *                     ["BW1","DRAIN"]                        leave gracefully (besedactl drain)
+ *                     ["BW1","BYE"]                          answer to the worker's BYE: no request
+ *                                                            follows it on this connection
  *   client -> broker  ["BC1","REQ",service,shard_key,corr,body]
  *                     ["BC1","STAT",body]                    gateways, every BUS_HEARTBEAT_MS (GatewayStats)
  *   broker -> client  ["BC1","REP",corr,body]
@@ -32,6 +34,7 @@
 #define BUS_ATTEMPT_MS        1000   /* a client resends a request not answered in this time */
 #define BUS_NO_WORKER_RETRY_MS 200   /* ... or this soon after the broker said "no_worker" */
 #define BUS_BROKER_SERVICE    "$broker"  /* requests the broker answers itself */
+#define BUS_BYE_LINGER_MS     1000   /* a leaving worker's last replies get this long to leave */
 
 /* ------------------------------------------------------------------ client */
 
@@ -97,8 +100,16 @@ int64_t bus_worker_broker_silence_ms(bus_worker_t *self);
 /* True once the broker asked this worker to leave (besedactl drain): the
  * owner should then do what it does on SIGTERM (BYE, finish, exit). */
 bool bus_worker_drain_requested(bus_worker_t *self);
-/* Tells the broker this worker leaves; it takes no more requests. */
+/* Tells the broker this worker leaves; it takes no more requests. Replies
+ * sent afterwards still leave when the worker is destroyed (the socket
+ * lingers up to BUS_BYE_LINGER_MS instead of dropping them). */
 void bus_worker_bye(bus_worker_t *self);
+/* True once the broker answered the BYE. The broker routes nothing to a
+ * worker after its BYE and the connection keeps order, so every request
+ * routed here before the BYE has then been received: a leaving worker that
+ * serves until this is true (bounded by a timeout, for a broker that does not
+ * answer) leaves no request behind for its client to resend. */
+bool bus_worker_bye_acked(bus_worker_t *self);
 void bus_request_destroy(bus_request_t **self_p);
 
 /* --------------------------------------------------------------- pub / sub */

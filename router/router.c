@@ -439,7 +439,11 @@ int router_run(router_t *self, volatile sig_atomic_t *stop)
      * waiting for the store get their answer if it comes soon. */
     bus_worker_bye(self->worker);
     int64_t until = beseda_mono_ms() + SHUTDOWN_DRAIN_MS;
-    while (pending_table_size(self->pending) > 0 && beseda_mono_ms() < until)
+    /* Requests the broker routed here before it saw the BYE are still on
+     * their way: serve them too (its answer to the BYE comes after them), so
+     * that no gateway waits a resend attempt for them. */
+    while ((pending_table_size(self->pending) > 0 || !bus_worker_bye_acked(self->worker))
+           && beseda_mono_ms() < until)
         loop_once(self, poller, true);
     char left[24];
     snprintf(left, sizeof left, "%zu", pending_table_size(self->pending));

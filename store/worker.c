@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define STORE_LEAVE_MS 2000      /* after the BYE, serve what is on its way this long at most */
+
 struct store_worker_t {
     store_ctx_t *ctx;
     bus_worker_t *bus;
@@ -208,6 +210,28 @@ static int next_timeout_ms(store_worker_t *self)
     return timeout < 0 ? 0 : timeout;
 }
 
+/* After the BYE: answers the requests read behind the last batch, then those
+ * the broker routed here before it saw the BYE (its answer to the BYE comes
+ * after them), so no client has to resend one to another store. Bounded by
+ * STORE_LEAVE_MS for a broker that does not answer; whatever is left then is
+ * resent by its client. */
+static void finish(store_worker_t *self)
+{
+    int64_t until = beseda_mono_ms() + STORE_LEAVE_MS;
+    for (;;) {
+        store_item_t *item = zlist_pop(self->deferred);
+        if (!item) {
+            int64_t left = until - beseda_mono_ms();
+            if (bus_worker_bye_acked(self->bus) || left <= 0)
+                break;
+            if (wait_readable(self, (int) left))
+                item = receive(self);   /* NULL: a control frame (the BYE's answer) */
+        }
+        if (item)
+            process(self, item);
+    }
+}
+
 int store_worker_run(store_worker_t *self, volatile sig_atomic_t *stop)
 {
     log_info("store worker serving");
@@ -227,11 +251,7 @@ int store_worker_run(store_worker_t *self, volatile sig_atomic_t *stop)
             store_db_idle(self->ctx->db);  /* notice a closed connection; reconnect when due */
     }
     bus_worker_bye(self->bus);
-    /* Requests read behind the last batch are answered before leaving; any
-     * still on the socket are resent by their clients to another store. */
-    store_item_t *item;
-    while ((item = zlist_pop(self->deferred)))
-        process(self, item);
+    finish(self);
     beseda_gauge_set(self->ctx->metrics ? self->ctx->metrics->worker_up : NULL, 0);
     log_info("store worker stopped");
     return 0;

@@ -1,7 +1,7 @@
 /* The broker and the bus library together, in one process over loopback TCP:
  * a request reaches a worker and its reply the client; with no worker the
  * client retries until one joins; a dead worker's keys move to a survivor;
- * publish/subscribe passes through. */
+ * publish/subscribe passes through; a worker's BYE is answered. */
 #include "broker.h"
 #include "bus.h"
 #include "check.h"
@@ -145,6 +145,21 @@ int main(void)
         }
     }
     CHECK(delivered == 1, "a subscriber gets its topic and only its topic");
+
+    /* A leaving worker: the broker answers its BYE (the last frame it sends
+     * that worker) and routes nothing more to it. */
+    bus_worker_bye(wa);
+    zpoller_t *bye = zpoller_new(bus_worker_sock(wa), NULL);
+    int64_t bye_end = beseda_mono_ms() + 2000;
+    while (!bus_worker_bye_acked(wa) && beseda_mono_ms() < bye_end) {
+        bus_request_t *req = NULL;
+        if (zpoller_wait(bye, 50) && bus_worker_recv(wa, &req) == 1)
+            bus_request_destroy(&req);
+    }
+    zpoller_destroy(&bye);
+    CHECK(bus_worker_bye_acked(wa), "the broker answers a worker's BYE");
+    bus_client_request(client, "echo", key, "gone", 4, 600, NULL);
+    CHECK(wait_reply(client, &reply, 3000) && reply.status == BUS_TIMEOUT, "nothing is routed after the BYE");
 
     zsock_destroy(&s);
     zsock_destroy(&p);
