@@ -159,6 +159,23 @@ int ledger_on_delivered(ledger_t *self, uint32_t vidx, uint32_t msgno, int64_t s
     return 1;
 }
 
+int ledger_on_synced(ledger_t *self, uint32_t vidx, uint32_t msgno, int64_t now_us)
+{
+    ledger_msg_t *m = find(self, vidx, msgno);
+    if (!m || (m->flags & LEDGER_DELIVERED))
+        return m ? 0 : -1;
+    m->flags |= LEDGER_DELIVERED;
+    if (!is_current(self, vidx, msgno)) {
+        self->c.late++;
+        return 1;
+    }
+    self->c.delivered++;
+    if (now_us <= self->window_end_us)
+        self->c.delivered_in_window++;
+    hist_record(self->delivery, now_us - m->sched_us);
+    return 1;
+}
+
 int ledger_on_reply_sent(ledger_t *self, uint32_t vidx, uint32_t msgno)
 {
     uint64_t ignored = 0;

@@ -77,6 +77,10 @@ int64_t ledger_add(ledger_t *self, uint32_t vidx, int64_t sched_us);
  * event was seen for that message, 0 for a duplicate, -1 for an unknown message. */
 int ledger_on_ack(ledger_t *self, uint32_t vidx, uint32_t msgno, int64_t now_us);
 int ledger_on_delivered(ledger_t *self, uint32_t vidx, uint32_t msgno, int64_t seq, int64_t now_us);
+/* The operator fetched the message with `sync` (after `assigned`): what it
+ * already had is expected overlap, not a duplicate, and a fetched message
+ * may be older than live ones, so order is not checked. Returns 1 if new. */
+int ledger_on_synced(ledger_t *self, uint32_t vidx, uint32_t msgno, int64_t now_us);
 int ledger_on_reply_sent(ledger_t *self, uint32_t vidx, uint32_t msgno);
 int ledger_on_reply_received(ledger_t *self, uint32_t vidx, uint32_t msgno, int64_t seq,
                              int64_t reply_sched_us, int64_t now_us);

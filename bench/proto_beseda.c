@@ -75,8 +75,9 @@ static void reply(conn_t *conn, const char *conversation, uint32_t vidx, uint32_
         ledger_on_reply_sent(gen->ledger, vidx, msgno);
 }
 
-/* One chat message seen by this connection (live `message` or from `messages`). */
-static void on_chat_message(conn_t *conn, json_t *msg, const char *conversation)
+/* One chat message seen by this connection (live `message`, or from the
+ * `messages` answer to a sync: from_sync). */
+static void on_chat_message(conn_t *conn, json_t *msg, const char *conversation, int from_sync)
 {
     gen_t *gen = conn->gen;
     const char *client_id = json_string_value(json_object_get(msg, "client_id"));
@@ -91,8 +92,12 @@ static void on_chat_message(conn_t *conn, json_t *msg, const char *conversation)
     }
     int64_t now = gen_now_us();
     if (conn->is_operator && kind == 'v') {
-        if (ledger_on_delivered(gen->ledger, vidx, msgno, seq, now) == 1 && gen->replies && conversation)
+        int first = from_sync ? ledger_on_synced(gen->ledger, vidx, msgno, now)
+                              : ledger_on_delivered(gen->ledger, vidx, msgno, seq, now);
+        if (first == 1 && gen->replies && conversation)
             reply(conn, conversation, vidx, msgno);
+    } else if (from_sync) {
+        return;                    /* history the client had or will render by seq */
     } else if (conn->is_operator) {
         ledger_on_operator_echo(gen->ledger, vidx, msgno, seq);
     } else if (kind == 'o') {
@@ -176,14 +181,14 @@ static void dispatch(conn_t *conn, json_t *frame)
     if (!type) {
         gen_error(conn->gen, "frame_without_type");
     } else if (!strcmp(type, "message")) {
-        on_chat_message(conn, frame, json_string_value(json_object_get(frame, "conversation")));
+        on_chat_message(conn, frame, json_string_value(json_object_get(frame, "conversation")), 0);
     } else if (!strcmp(type, "ack")) {
         on_ack(conn, frame);
     } else if (!strcmp(type, "messages")) {
         const char *conv = json_string_value(json_object_get(frame, "conversation"));
         size_t i;
         json_t *m;
-        json_array_foreach(json_object_get(frame, "messages"), i, m) on_chat_message(conn, m, conv);
+        json_array_foreach(json_object_get(frame, "messages"), i, m) on_chat_message(conn, m, conv, 1);
     } else if (!strcmp(type, "welcome")) {
         on_welcome(conn, frame);
     } else if (!strcmp(type, "assigned")) {

@@ -92,6 +92,23 @@ static void test_rejected_is_not_lost(void)
     ledger_destroy(&l);
 }
 
+static void test_sync_overlap_is_not_duplicate(void)
+{
+    ledger_t *l = ledger_new(1);
+    if (!l) {
+        CHECK(0, "allocation");
+        return;
+    }
+    ledger_step_begin(l, 1000);
+    ledger_add(l, 0, 0);
+    ledger_add(l, 0, 0);
+    ledger_on_delivered(l, 0, 1, 2, 5);
+    CHECK(ledger_on_synced(l, 0, 1, 6) == 0 && l->c.dup_delivery == 0, "a synced message already had is no duplicate");
+    CHECK(ledger_on_synced(l, 0, 0, 7) == 1 && l->c.out_of_order == 0, "an older synced message is new and not out of order");
+    CHECK(l->c.delivered == 2, "both delivered");
+    ledger_destroy(&l);
+}
+
 static void test_seq_order(void)
 {
     ledger_t *l = ledger_new(1);
@@ -136,6 +153,7 @@ int main(void)
     test_latency_from_schedule();
     test_lost_dup_order();
     test_rejected_is_not_lost();
+    test_sync_overlap_is_not_duplicate();
     test_seq_order();
     test_packet_ids();
     return CHECK_DONE();
