@@ -25,8 +25,11 @@ gw_conn_t *gw_conn_new(gw_server_t *server, struct lws *wsi, gw_role_t role)
     gw_bucket_init(&conn->bucket, server->cfg.rate_per_sec, server->cfg.rate_burst,
                    beseda_mono_ms());
     conn->topics = zlistx_new();
-    if (!conn->topics || zhashx_insert(server->conns, conn->id_str, conn) != 0) {
+    conn->announced = zhashx_new();
+    if (!conn->topics || !conn->announced
+        || zhashx_insert(server->conns, conn->id_str, conn) != 0) {
         zlistx_destroy(&conn->topics);
+        zhashx_destroy(&conn->announced);
         free(conn);
         return NULL;
     }
@@ -60,6 +63,7 @@ void gw_conn_destroy(gw_conn_t **conn_p)
         if (gw_topics_remove(server->topics, topic, conn->id) == 1)
             gw_bus_unsubscribe(server->bus, topic);
     zlistx_destroy(&conn->topics);
+    zhashx_destroy(&conn->announced);
     gw_bus_count_conn(server->bus, conn->role, -1);
     beseda_gauge_add(server->metrics.conns[conn->role == GW_ROLE_OPERATOR], -1);
     zhashx_delete(server->conns, conn->id_str);
@@ -214,6 +218,24 @@ void gw_conn_unsubscribe(gw_conn_t *conn, const char *topic)
     zlistx_delete(conn->topics, handle);
     if (gw_topics_remove(conn->server->topics, topic, conn->id) == 1)
         gw_bus_unsubscribe(conn->server->bus, topic);
+}
+
+int gw_conn_announce(gw_conn_t *conn, const char *conv_id)
+{
+    if (zhashx_lookup(conn->announced, conv_id))
+        return 0;
+    /* Entries leave when their chat closes or moves; a connection that
+     * somehow keeps more starts over (the cost: one possible repeat). */
+    if (zhashx_size(conn->announced) >= GW_ANNOUNCED_MAX)
+        zhashx_purge(conn->announced);
+    /* The value only marks presence; without memory the frame still goes out. */
+    zhashx_insert(conn->announced, conv_id, (void *) "");
+    return 1;
+}
+
+void gw_conn_forget(gw_conn_t *conn, const char *conv_id)
+{
+    zhashx_delete(conn->announced, conv_id);
 }
 
 void gw_conn_identity(const gw_conn_t *conn, gw_identity_t *id)

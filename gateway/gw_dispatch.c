@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static int is_login(gw_req_kind_t kind)
 {
@@ -180,17 +181,32 @@ static void handle_reply(gw_server_t *s, gw_event_t *ev)
 
 /* Changes a delivery makes to a connection's subscriptions: a chat assigned
  * to an operator brings its conversation's events; a chat that went to
- * another operator (transfer) stops them, after this last frame. */
+ * another operator (transfer) stops them, after this last frame. A chat
+ * that left the operator (or closed) may be announced again later. */
 static void apply_delivery(gw_conn_t *conn, const Beseda__Delivery *d, const char *topic)
 {
     if (conn->role != GW_ROLE_OPERATOR)
         return;
+    const Beseda__ConversationInfo *c = d->body_case == BESEDA__DELIVERY__BODY_CONVERSATION
+                                      ? d->conversation : NULL;
     if (d->body_case == BESEDA__DELIVERY__BODY_ASSIGNED && d->assigned)
         topic_subscribe(conn, 'c', d->assigned->id);
-    else if (d->body_case == BESEDA__DELIVERY__BODY_CONVERSATION && d->conversation
-             && *d->conversation->operator_id && topic[0] == 'c'
-             && strcmp(d->conversation->operator_id, conn->operator_id) != 0)
+    else if (c && *c->operator_id && topic[0] == 'c'
+             && strcmp(c->operator_id, conn->operator_id) != 0)
         gw_conn_unsubscribe(conn, topic);
+    if (c && (strcasecmp(c->operator_id, conn->operator_id) != 0
+              || strcmp(c->state, "closed") == 0))
+        gw_conn_forget(conn, c->id);
+}
+
+/* The o:<operator> and g:<gateway> copies of one assignment both reach a
+ * connection whose o: subscription was in time: announce it once. */
+static int first_announcement(gw_conn_t *conn, const Beseda__Delivery *d)
+{
+    if (d->body_case != BESEDA__DELIVERY__BODY_ASSIGNED || !d->assigned
+        || conn->role != GW_ROLE_OPERATOR)
+        return 1;
+    return gw_conn_announce(conn, d->assigned->id);
 }
 
 static void deliver(gw_server_t *s, const Beseda__Delivery *d, const char *topic,
@@ -204,6 +220,8 @@ static void deliver(gw_server_t *s, const Beseda__Delivery *d, const char *topic
             continue;
         /* Tenants are walls: never hand one site's event to another's client. */
         if (*d->site_id && *conn->site_id && strcmp(d->site_id, conn->site_id) != 0)
+            continue;
+        if (!first_announcement(conn, d))
             continue;
         int role = conn->role;
         if (!built[role]) {
@@ -223,8 +241,35 @@ static void deliver(gw_server_t *s, const Beseda__Delivery *d, const char *topic
     free(text[1]);
 }
 
+/* On g:<this gateway>: an `assigned` for the one connection named in it,
+ * which must still be that operator's (conn ids are never reused, but
+ * check anyway). */
+static void handle_direct(gw_server_t *s, gw_event_t *ev)
+{
+    Beseda__Delivery *d = beseda__delivery__unpack(NULL, zframe_size(ev->body),
+                                                   zframe_data(ev->body));
+    if (!d) {
+        log_warn("cannot decode a delivery", "topic", ev->topic);
+        return;
+    }
+    gw_conn_t *conn = *d->conn_id ? zhashx_lookup(s->conns, d->conn_id) : NULL;
+    if (conn && conn->role == GW_ROLE_OPERATOR && *conn->operator_id
+        && d->body_case == BESEDA__DELIVERY__BODY_ASSIGNED && d->assigned
+        && strcasecmp(d->assigned->operator_id, conn->operator_id) == 0)
+        deliver(s, d, ev->topic, &conn->id, 1);
+    else
+        log_debug("delivery for a connection not here (any more)", "conn", d->conn_id);
+    beseda__delivery__free_unpacked(d, NULL);
+}
+
 static void handle_delivery(gw_server_t *s, gw_event_t *ev)
 {
+    /* SUB matches prefixes: "g:gw-1" also brings "g:gw-12"'s deliveries. */
+    if (strncmp(ev->topic, "g:", 2) == 0) {
+        if (strcmp(ev->topic, s->own_topic) == 0)
+            handle_direct(s, ev);
+        return;
+    }
     size_t n = 0;
     uint64_t *ids = gw_topics_conns(s->topics, ev->topic, &n);
     if (!ids)

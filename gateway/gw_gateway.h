@@ -18,6 +18,8 @@
 #define GW_GONE_TIMEOUT_MS  3000               /* OperatorGone needs no answer; give it little time */
 #define GW_IP_MAX           64
 #define GW_UA_MAX           512
+#define GW_OWN_TOPIC_MAX    200                /* "g:<gateway id>", as long as routers publish */
+#define GW_ANNOUNCED_MAX    1000               /* assigned chats one connection remembers */
 
 struct gw_server_t {
     gw_config_t cfg;
@@ -27,6 +29,7 @@ struct gw_server_t {
     struct lws_context *context;
     gw_bus_t *bus;
     gw_topics_t *topics;
+    char own_topic[GW_OWN_TOPIC_MAX];  /* "g:<gateway id>": deliveries for one connection here */
     zhashx_t *conns;               /* "<id>" -> gw_conn_t */
     uint64_t next_conn_id;
     lws_sorted_usec_list_t beat_sul;
@@ -69,6 +72,7 @@ typedef struct gw_conn_t {
     int close_code;                /* non-zero: close with it once the queue is written */
     int closing;                   /* no more input is read */
     zlistx_t *topics;              /* topics this connection is subscribed to */
+    zhashx_t *announced;           /* conversations announced `assigned` to it (operators) */
 } gw_conn_t;
 
 /* gw_conn.c */
@@ -83,6 +87,12 @@ int gw_conn_write(gw_conn_t *conn);                        /* on WRITEABLE; -1 c
 void gw_conn_subscribe(gw_conn_t *conn, const char *topic);
 void gw_conn_unsubscribe(gw_conn_t *conn, const char *topic);
 void gw_conn_identity(const gw_conn_t *conn, gw_identity_t *id);
+/* An `assigned` for conv_id may reach a connection twice (o:<operator> and
+ * g:<gateway>): 1 the first time (remembered), 0 after. A conversation
+ * that left the operator or closed is forgotten, so a later assignment of
+ * it back is announced again. */
+int gw_conn_announce(gw_conn_t *conn, const char *conv_id);
+void gw_conn_forget(gw_conn_t *conn, const char *conv_id);
 
 /* gw_dispatch.c */
 void gw_dispatch_message(gw_conn_t *conn, const char *data, size_t len);

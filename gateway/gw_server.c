@@ -412,6 +412,14 @@ gw_server_t *gw_server_new(const gw_config_t *config)
         goto fail;
     }
     gw_bus_set_report_name(s->bus, config->gateway_id);
+    /* Subscribed now, long before any login, so that it has reached every
+     * router by the time one publishes on it (gw_dispatch.c, handle_direct). */
+    int n = snprintf(s->own_topic, sizeof s->own_topic, "g:%s", config->gateway_id);
+    if (n < 0 || (size_t) n >= sizeof s->own_topic || !*config->gateway_id
+        || gw_bus_subscribe(s->bus, s->own_topic) != 0) {
+        log_error("cannot subscribe the gateway's own topic", "gateway", config->gateway_id);
+        goto fail;
+    }
     return s;
 fail:
     gw_server_destroy(&s);

@@ -59,15 +59,31 @@ static bool claim(router_t *self, const char *conv_id)
     return claim_take(self->assigning, conv_id, beseda_mono_ms(), claim_hold_ms(self));
 }
 
+/* Remembers the connection that came online on a job (see assign.h); an
+ * origin without all three ids is no origin. -1 when out of memory. */
+static int set_origin(job_t *job, const char *gateway_id, const char *conn_id,
+                      const char *operator_id)
+{
+    if (!gateway_id || !*gateway_id || !conn_id || !*conn_id || !operator_id || !*operator_id)
+        return 0;
+    if (job_set(&job->notify_gateway, gateway_id) != 0 || job_set(&job->notify_conn, conn_id) != 0
+        || job_set(&job->notify_operator, operator_id) != 0)
+        return -1;
+    return 0;
+}
+
 /* STEP_QUEUE job: conv_id set = one conversation; from_operator_id set
  * without conv_id = that operator's chats; neither = the site's queue. */
 static void ask_site_queue(router_t *self, const char *site_id, const char *conv_id,
-                           const char *from_operator_id, uint64_t epoch)
+                           const char *from_operator_id, uint64_t epoch,
+                           const assign_origin_t *origin)
 {
     job_t *job = job_new(STEP_QUEUE, NULL, NULL);
     if (!job || job_set(&job->site_id, site_id) != 0
         || (conv_id && job_set(&job->conv_id, conv_id) != 0)
-        || job_set(&job->from_operator_id, from_operator_id ? from_operator_id : "") != 0) {
+        || job_set(&job->from_operator_id, from_operator_id ? from_operator_id : "") != 0
+        || (origin && set_origin(job, origin->gateway_id, origin->conn_id,
+                                 origin->operator_id) != 0)) {
         log_error("assignment skipped: out of memory", "site", site_id);
         if (conv_id)
             claim_release(self->assigning, conv_id);
@@ -92,18 +108,27 @@ void assign_conversation(router_t *self, const char *site_id, const char *conv_i
         log_debug("assignment already in flight", "conversation", conv_id);
         return;
     }
-    ask_site_queue(self, site_id, conv_id, from_operator_id ? from_operator_id : "", epoch);
+    ask_site_queue(self, site_id, conv_id, from_operator_id ? from_operator_id : "", epoch, NULL);
 }
 
-void assign_site_queue(router_t *self, const char *site_id, uint64_t epoch)
+void assign_site_queue(router_t *self, const char *site_id, uint64_t epoch,
+                       const assign_origin_t *origin)
 {
-    ask_site_queue(self, site_id, NULL, NULL, epoch);
+    ask_site_queue(self, site_id, NULL, NULL, epoch, origin);
 }
 
 void assign_redistribute(router_t *self, const char *site_id, const char *operator_id,
                          uint64_t epoch)
 {
-    ask_site_queue(self, site_id, NULL, operator_id, epoch);
+    ask_site_queue(self, site_id, NULL, operator_id, epoch, NULL);
+}
+
+/* Is the assignment to operator_id one for the connection that started the
+ * queue job (assign.h)? */
+static bool for_origin(const job_t *queue_job, const char *operator_id)
+{
+    return queue_job->notify_operator && *operator_id
+        && strcasecmp(queue_job->notify_operator, operator_id) == 0;
 }
 
 /* StoreAssign of conv_id to operator_id ("" = back to the queue) from
@@ -117,7 +142,10 @@ static void ask_assign(router_t *self, const job_t *queue_job, const char *conv_
     if (!job || job_set(&job->site_id, queue_job->site_id) != 0
         || job_set(&job->conv_id, conv_id) != 0 || job_set(&job->operator_id, operator_id) != 0
         || job_set(&job->operator_name, operator_name) != 0
-        || job_set(&job->from_operator_id, from_operator_id) != 0) {
+        || job_set(&job->from_operator_id, from_operator_id) != 0
+        || (for_origin(queue_job, operator_id)
+            && set_origin(job, queue_job->notify_gateway, queue_job->notify_conn,
+                          queue_job->notify_operator) != 0)) {
         log_error("assignment skipped: out of memory", "conversation", conv_id);
         claim_release(self->assigning, conv_id);
         job_destroy(&job);
@@ -326,6 +354,9 @@ void assign_on_assign(router_t *self, job_t *job, Beseda__StoreReply *reply)
                                                    : (char *) operator_name(self, info.operator_id);
     if (info.operator_id[0])
         publish_assigned(self->pub, info.operator_id, &info);
+    if (info.operator_id[0] && job->notify_conn
+        && strcasecmp(job->notify_operator, info.operator_id) == 0)
+        publish_assigned_to_conn(self->pub, job->notify_gateway, job->notify_conn, &info);
     publish_conversation(self->pub, &info);
     note_change(self, job, &info);
     job_destroy(&job);

@@ -19,7 +19,17 @@
  * store says this request made the change (StoreAssignReply.applied), so a
  * repeated trigger, a retry, or a second router arriving at the same choice
  * publishes nothing. Claims (claim.h) keep one router from starting a
- * second assignment of a conversation while one is in flight. */
+ * second assignment of a conversation while one is in flight.
+ *
+ * The connection that came online: a queue pass started by a login, a
+ * resume or status "online" runs right after the welcome (or ok), while the
+ * gateway's subscription to o:<operator>, made when it got the welcome, may
+ * still be on its way to this router's PUB socket (a PUB drops what nobody
+ * has subscribed yet). So each assignment of that pass to that operator is
+ * also published on g:<gateway> with the connection's id: the gateway
+ * subscribes its own g: topic at start, long before any login, and hands
+ * the copy to that connection only, once (it drops the second of the o:
+ * and g: copies). */
 #ifndef BESEDA_ROUTER_ASSIGN_H
 #define BESEDA_ROUTER_ASSIGN_H
 
@@ -47,7 +57,18 @@ int assign_choose(const assign_load_t *loads, size_t n_loads, char *const *onlin
  * no longer holds chats, or "" when it has none. */
 void assign_conversation(router_t *self, const char *site_id, const char *conv_id,
                          const char *from_operator_id, uint64_t epoch);
-void assign_site_queue(router_t *self, const char *site_id, uint64_t epoch);
+/* Who made the operator come online, when a connection did: that
+ * connection's gateway and id, and the operator (all borrowed). */
+typedef struct {
+    const char *gateway_id;
+    const char *conn_id;
+    const char *operator_id;
+} assign_origin_t;
+
+/* origin: the connection that came online (login, resume, status
+ * "online"), or NULL (nobody to tell beyond o:<operator>). */
+void assign_site_queue(router_t *self, const char *site_id, uint64_t epoch,
+                       const assign_origin_t *origin);
 /* The operator's hold ended: hand each of their open chats on. */
 void assign_redistribute(router_t *self, const char *site_id, const char *operator_id,
                          uint64_t epoch);

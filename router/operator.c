@@ -169,7 +169,10 @@ void operator_on_welcome(router_t *self, job_t *job, Beseda__StoreReply *reply)
     log_info("operator online", "operator", op->id, "site", op->site_id,
              "via", job->step == STEP_LOGIN ? "login" : "resume", "gateway", job->msg->gateway_id);
     operator_publish_online(self, op->site_id);
-    assign_site_queue(self, op->site_id, job->epoch);
+    /* This connection hears its own assignments on g:<gateway> too: its
+     * o:<operator> subscription, made on the welcome, may not be here yet. */
+    assign_origin_t origin = { job->msg->gateway_id, job->msg->conn_id, op->id };
+    assign_site_queue(self, op->site_id, job->epoch, &origin);
     job_destroy(&job);
 }
 
@@ -194,8 +197,9 @@ void operator_set_status(router_t *self, job_t *job)
              "status", status);
     router_reply_ok(self, job);
     operator_publish_online(self, msg->site_id);
+    assign_origin_t origin = { msg->gateway_id, msg->conn_id, msg->operator_id };
     if (strcmp(status, "online") == 0)
-        assign_site_queue(self, msg->site_id, job->epoch);
+        assign_site_queue(self, msg->site_id, job->epoch, &origin);
     job_destroy(&job);
 }
 
@@ -215,8 +219,9 @@ void operator_beat(router_t *self, job_t *job)
                  "site", msg->site_id);
         operator_publish_online(self, msg->site_id);
     }
+    /* A beating connection subscribed to o:<operator> long ago. */
     if (change == PRESENCE_CAME_ONLINE)
-        assign_site_queue(self, msg->site_id, job->epoch);
+        assign_site_queue(self, msg->site_id, job->epoch, NULL);
     job_destroy(&job);
 }
 

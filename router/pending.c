@@ -51,6 +51,9 @@ void job_destroy(job_t **self_p)
     free(self->operator_name);
     free(self->from_operator_id);
     free(self->visitor_id);
+    free(self->notify_gateway);
+    free(self->notify_conn);
+    free(self->notify_operator);
     free(self);
     *self_p = NULL;
 }

@@ -42,6 +42,13 @@ typedef struct {
     char *operator_name;
     char *from_operator_id;        /* assignment: the (offline) operator it moves from */
     char *visitor_id;
+    /* Queue pass started by a connection coming online (login, resume,
+     * status "online"), and its assignments to that operator: the
+     * connection, which also gets their `assigned` on g:<notify_gateway>
+     * (assign.h). NULL otherwise. */
+    char *notify_gateway;
+    char *notify_conn;
+    char *notify_operator;
     int64_t started_ms;            /* monotonic: when the job was made (request latency) */
     int64_t store_sent_ms;         /* monotonic: when its last store call left */
 } job_t;

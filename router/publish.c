@@ -69,6 +69,17 @@ void publish_assigned(zsock_t *pub, const char *operator_id, const Beseda__Conve
     publish_delivery(pub, "o", operator_id, &d);
 }
 
+void publish_assigned_to_conn(zsock_t *pub, const char *gateway_id, const char *conn_id,
+                              const Beseda__ConversationInfo *info)
+{
+    Beseda__Delivery d = BESEDA__DELIVERY__INIT;
+    d.site_id = info->site_id;
+    d.conn_id = (char *) conn_id;
+    d.body_case = BESEDA__DELIVERY__BODY_ASSIGNED;
+    d.assigned = (Beseda__ConversationInfo *) info;
+    publish_delivery(pub, "g", gateway_id, &d);
+}
+
 void publish_operators_online(zsock_t *pub, const char *site_id, uint32_t count)
 {
     Beseda__OperatorsOnline oo = BESEDA__OPERATORS_ONLINE__INIT;

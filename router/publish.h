@@ -1,5 +1,6 @@
 /* Deliveries: what the router tells gateways through the broker's pub/sub.
- * Topics (docs/ARCHITECTURE.md): c:<conversation>, o:<operator>, s:<site>.
+ * Topics (docs/ARCHITECTURE.md): c:<conversation>, o:<operator>, s:<site>,
+ * g:<gateway> (one connection of that gateway, named in the delivery).
  * Publishing is best effort (PUB drops when the broker is away); clients
  * repair gaps with sync, so a failure is only logged. */
 #ifndef BESEDA_ROUTER_PUBLISH_H
@@ -16,6 +17,10 @@ void publish_typing(zsock_t *pub, const char *site_id, const char *conv_id,
 void publish_conversation(zsock_t *pub, const Beseda__ConversationInfo *info);
 /* "This chat is now yours", on o:<operator>. */
 void publish_assigned(zsock_t *pub, const char *operator_id, const Beseda__ConversationInfo *info);
+/* The same for one connection that just came online, on g:<gateway> with
+ * conn_id set: its o:<operator> subscription may not be here yet (assign.h). */
+void publish_assigned_to_conn(zsock_t *pub, const char *gateway_id, const char *conn_id,
+                              const Beseda__ConversationInfo *info);
 void publish_operators_online(zsock_t *pub, const char *site_id, uint32_t count);
 
 #endif

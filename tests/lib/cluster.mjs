@@ -181,7 +181,8 @@ export class Cluster {
   startBroker() { return this.add('broker', path.join(BUILD, 'beseda-broker'), [], { ...this.baseEnv('broker'), ...this.adminEnv('broker') }); }
   startStore(i) { return this.add(`store-${i}`, path.join(BUILD, 'beseda-store'), [], { ...this.baseEnv(`store-${i}`), ...this.adminEnv(`store-${i}`) }); }
   startRouter(i) { return this.add(`router-${i}`, path.join(BUILD, 'beseda-router'), [], { ...this.baseEnv(`router-${i}`), ...this.adminEnv(`router-${i}`) }); }
-  async startGateway(i) {
+  /** env: extra variables for this gateway only (e.g. another BESEDA_BROKER_SUB). */
+  async startGateway(i, env = {}) {
     let port = this.gatewayPorts[i];
     while (!port || (!this.gatewayPorts[i] && this.isAdminPort(port))) port = await freePort();
     this.gatewayPorts[i] = port;
@@ -190,6 +191,7 @@ export class Cluster {
       ...this.adminEnv(`gateway-${i}`),
       BESEDA_HTTP_HOST: '127.0.0.1', BESEDA_HTTP_PORT: String(port), BESEDA_WEB_ROOT: path.join(ROOT, 'web'),
       BESEDA_GATEWAY_ID: `gateway-${i}`,
+      ...env,
     });
     await waitFor(async () => (await fetch(`${this.gatewayUrl(i)}/healthz`)).ok, { what: `gateway-${i} /healthz` });
     return p;

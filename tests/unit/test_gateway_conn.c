@@ -1,9 +1,11 @@
 /* A connection's message reassembly: fragments join, the size limit holds
  * for the whole message however it is split, and nothing is read once the
- * connection is closing. No socket is involved (wsi is NULL). */
+ * connection is closing; an assignment is announced once per connection.
+ * No socket is involved (wsi is NULL). */
 #include "check.h"
 #include "gw_gateway.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int main(void)
@@ -40,6 +42,19 @@ int main(void)
 
     b->closing = 1;
     CHECK(gw_conn_rx(b, big, 10, 0, 1) == GW_RX_IGNORE, "a closing connection reads nothing");
+
+    CHECK(gw_conn_announce(b, "conv-1") == 1, "a first assignment is announced");
+    CHECK(gw_conn_announce(b, "conv-1") == 0, "its second copy (o: and g:) is not");
+    CHECK(gw_conn_announce(b, "conv-2") == 1, "another conversation is");
+    gw_conn_forget(b, "conv-1");
+    CHECK(gw_conn_announce(b, "conv-1") == 1, "a chat that left and came back is announced again");
+    gw_conn_forget(b, "never-seen");
+    for (int i = 0; i < GW_ANNOUNCED_MAX + 5; i++) {
+        char conv[32];
+        snprintf(conv, sizeof conv, "many-%d", i);
+        gw_conn_announce(b, conv);
+    }
+    CHECK(zhashx_size(b->announced) <= GW_ANNOUNCED_MAX, "a connection remembers a bounded number");
 
     uint64_t id = a->id;
     gw_conn_destroy(&a);
