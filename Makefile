@@ -50,6 +50,10 @@ $(BUILD)/lib$(1).a: $$(filter-out $(BUILD)/$(1)/main.o,$$($(1)_OBJ))
 	ar rcs $$@ $$^
 endef
 $(foreach p,$(PROCESSES),$(eval $(call process_rule,$(p))))
+# The gateway runs libwebsockets inside a libev loop (epoll; docs/GATEWAY.md).
+# libev has no pkg-config file in Debian.
+$(BUILD)/beseda-gateway: LDLIBS += -lev
+$(BUILD)/tests/test_gateway_%: LDLIBS += -lev
 
 # Unit tests: tests/unit/test_<module>.c links the library of the process it
 # names after "test_<process>_" (or only the common library).

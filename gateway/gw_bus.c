@@ -70,10 +70,14 @@ void gw_event_destroy(gw_event_t **event_p)
     *event_p = NULL;
 }
 
-/* Appends an event; returns 0, or -1 if it was dropped (then destroyed). */
+/* Appends an event. Returns 1 if the queue was empty (the lws thread must
+ * be woken), 0 if it joined events that a wake-up already covers, -1 if it
+ * was dropped (then destroyed). The lws thread always takes the whole
+ * queue, so "non-empty" implies "a wake-up is on its way": waking only on
+ * the empty → non-empty step keeps that true with far fewer wake-ups. */
 static int push_event(gw_bus_t *self, gw_event_t *ev)
 {
-    int dropped = 0;
+    int dropped = 0, was_empty = 0;
     pthread_mutex_lock(&self->lock);
     /* A stalled lws thread must not make this one grow without end. Replies
      * are kept (each has a waiting client); deliveries may drop: sequence
@@ -82,6 +86,7 @@ static int push_event(gw_bus_t *self, gw_event_t *ev)
         self->dropped++;
         dropped = 1;
     } else {
+        was_empty = self->head == NULL;
         if (self->tail)
             self->tail->next = ev;
         else
@@ -100,7 +105,7 @@ static int push_event(gw_bus_t *self, gw_event_t *ev)
             log_warn("lws thread behind; deliveries dropped", "total", count);
         }
     }
-    return dropped ? -1 : 0;
+    return dropped ? -1 : was_empty;
 }
 
 gw_event_t *gw_bus_take_events(gw_bus_t *self)
@@ -169,7 +174,7 @@ typedef struct {
     bus_client_t *client;
     zsock_t *sub;
     zlistx_t *outstanding;     /* command_t of requests in flight */
-    int woke;                  /* events were queued since the last wake-up */
+    int woke;                  /* the queue became non-empty since the last wake-up */
     int64_t next_report_ms;    /* monotonic: next load report to the broker */
 } thread_t;
 
@@ -212,8 +217,8 @@ static void start_request(thread_t *t, command_t *cmd)
         bus_client_cancel(t->client, corr);
     if (corr == 0 || !cmd->handle) {
         log_warn("cannot queue a bus request");
-        push_reply(t->bus, cmd, BUS_TIMEOUT, NULL);
-        t->woke = 1;
+        if (push_reply(t->bus, cmd, BUS_TIMEOUT, NULL) == 1)
+            t->woke = 1;
     }
 }
 
@@ -250,8 +255,8 @@ static int handle_command(thread_t *t, zsock_t *pipe)
 static void finish(thread_t *t, command_t *cmd, bus_status_t status, zframe_t *body)
 {
     zlistx_delete(t->outstanding, cmd->handle);
-    push_reply(t->bus, cmd, status, body);
-    t->woke = 1;
+    if (push_reply(t->bus, cmd, status, body) == 1)
+        t->woke = 1;
 }
 
 static void drain_replies(thread_t *t)
@@ -262,10 +267,8 @@ static void drain_replies(thread_t *t)
         int rc = bus_client_recv(t->client, &reply);
         if (rc < 0)
             break;
-        if (rc == 1) {
+        if (rc == 1)
             finish(t, reply.user, reply.status, reply.body);
-            t->woke = 1;
-        }
     }
 }
 
@@ -287,7 +290,7 @@ static void drain_deliveries(thread_t *t)
         ev->type = GW_EV_DELIVERY;
         ev->topic = topic;
         ev->body = body;
-        if (push_event(t->bus, ev) == 0)
+        if (push_event(t->bus, ev) == 1)
             t->woke = 1;
     }
 }

@@ -5,8 +5,9 @@
  * the DEALER (bus_client, service "router") and the SUB socket; the lws thread
  * hands it requests and (un)subscriptions through the actor pipe without ever
  * waiting, and gets replies and deliveries back through a mutex-protected
- * queue plus a wake-up callback (lws_cancel_service). Wake-ups merge, so the
- * lws thread drains the whole queue each time it is woken. */
+ * queue plus a wake-up callback (the lws loop's ev_async). The callback is
+ * called only when the queue goes from empty to non-empty, so the lws thread
+ * must drain the whole queue each time it is woken. */
 #ifndef BESEDA_GW_BUS_H
 #define BESEDA_GW_BUS_H
 

@@ -1,14 +1,19 @@
 /* The libwebsockets side: one context, one protocol ("beseda.v1") that
  * serves both HTTP (static files, /healthz, /readyz, /metrics) and the two WebSocket endpoints,
  * told apart by path. The whole server runs on the thread that calls
- * gw_server_run; the bus thread only wakes it (lws_cancel_service), and the
- * woken loop drains the bus queue in LWS_CALLBACK_EVENT_WAIT_CANCELLED. */
+ * gw_server_run, in a libev loop (epoll) that lws joins as a foreign loop:
+ * lws's own loop is poll(), which hands every descriptor to the kernel on
+ * every wake-up, so its cost grew with the idle connections. The bus thread
+ * only wakes the loop (ev_async_send, which also merges wake-ups that come
+ * before the loop got round to them), and the woken loop drains the whole
+ * bus queue. */
 #include "admin_http.h"
 #include "gw_gateway.h"
 #include "gw_static.h"
 #include "log.h"
 #include "util.h"
 
+#include <ev.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,16 +27,20 @@ typedef struct {
     gw_conn_t *conn;       /* WebSocket connections only */
 } pss_t;
 
-/* The bus thread's wake-up must never touch a destroyed context: it goes
- * through this lock, and the context is unhooked before it is destroyed. */
+/* The bus thread's wake-up must never touch a destroyed loop: it goes
+ * through this lock, and the loop is unhooked before it is destroyed. */
 typedef struct {
     pthread_mutex_t lock;
-    struct lws_context *context;
+    struct ev_loop *loop;          /* NULL: nobody to wake any more */
+    ev_async *async;
 } waker_t;
 
 typedef struct {
     gw_server_t server;    /* first: the context user pointer is both */
     waker_t waker;
+    struct ev_loop *loop;  /* owned; lws runs in it as a foreign loop */
+    ev_async bus_ready;    /* the bus thread queued events */
+    volatile sig_atomic_t *stop;
     int64_t next_beat_ms;
 } server_box_t;
 
@@ -295,10 +304,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLOSED:
         on_closed(pss);
         return 0;
-    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        if (s && s->bus)
-            gw_dispatch_events(s);
-        return 0;
     default:
         break;
     }
@@ -312,13 +317,25 @@ static const struct lws_protocols PROTOCOLS[] = {
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* Bus thread: ev_async_send is libev's thread-safe wake-up; a second send
+ * before the loop ran the first costs no system call. */
 static void wake(void *arg)
 {
     waker_t *w = arg;
     pthread_mutex_lock(&w->lock);
-    if (w->context)
-        lws_cancel_service(w->context);
+    if (w->loop)
+        ev_async_send(w->loop, w->async);
     pthread_mutex_unlock(&w->lock);
+}
+
+/* lws thread: everything the bus thread queued so far, in one go. */
+static void on_bus_ready(struct ev_loop *loop, ev_async *watcher, int revents)
+{
+    (void) loop;
+    (void) revents;
+    server_box_t *box = watcher->data;
+    if (box->server.bus)
+        gw_dispatch_events(&box->server);
 }
 
 static void lws_log(int level, const char *line)
@@ -365,9 +382,24 @@ static int parse_origins(gw_server_t *s)
     return 0;
 }
 
+/* The loop first, then lws inside it. EVFLAG_AUTO picks epoll on Linux. */
+static int create_loop(server_box_t *box)
+{
+    box->loop = ev_loop_new(EVFLAG_AUTO);
+    if (!box->loop) {
+        log_error("cannot create the event loop");
+        return -1;
+    }
+    ev_async_init(&box->bus_ready, on_bus_ready);
+    box->bus_ready.data = box;
+    ev_async_start(box->loop, &box->bus_ready);
+    return 0;
+}
+
 static int create_context(server_box_t *box)
 {
     gw_server_t *s = &box->server;
+    void *foreign_loops[] = { box->loop };
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = s->cfg.port;
@@ -380,12 +412,13 @@ static int create_context(server_box_t *box)
     info.ka_interval = 10;
     if (!strchr(s->cfg.host, ':'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.options |= LWS_SERVER_OPTION_LIBEV;
+    info.foreign_loops = foreign_loops;
     s->context = lws_create_context(&info);
     if (!s->context) {
         log_error("cannot listen", "host", s->cfg.host);
         return -1;
     }
-    box->waker.context = s->context;
     return 0;
 }
 
@@ -404,8 +437,11 @@ gw_server_t *gw_server_new(const gw_config_t *config)
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
     s->conns = zhashx_new();
     s->topics = gw_topics_new();
-    if (!s->conns || !s->topics || parse_origins(s) < 0 || create_context(box) < 0)
+    if (!s->conns || !s->topics || parse_origins(s) < 0 || create_loop(box) < 0
+        || create_context(box) < 0)
         goto fail;
+    box->waker.async = &box->bus_ready;
+    box->waker.loop = box->loop;
     s->bus = gw_bus_new(config->broker, config->broker_sub, wake, &box->waker);
     if (!s->bus) {
         log_error("cannot start the bus thread", "broker", config->broker);
@@ -438,7 +474,7 @@ void gw_server_destroy(gw_server_t **self_p)
         return;
     server_box_t *box = (server_box_t *) s;
     pthread_mutex_lock(&box->waker.lock);
-    box->waker.context = NULL;
+    box->waker.loop = NULL;
     pthread_mutex_unlock(&box->waker.lock);
     /* Connections still open are closed here; their CLOSED callbacks still
      * reach the bus (OperatorGone), so the bus thread stops after this. */
@@ -446,6 +482,10 @@ void gw_server_destroy(gw_server_t **self_p)
         lws_context_destroy(s->context);
     s->context = NULL;
     gw_bus_destroy(&s->bus);
+    if (box->loop) {
+        ev_async_stop(box->loop, &box->bus_ready);
+        ev_loop_destroy(box->loop);
+    }
     gw_topics_destroy(&s->topics);
     zhashx_destroy(&s->conns);
     free(s->origins_text);
@@ -478,6 +518,10 @@ static void on_tick(lws_sorted_usec_list_t *sul)
         box->next_beat_ms = now + s->cfg.beat_ms;
         gw_dispatch_beats(s);
     }
+    /* A signal only interrupts epoll_wait, which libev then resumes: the
+     * tick is what notices the stop flag. */
+    if (*box->stop)
+        ev_break(box->loop, EVBREAK_ALL);
     lws_sul_schedule(s->context, 0, &s->beat_sul, on_tick, GW_TICK_MS * LWS_US_PER_MS);
 }
 
@@ -496,22 +540,22 @@ static void shut_down(gw_server_t *s)
         gw_conn_send(conn, gw_simple_json("reconnect"));
         gw_conn_close_after(conn, LWS_CLOSE_STATUS_GOINGAWAY);
     }
+    /* One loop iteration at a time; the tick wakes it at least every
+     * GW_TICK_MS, so the deadline is kept. */
+    server_box_t *box = (server_box_t *) s;
     int64_t deadline = beseda_mono_ms() + GW_SHUTDOWN_GRACE_MS;
     while (zhashx_size(s->conns) > 0 && beseda_mono_ms() < deadline)
-        if (lws_service(s->context, 0) < 0)
-            break;
+        ev_run(box->loop, EVRUN_ONCE);
 }
 
 int gw_server_run(gw_server_t *s, volatile sig_atomic_t *stop)
 {
     server_box_t *box = (server_box_t *) s;
+    box->stop = stop;
     box->next_beat_ms = beseda_mono_ms() + s->cfg.beat_ms;
     lws_sul_schedule(s->context, 0, &s->beat_sul, on_tick, GW_TICK_MS * LWS_US_PER_MS);
     while (!*stop)
-        if (lws_service(s->context, 0) < 0) {
-            log_error("libwebsockets service failed");
-            return -1;
-        }
+        ev_run(box->loop, 0);      /* until the tick sees the stop flag */
     shut_down(s);
     lws_sul_cancel(&s->beat_sul);
     return 0;
