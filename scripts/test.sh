@@ -57,6 +57,17 @@ if [ -z "${BESEDA_TEST_FILTER:-}" ] && [ -z "${BESEDA_SKIP_ASAN:-}" ]; then
     fi
 fi
 
+if [ -z "${BESEDA_TEST_FILTER:-}" ]; then
+    echo "== bench-smoke: one short benchmark step, so the benchmark cannot rot"
+    # Fails only if the generator fails or a message is lost or duplicated,
+    # never because the machine was slow (docs/PERFORMANCE.md).
+    if make --no-print-directory bench-smoke > "$out/bench-smoke.log" 2>&1; then
+        passed=$((passed + 1)); grep -E '^bench-smoke' "$out/bench-smoke.log" || true
+    else
+        failed=$((failed + 1)); echo "FAIL bench-smoke"; grep -vE '^\{"ts"' "$out/bench-smoke.log" | tail -30
+    fi
+fi
+
 echo "== docs/CONFIG.md matches the option tables"
 if scripts/config-doc.sh --check > "$out/config.log" 2>&1; then passed=$((passed + 1)); else
     failed=$((failed + 1)); cat "$out/config.log"; fi
