@@ -16,6 +16,7 @@ import { startCluster, waitFor, freePort, } from '../lib/cluster.mjs';
 import { Client, visitor, operator, clientId } from '../lib/client.mjs';
 
 const SITES = 20;
+const LOGIN_SITES = 6;     // a login hashes the password in the store: fewer at once
 const QUEUED = 3;          // chats waiting on each site before its operator logs in
 
 const SLOW_GW = 2;         // its subscriptions reach the broker SUB_DELAY_MS late
@@ -94,9 +95,10 @@ async function startLogin(gw, op, how) {
 const ROUNDS = ['resume', 'resume', 'resume', 'login'];
 for (let round = 0; round < ROUNDS.length; round++) {
   const how = ROUNDS[round];
-  test(`${SITES} operators coming online at once (${how}) each hear every queued chat given to them, once (round ${round + 1})`, async () => {
+  const n = how === 'login' ? LOGIN_SITES : SITES;
+  test(`${n} operators coming online at once (${how}) each hear every queued chat given to them, once (round ${round + 1})`, async () => {
     const sites = [];
-    for (let i = 0; i < SITES; i++) sites.push(await queuedSite(round, i));
+    for (let i = 0; i < n; i++) sites.push(await queuedSite(round, i));
     for (const { visitors } of sites) {
       for (const { conv } of visitors) {
         assert.equal(c.sql(`SELECT state FROM conversations WHERE id = '${conv}'`)[0][0], 'queued');
@@ -111,7 +113,7 @@ for (let round = 0; round < ROUNDS.length; round++) {
     }
 
     const missing = [];
-    for (let i = 0; i < SITES; i++) {
+    for (let i = 0; i < n; i++) {
       const { op, visitors } = sites[i];
       const { client, seen } = logins[i];
       const convs = visitors.map((x) => x.conv);
