@@ -170,6 +170,8 @@ void router_fail(router_t *self, job_t **job_p, const char *code, const char *me
 void router_store_call(router_t *self, job_t **job_p, const char *shard_key,
                        Beseda__StoreRequest *request)
 {
+    /* The store drops, unanswered, what it reaches after we stopped waiting. */
+    request->ttl_ms = (uint32_t) self->cfg.store_timeout_ms;
     size_t len;
     void *buf = router_pack(&request->base, &len);
     uint64_t corr = buf ? bus_client_request(self->store, STORE_SERVICE, shard_key, buf, len,

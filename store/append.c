@@ -25,6 +25,7 @@ void store_item_destroy(store_item_t **self_p)
         return;
     store_item_t *self = *self_p;
     bus_request_destroy(&self->request);
+    free(self->key);
     if (self->msg)
         beseda__store_request__free_unpacked(self->msg, NULL);
     free(self);

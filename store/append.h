@@ -10,11 +10,15 @@
 #include "bus.h"
 #include "store.h"
 #include <stddef.h>
+#include <stdint.h>
 
 /* One received request. */
 typedef struct {
     bus_request_t *request;          /* owned */
     Beseda__StoreRequest *msg;       /* owned (unpacked); NULL if undecodable */
+    char *key;                       /* owned: client route + correlation id (resends share it) */
+    uint64_t seq;                    /* arrival order */
+    int64_t deadline_ms;             /* monotonic; 0 = none (the request carried no ttl_ms) */
 } store_item_t;
 
 void store_item_destroy(store_item_t **self_p);

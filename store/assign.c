@@ -43,54 +43,36 @@ static bool valid_request(const Beseda__StoreAssign *req)
     return !is_empty(req->operator_id) || !is_empty(req->from_operator_id);
 }
 
-/* The compare-and-set. $3 target operator ('' = none: back to the queue),
- * $5 expected current operator ('' = none), $6 assign id. Moving to the
- * operator who has it already is no change. Sets *updated. */
-static store_err_t update_row(store_ctx_t *ctx, const Beseda__StoreAssign *req, bool *updated)
+/* The compare-and-set, whether the row's last change was the one named
+ * assign_id (a retry of a request that went through), and the conversation
+ * afterwards: one call (migration 0006). Moving to the operator who has it
+ * already is no change. */
+static store_err_t run_assign(store_ctx_t *ctx, const Beseda__StoreAssign *req, store_mem_t *mem,
+                              bool *updated, bool *mine, Beseda__ConversationInfo **conv)
 {
     char epoch[EPOCH_TEXT_LEN];
     store_epoch_text(req->epoch, epoch);
     const char *params[] = { req->site_id, req->conversation_id,
-                             req->operator_id ? req->operator_id : "", epoch,
-                             req->from_operator_id ? req->from_operator_id : "",
-                             req->assign_id ? req->assign_id : "" };
+                             is_empty(req->operator_id) ? NULL : req->operator_id, epoch,
+                             is_empty(req->from_operator_id) ? NULL : req->from_operator_id,
+                             is_empty(req->assign_id) ? NULL : req->assign_id };
     PGresult *res;
     db_status_t st = store_db_query(ctx->db,
-        "UPDATE conversations c SET operator_id = NULLIF($3::text, '')::uuid,"
-        "       state = CASE WHEN $3::text = '' THEN 'queued' ELSE 'assigned' END,"
-        "       assign_id = NULLIF($6::text, ''), updated_at = now(),"
-        "       owner_epoch = greatest(c.owner_epoch, $4::bigint)"
-        " WHERE c.site_id = $1 AND c.id = $2 AND c.state <> 'closed'"
-        "   AND c.owner_epoch <= $4::bigint"
-        "   AND c.operator_id IS NOT DISTINCT FROM NULLIF($5::text, '')::uuid"
-        "   AND c.operator_id IS DISTINCT FROM NULLIF($3::text, '')::uuid"
-        "   AND ($3::text = '' OR EXISTS (SELECT 1 FROM operators o"
-        "                                  WHERE o.id = NULLIF($3::text, '')::uuid AND o.site_id = $1))"
-        " RETURNING 1", 6, params, &res);
+        "SELECT * FROM beseda_assign($1::uuid, $2::uuid, $3::uuid, $4::bigint, $5::uuid, $6)",
+        6, params, &res);
     if (st != DB_OK)
         return rows_err(st);
-    *updated = PQntuples(res) == 1;
-    PQclear(res);
-    return STORE_OK;
-}
-
-/* Whether the row's last change was the one named assign_id (a retry of a
- * request that went through). */
-static store_err_t changed_by(store_ctx_t *ctx, const Beseda__StoreAssign *req, bool *mine)
-{
-    *mine = false;
-    if (is_empty(req->assign_id))
-        return STORE_OK;
-    const char *params[] = { req->site_id, req->conversation_id, req->assign_id };
-    PGresult *res;
-    db_status_t st = store_db_query(ctx->db,
-        "SELECT 1 FROM conversations WHERE site_id = $1 AND id = $2 AND assign_id = $3",
-        3, params, &res);
-    if (st != DB_OK)
-        return rows_err(st);
-    *mine = PQntuples(res) == 1;
-    PQclear(res);
-    return STORE_OK;
+    if (!store_mem_keep(mem, res))
+        return STORE_INTERNAL;
+    *updated = *mine = false;
+    *conv = NULL;
+    if (PQntuples(res) == 0)
+        return STORE_OK;                 /* not a conversation of this site */
+    if (PQnfields(res) != 2 + CONV_NCOLS)
+        return STORE_INTERNAL;
+    *updated = rows_bool(res, 0, 0);
+    *mine = rows_bool(res, 0, 1);
+    return (*conv = rows_conversation(mem, res, 0, 2)) ? STORE_OK : STORE_INTERNAL;
 }
 
 /* Is the conversation now as the request asked? Postgres prints uuids in
@@ -118,11 +100,7 @@ store_err_t store_assign(store_ctx_t *ctx, const Beseda__StoreAssign *req,
     reply->assign = r;
 
     bool updated = false, mine = false;
-    store_err_t err = update_row(ctx, req, &updated);
-    if (err == STORE_OK && !updated)
-        err = changed_by(ctx, req, &mine);
-    if (err == STORE_OK)
-        err = rows_conversation_get(ctx, mem, req->site_id, req->conversation_id, &r->conversation);
+    store_err_t err = run_assign(ctx, req, mem, &updated, &mine, &r->conversation);
     if (err != STORE_OK)
         return err;
     r->ok = as_asked(r->conversation, req);

@@ -60,15 +60,19 @@ static store_err_t dispatch(store_ctx_t *ctx, const Beseda__StoreRequest *req,
     }
 }
 
+void store_reply_error(Beseda__StoreReply *reply, store_err_t err)
+{
+    if (err == STORE_OK)
+        return;
+    /* A half-built body must not go out next to an error. */
+    reply->body_case = BESEDA__STORE_REPLY__BODY__NOT_SET;
+    reply->error_code = (char *) store_err_code(err);
+    if (err == STORE_BAD_REQUEST)
+        log_debug("bad store request");
+}
+
 void store_handle(store_ctx_t *ctx, const Beseda__StoreRequest *req,
                   Beseda__StoreReply *reply, store_mem_t *mem)
 {
-    store_err_t err = dispatch(ctx, req, reply, mem);
-    if (err != STORE_OK) {
-        /* A half-built body must not go out next to an error. */
-        reply->body_case = BESEDA__STORE_REPLY__BODY__NOT_SET;
-        reply->error_code = (char *) store_err_code(err);
-        if (err == STORE_BAD_REQUEST)
-            log_debug("bad store request");
-    }
+    store_reply_error(reply, dispatch(ctx, req, reply, mem));
 }

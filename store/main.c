@@ -3,6 +3,7 @@
  * worker loop until SIGINT/SIGTERM. Admin subcommands: see admin.h. */
 #include "admin.h"
 #include "admin_http.h"
+#include "auth_pool.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -63,7 +64,8 @@ static int serve(const beseda_opt_t *opts, beseda_metrics_t *registry, store_met
         }
         store_worker_t *worker = store_worker_new(&ctx, beseda_config_str(opts, "broker"), name,
                                                   (size_t) beseda_config_int(opts, "batch-max"),
-                                                  (int) beseda_config_int(opts, "batch-wait-ms"));
+                                                  (int) beseda_config_int(opts, "batch-wait-ms"),
+                                                  (int) beseda_config_int(opts, "auth-threads"));
         if (worker) {
             store_worker_set_registry(worker, registry);
             log_info("store started", "name", name, "broker", beseda_config_str(opts, "broker"));
@@ -99,10 +101,13 @@ static int serve_with_admin(const beseda_opt_t *opts)
 static int check_limits(const beseda_opt_t *opts)
 {
     long batch = beseda_config_int(opts, "batch-max");
+    long auth = beseda_config_int(opts, "auth-threads");
     if (batch < 1 || batch > STORE_BATCH_MAX_LIMIT || beseda_config_int(opts, "batch-wait-ms") > 1000
-        || beseda_config_int(opts, "session-ttl") < 60) {
-        fprintf(stderr, "beseda-store: batch-max must be 1..%d, batch-wait-ms at most 1000, "
-                        "session-ttl at least 60\n", STORE_BATCH_MAX_LIMIT);
+        || beseda_config_int(opts, "batch-wait-ms") < 0 || beseda_config_int(opts, "session-ttl") < 60
+        || auth < 0 || auth > AUTH_POOL_MAX_THREADS) {
+        fprintf(stderr, "beseda-store: batch-max must be 1..%d, batch-wait-ms 0..1000, "
+                        "session-ttl at least 60, auth-threads 0..%d\n", STORE_BATCH_MAX_LIMIT,
+                AUTH_POOL_MAX_THREADS);
         return -1;
     }
     const char *admin = beseda_config_str(opts, "admin-addr");
@@ -128,8 +133,10 @@ int main(int argc, char **argv)
         { "pg", "BESEDA_PG", OPT_STRING, "host=127.0.0.1 port=5432 dbname=beseda user=beseda",
           "libpq connection string", NULL },
         { "batch-max", "BESEDA_BATCH_MAX", OPT_INT, "64", "appends per group commit", NULL },
-        { "batch-wait-ms", "BESEDA_BATCH_WAIT_MS", OPT_INT, "2",
-          "how long a group commit waits for more appends", NULL },
+        { "batch-wait-ms", "BESEDA_BATCH_WAIT_MS", OPT_INT, "0",
+          "extra wait for more appends before a group commit (0: commit what is queued at once)", NULL },
+        { "auth-threads", "BESEDA_AUTH_THREADS", OPT_INT, "1",
+          "threads verifying operator passwords (argon2id) off the request loop; 0: on the loop", NULL },
         { "session-ttl", "BESEDA_SESSION_TTL", OPT_INT, "2592000",
           "operator session lifetime, seconds", NULL },
         { "migrations", "BESEDA_MIGRATIONS", OPT_STRING, "",

@@ -19,6 +19,9 @@
 #define DUMMY_HASH "$argon2id$v=19$m=65536,t=2,p=1$aCaV/XoiU8jh9XHGEyWKnw$" \
                    "tuWvkBLtFzR2hSTUyxpjhT/EDJe3jf5sXIFB2dPyRb0"
 
+_Static_assert(sizeof(((store_login_t *) 0)->hash) >= crypto_pwhash_STRBYTES,
+               "libsodium reads crypto_pwhash_STRBYTES bytes of a hash");
+
 static Beseda__OperatorInfo *operator_from_row(store_mem_t *mem, const PGresult *res, int row)
 {
     Beseda__OperatorInfo *op = store_mem_alloc(mem, sizeof *op);
@@ -90,11 +93,12 @@ static Beseda__StoreOperatorReply *new_reply(Beseda__StoreReply *reply, store_me
     return r;
 }
 
-store_err_t store_operator_login(store_ctx_t *ctx, const Beseda__StoreOperatorLogin *req,
-                                 Beseda__StoreReply *reply, store_mem_t *mem)
+store_err_t store_login_lookup(store_ctx_t *ctx, const Beseda__StoreOperatorLogin *req,
+                               Beseda__StoreReply *reply, store_mem_t *mem, store_login_t *login)
 {
-    Beseda__StoreOperatorReply *r = new_reply(reply, mem);
-    if (!r)
+    login->row = NULL;
+    snprintf(login->hash, sizeof login->hash, "%s", DUMMY_HASH);
+    if (!new_reply(reply, mem))
         return STORE_INTERNAL;
     if (!store_valid_text(req->email, STORE_FIELD_MAX_BYTES) || !req->password
         || strlen(req->password) > STORE_FIELD_MAX_BYTES)
@@ -108,22 +112,42 @@ store_err_t store_operator_login(store_ctx_t *ctx, const Beseda__StoreOperatorLo
         return rows_err(st);
     if (!store_mem_keep(mem, res))
         return STORE_INTERNAL;
-    int found = PQntuples(res) == 1;
-    /* libsodium reads a fixed crypto_pwhash_STRBYTES buffer. */
-    char hash[crypto_pwhash_STRBYTES] = { 0 };
-    snprintf(hash, sizeof hash, "%s", found ? PQgetvalue(res, 0, 5) : DUMMY_HASH);
-    int good = crypto_pwhash_str_verify(hash, req->password, strlen(req->password)) == 0;
-    if (!found || !good) {
+    if (PQntuples(res) == 1) {
+        login->row = res;
+        snprintf(login->hash, sizeof login->hash, "%s", PQgetvalue(res, 0, 5));
+    }
+    return STORE_OK;
+}
+
+store_err_t store_login_finish(store_ctx_t *ctx, const Beseda__StoreOperatorLogin *req,
+                               Beseda__StoreReply *reply, store_mem_t *mem,
+                               const store_login_t *login, bool password_ok)
+{
+    Beseda__StoreOperatorReply *r = reply->operator_;
+    if (!r)
+        return STORE_INTERNAL;
+    if (!login->row || !password_ok) {
         log_info("operator login refused", "email", req->email);
         return STORE_OK;                        /* ok = false */
     }
-    if (!(r->operator_ = operator_from_row(mem, res, 0)))
+    if (!(r->operator_ = operator_from_row(mem, login->row, 0)))
         return STORE_INTERNAL;
     store_err_t err = create_session(ctx, r, mem);
     if (err == STORE_OK)
         err = load_assigned(ctx, r, mem);
     r->ok = err == STORE_OK;
     return err;
+}
+
+store_err_t store_operator_login(store_ctx_t *ctx, const Beseda__StoreOperatorLogin *req,
+                                 Beseda__StoreReply *reply, store_mem_t *mem)
+{
+    store_login_t login;
+    store_err_t err = store_login_lookup(ctx, req, reply, mem, &login);
+    if (err != STORE_OK)
+        return err;
+    bool good = crypto_pwhash_str_verify(login.hash, req->password, strlen(req->password)) == 0;
+    return store_login_finish(ctx, req, reply, mem, &login, good);
 }
 
 store_err_t store_operator_session(store_ctx_t *ctx, const Beseda__StoreOperatorSession *req,

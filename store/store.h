@@ -7,6 +7,7 @@
 #include "db.h"
 #include "mem.h"
 #include "store_metrics.h"
+#include <stdbool.h>
 #include <stdint.h>
 
 #define STORE_FETCH_MAX          200   /* messages per fetch (also the default) */
@@ -49,6 +50,20 @@ store_err_t store_fetch(store_ctx_t *ctx, const Beseda__StoreFetch *req,
                         Beseda__StoreReply *reply, store_mem_t *mem);
 store_err_t store_operator_login(store_ctx_t *ctx, const Beseda__StoreOperatorLogin *req,
                                  Beseda__StoreReply *reply, store_mem_t *mem);
+/* operator_login in two halves, so that the password is verified off the
+ * loop (auth_pool.h): look the operator up (reply->operator_ is set up, ok =
+ * false), verify login->hash elsewhere, then finish (session, chats).
+ * An unknown e-mail leaves row NULL and hash a dummy one: verifying it costs
+ * as long as a real one, so timing does not tell which e-mails exist. */
+typedef struct {
+    const PGresult *row;                 /* the operator, kept in mem; NULL if unknown */
+    char hash[128];                      /* crypto_pwhash_STRBYTES */
+} store_login_t;
+store_err_t store_login_lookup(store_ctx_t *ctx, const Beseda__StoreOperatorLogin *req,
+                               Beseda__StoreReply *reply, store_mem_t *mem, store_login_t *login);
+store_err_t store_login_finish(store_ctx_t *ctx, const Beseda__StoreOperatorLogin *req,
+                               Beseda__StoreReply *reply, store_mem_t *mem,
+                               const store_login_t *login, bool password_ok);
 store_err_t store_operator_session(store_ctx_t *ctx, const Beseda__StoreOperatorSession *req,
                                    Beseda__StoreReply *reply, store_mem_t *mem);
 store_err_t store_assign(store_ctx_t *ctx, const Beseda__StoreAssign *req,
@@ -77,6 +92,8 @@ store_err_t store_reset_password(store_ctx_t *ctx, const Beseda__StoreResetPassw
 store_err_t store_queue_lengths(store_ctx_t *ctx, const Beseda__StoreQueueLengths *req,
                                 Beseda__StoreReply *reply, store_mem_t *mem);
 
+/* Turns reply into the answer for err (nothing for STORE_OK). */
+void store_reply_error(Beseda__StoreReply *reply, store_err_t err);
 /* Dispatches any request but append; sets reply->error_code on failure. */
 void store_handle(store_ctx_t *ctx, const Beseda__StoreRequest *req,
                   Beseda__StoreReply *reply, store_mem_t *mem);

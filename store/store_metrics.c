@@ -65,7 +65,20 @@ void store_metrics_init(store_metrics_t *self, beseda_metrics_t *r)
     self->worker_up = beseda_metrics_gauge(r, "beseda_store_worker_up",
                                            "1 while the bus worker serves requests.", NULL, NULL);
     self->deferred = beseda_metrics_gauge(r, "beseda_store_deferred",
-                                          "Requests waiting behind an open batch.", NULL, NULL);
+                                          "Requests received and waiting to be served.", NULL, NULL);
+    self->skipped_expired = beseda_metrics_counter(r, "beseda_store_skipped_total",
+                                                   "Requests dropped unanswered: expired (the sender's "
+                                                   "deadline passed before the store reached them) or "
+                                                   "resend (a copy of a request already held).",
+                                                   "reason", "expired");
+    self->skipped_resend = beseda_metrics_counter(r, "beseda_store_skipped_total",
+                                                  "Requests dropped unanswered: expired (the sender's "
+                                                  "deadline passed before the store reached them) or "
+                                                  "resend (a copy of a request already held).",
+                                                  "reason", "resend");
+    self->verifying = beseda_metrics_gauge(r, "beseda_store_logins_verifying",
+                                           "Logins waiting for their password verification "
+                                           "(off the request loop).", NULL, NULL);
 }
 
 void store_metrics_request(store_metrics_t *self, int body_case, double ms)

@@ -23,7 +23,10 @@ typedef struct {
     beseda_gauge_t *pg_up;
     beseda_gauge_t *migrated;             /* 1 once the migrations are applied */
     beseda_gauge_t *worker_up;            /* 1 while the bus worker serves */
-    beseda_gauge_t *deferred;             /* requests queued behind a batch */
+    beseda_gauge_t *deferred;             /* requests received and waiting to be served */
+    beseda_counter_t *skipped_expired;    /* dropped unanswered: their sender gave up */
+    beseda_counter_t *skipped_resend;     /* a resend of a request already held */
+    beseda_gauge_t *verifying;            /* logins waiting for their password check */
 } store_metrics_t;
 
 /* Registers every series (each request kind gets its own up front). */

@@ -1,7 +1,10 @@
 /* The store's request loop: a bus worker of service "store". Requests are
- * handled one at a time in arrival order, except that appends are gathered
- * into group commits (append.h); requests of other kinds that arrive while a
- * batch is gathered wait in a queue and are handled right after it. */
+ * read as soon as the loop is free and held in arrival order; they are served
+ * one at a time, except that an append's turn takes every append queued
+ * behind it into one group commit (append.h), and that passwords are checked
+ * on the auth pool's threads (auth_pool.h). A resend of a request still held
+ * is dropped; a request whose ttl_ms ran out before its turn is dropped
+ * unanswered (worker.c). */
 #ifndef STORE_WORKER_H
 #define STORE_WORKER_H
 
@@ -10,9 +13,10 @@
 
 typedef struct store_worker_t store_worker_t;
 
-/* Connects to the broker; ctx is borrowed. */
+/* Connects to the broker; ctx is borrowed. auth_threads: password
+ * verification threads (0: verify on the loop). */
 store_worker_t *store_worker_new(store_ctx_t *ctx, const char *broker, const char *name,
-                                 size_t batch_max, int batch_wait_ms);
+                                 size_t batch_max, int batch_wait_ms, int auth_threads);
 void store_worker_destroy(store_worker_t **self_p);
 /* The loop beats into registry (for /healthz); not owned, may be NULL. */
 void store_worker_set_registry(store_worker_t *self, beseda_metrics_t *registry);
