@@ -341,25 +341,50 @@ static void heartbeat_workers(broker_t *self)
     zlistx_destroy(&gone);
 }
 
+/* Handles at most BURST_MESSAGES waiting messages of one socket. Taking a
+ * bounded burst from every ready socket in each turn keeps one busy socket
+ * from starving the others: under a steady stream of requests, deliveries
+ * (XSUB) and new subscriptions (XPUB) still move every turn, and a gateway's
+ * subscription reaches the routers without waiting for the requests behind
+ * it. The burst amortises the poll over many messages. */
+#define BURST_MESSAGES 256
+
+static void drain_socket(broker_t *self, zsock_t *sock)
+{
+    for (int i = 0; i < BURST_MESSAGES && (zsock_events(sock) & ZMQ_POLLIN); i++) {
+        if (sock == self->frontend)
+            handle_frontend(self);
+        else if (sock == self->xsub)
+            forward(self->xsub, self->xpub, self->relayed);
+        else
+            forward(self->xpub, self->xsub, NULL);   /* subscriptions travel upstream */
+    }
+}
+
 int broker_run(broker_t *self, volatile sig_atomic_t *stop)
 {
-    zpoller_t *poller = zpoller_new(self->frontend, self->xsub, self->xpub, NULL);
-    if (!poller)
-        return -1;
+    zmq_pollitem_t items[] = {
+        { zsock_resolve(self->xpub), 0, ZMQ_POLLIN, 0 },      /* subscriptions first: they are rare and unblock deliveries */
+        { zsock_resolve(self->xsub), 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve(self->frontend), 0, ZMQ_POLLIN, 0 },
+    };
+    zsock_t *socks[] = { self->xpub, self->xsub, self->frontend };
     while (!*stop) {
         beseda_metrics_beat(self->metrics);
         heartbeat_workers(self);
         int wait = (int) (self->next_hb_ms - beseda_mono_ms());
-        void *which = zpoller_wait(poller, wait < 0 ? 0 : wait);
-        if (which == self->frontend)
-            handle_frontend(self);
-        else if (which == self->xsub)
-            forward(self->xsub, self->xpub, self->relayed);
-        else if (which == self->xpub)
-            forward(self->xpub, self->xsub, NULL);   /* subscriptions travel upstream */
-        else if (zpoller_terminated(poller))
+        int rc = zmq_poll(items, 3, wait < 0 ? 0 : wait);
+        if (rc < 0) {
+            if (zmq_errno() == EINTR)
+                continue;              /* a signal: the loop condition decides */
+            if (zmq_errno() == ETERM)
+                break;
+            log_error("poll failed", "error", zmq_strerror(zmq_errno()));
             break;
+        }
+        for (int i = 0; i < 3; i++)
+            if (items[i].revents & ZMQ_POLLIN)
+                drain_socket(self, socks[i]);
     }
-    zpoller_destroy(&poller);
     return 0;
 }
