@@ -100,7 +100,8 @@ test('the operator sees the visitor\'s earlier conversations', async () => {
   const op = await operator(c.wsUrl(0, 'operator'), c.operator);
   const v = await visitor(c.wsUrl(1, 'visitor'), c.site.id);
   const first = v.welcome.conversation.id;
-  await v.request({ type: 'send', conversation: first, client_id: clientId('v'), text: 'my first chat' }, 'ack');
+  const firstCid = clientId('v');
+  const firstAck = await v.request({ type: 'send', conversation: first, client_id: firstCid, text: 'my first chat' }, 'ack');
   await op.next((f) => f.type === 'assigned' && f.conversation.id === first, { what: 'assigned' });
   const ok = await op.request({ type: 'close', conversation: first }, 'ok');
   assert.equal(ok.type, 'ok', JSON.stringify(ok));
@@ -108,6 +109,11 @@ test('the operator sees the visitor\'s earlier conversations', async () => {
   assert.equal(closedNote.conversation.state, 'closed');
   const refused = await v.request({ type: 'send', conversation: first, client_id: clientId('v'), text: 'late' }, 'ack');
   assert.equal(refused.code, 'conversation_closed');
+  // A retry of a message stored before the close is still its first ack, not a refusal.
+  const retry = await v.request({ type: 'send', conversation: first, client_id: firstCid, text: 'my first chat' }, 'ack');
+  assert.equal(retry.type, 'ack', JSON.stringify(retry));
+  assert.equal(retry.seq, firstAck.seq);
+  assert.equal(retry.duplicate, true);
 
   const back = await visitor(c.wsUrl(0, 'visitor'), c.site.id, { token: v.welcome.token });
   const second = back.welcome.conversation.id;
