@@ -25,11 +25,8 @@ gw_conn_t *gw_conn_new(gw_server_t *server, struct lws *wsi, gw_role_t role)
     gw_bucket_init(&conn->bucket, server->cfg.rate_per_sec, server->cfg.rate_burst,
                    beseda_mono_ms());
     conn->topics = zlistx_new();
-    conn->announced = zhashx_new();
-    if (!conn->topics || !conn->announced
-        || zhashx_insert(server->conns, conn->id_str, conn) != 0) {
+    if (!conn->topics || zhashx_insert(server->conns, conn->id_str, conn) != 0) {
         zlistx_destroy(&conn->topics);
-        zhashx_destroy(&conn->announced);
         free(conn);
         return NULL;
     }
@@ -69,6 +66,7 @@ void gw_conn_destroy(gw_conn_t **conn_p)
     zhashx_delete(server->conns, conn->id_str);
     drop_output(conn);
     free(conn->rx);
+    free(conn->user_agent);
     free(conn);
     *conn_p = NULL;
 }
@@ -116,6 +114,15 @@ gw_rx_t gw_conn_rx(gw_conn_t *conn, const void *data, size_t len, int binary, in
         return GW_RX_MORE;
     conn->rx_active = 0;
     return GW_RX_COMPLETE;
+}
+
+void gw_conn_rx_release(gw_conn_t *conn)
+{
+    if (conn->rx_active)
+        return;                 /* a message is still being joined */
+    free(conn->rx);
+    conn->rx = NULL;
+    conn->rx_cap = conn->rx_len = 0;
 }
 
 void gw_conn_send(gw_conn_t *conn, char *text)
@@ -222,6 +229,8 @@ void gw_conn_unsubscribe(gw_conn_t *conn, const char *topic)
 
 int gw_conn_announce(gw_conn_t *conn, const char *conv_id)
 {
+    if (!conn->announced && !(conn->announced = zhashx_new()))
+        return 1;               /* without memory the frame still goes out */
     if (zhashx_lookup(conn->announced, conv_id))
         return 0;
     /* Entries leave when their chat closes or moves; a connection that
@@ -235,7 +244,8 @@ int gw_conn_announce(gw_conn_t *conn, const char *conv_id)
 
 void gw_conn_forget(gw_conn_t *conn, const char *conv_id)
 {
-    zhashx_delete(conn->announced, conv_id);
+    if (conn->announced)
+        zhashx_delete(conn->announced, conv_id);
 }
 
 void gw_conn_identity(const gw_conn_t *conn, gw_identity_t *id)

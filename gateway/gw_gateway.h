@@ -16,8 +16,8 @@
 
 #define GW_MAX_OUT_BYTES    (4 * 1024 * 1024)  /* queued to one slow client before it is dropped */
 #define GW_GONE_TIMEOUT_MS  3000               /* OperatorGone needs no answer; give it little time */
-#define GW_IP_MAX           64
-#define GW_UA_MAX           512
+#define GW_IP_MAX           48                 /* INET6_ADDRSTRLEN and a NUL */
+#define GW_UA_MAX           512                /* a longer User-Agent is not passed on */
 #define GW_OWN_TOPIC_MAX    200                /* "g:<gateway id>", as long as routers publish */
 #define GW_ANNOUNCED_MAX    1000               /* assigned chats one connection remembers */
 
@@ -57,9 +57,10 @@ typedef struct gw_conn_t {
     char operator_id[GW_ARG_MAX];
     char status[16];               /* operator's status for presence beats */
     char ip[GW_IP_MAX];
-    char user_agent[GW_UA_MAX];
+    char *user_agent;              /* from the handshake; NULL if none (most idle bytes otherwise) */
     gw_bucket_t bucket;
-    /* a message being reassembled from fragments */
+    /* a message being reassembled from fragments; freed once handled, so
+     * an idle connection holds no buffer */
     unsigned char *rx;
     size_t rx_len;
     size_t rx_cap;
@@ -72,7 +73,8 @@ typedef struct gw_conn_t {
     int close_code;                /* non-zero: close with it once the queue is written */
     int closing;                   /* no more input is read */
     zlistx_t *topics;              /* topics this connection is subscribed to */
-    zhashx_t *announced;           /* conversations announced `assigned` to it (operators) */
+    zhashx_t *announced;           /* conversations announced `assigned` to it (operators;
+                                    * made at the first announcement) */
 } gw_conn_t;
 
 /* gw_conn.c */
@@ -87,6 +89,9 @@ int gw_conn_write(gw_conn_t *conn);                        /* on WRITEABLE; -1 c
 void gw_conn_subscribe(gw_conn_t *conn, const char *topic);
 void gw_conn_unsubscribe(gw_conn_t *conn, const char *topic);
 void gw_conn_identity(const gw_conn_t *conn, gw_identity_t *id);
+/* The reassembly buffer of a message that was handled: released, because
+ * thousands of idle connections would each keep one otherwise. */
+void gw_conn_rx_release(gw_conn_t *conn);
 /* An `assigned` for conv_id may reach a connection twice (o:<operator> and
  * g:<gateway>): 1 the first time (remembered), 0 after. A conversation
  * that left the operator or closed is forgotten, so a later assignment of

@@ -232,8 +232,11 @@ static int on_established(gw_server_t *s, struct lws *wsi, pss_t *pss)
      * the client's address as far as the gateway knows. */
     lws_get_peer_simple(wsi, conn->ip, sizeof conn->ip);
     int ua = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_USER_AGENT);
-    if (ua > 0 && ua < (int) sizeof conn->user_agent)
-        lws_hdr_copy(wsi, conn->user_agent, sizeof conn->user_agent, WSI_TOKEN_HTTP_USER_AGENT);
+    if (ua > 0 && ua < GW_UA_MAX && (conn->user_agent = malloc((size_t) ua + 1))
+        && lws_hdr_copy(wsi, conn->user_agent, ua + 1, WSI_TOKEN_HTTP_USER_AGENT) < 0) {
+        free(conn->user_agent);        /* not worth refusing the connection for */
+        conn->user_agent = NULL;
+    }
     pss->conn = conn;
     log_debug("connected", "conn", conn->id_str, "ip", conn->ip,
               "role", role == GW_ROLE_VISITOR ? "visitor" : "operator");
@@ -247,6 +250,7 @@ static int on_receive(gw_conn_t *conn, struct lws *wsi, const void *in, size_t l
     case GW_RX_IGNORE:
         return 0;
     case GW_RX_TOO_LARGE:
+        gw_conn_rx_release(conn);
         gw_conn_error(conn, "frame_too_large", NULL, NULL);
         gw_conn_close_after(conn, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
         return 0;
@@ -262,12 +266,7 @@ static int on_receive(gw_conn_t *conn, struct lws *wsi, const void *in, size_t l
         return -1;
     } else
         gw_dispatch_message(conn, (const char *) conn->rx, conn->rx_len);
-    /* Do not keep a large buffer for every idle connection. */
-    if (conn->rx_cap > 8192) {
-        free(conn->rx);
-        conn->rx = NULL;
-        conn->rx_cap = conn->rx_len = 0;
-    }
+    gw_conn_rx_release(conn);
     return 0;
 }
 
@@ -311,7 +310,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 static const struct lws_protocols PROTOCOLS[] = {
-    { "beseda.v1", callback, sizeof(pss_t), 16384, 0, NULL, 0 },
+    { "beseda.v1", callback, sizeof(pss_t), 1024, 0, NULL, 0 },
     { NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
