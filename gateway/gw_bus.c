@@ -17,8 +17,12 @@
  * bus_client walks every request in flight for that, so it must not run
  * once per message: under load, with thousands in flight, that walk was a
  * third of this thread's time. Deadlines are >= 100 ms and resends 1 s
- * apart, so 20 ms of lateness is noise. */
-#define GW_EXPIRE_CHECK_MS  20
+ * apart, so 50 ms of lateness is noise. */
+#define GW_EXPIRE_CHECK_MS  50
+/* Commands taken from the pipe per pass of the poller: many, so that a
+ * burst costs one poll() and not one each, but bounded, so that replies and
+ * deliveries are not kept waiting behind a long burst. */
+#define GW_COMMANDS_PER_PASS 256
 
 typedef struct {
     uint64_t conn_id;
@@ -260,6 +264,15 @@ static int handle_command(thread_t *t, zsock_t *pipe)
     return rc;
 }
 
+/* Returns -1 when the thread must stop. */
+static int drain_commands(thread_t *t, zsock_t *pipe)
+{
+    for (int i = 0; i < GW_COMMANDS_PER_PASS && (zsock_events(pipe) & ZMQ_POLLIN); i++)
+        if (handle_command(t, pipe) < 0)
+            return -1;
+    return 0;
+}
+
 static void finish(thread_t *t, command_t *cmd, bus_status_t status, zframe_t *body)
 {
     zlistx_delete(t->outstanding, cmd->handle);
@@ -399,7 +412,7 @@ static void bus_thread(zsock_t *pipe, void *args)
     zsock_signal(pipe, 0);
     for (;;) {
         void *which = zpoller_wait(poller, poll_timeout_ms(&t));
-        if (which == pipe && handle_command(&t, pipe) < 0)
+        if (which == pipe && drain_commands(&t, pipe) < 0)
             break;
         if (which == bus_client_sock(t.client))
             drain_replies(&t);

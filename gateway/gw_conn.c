@@ -129,21 +129,22 @@ void gw_conn_send(gw_conn_t *conn, char *text)
 {
     if (!text)
         return;
-    if (conn->closing && conn->close_code) {
-        free(text);             /* the close is already queued behind the last frame */
-        return;
-    }
-    size_t len = strlen(text);
+    gw_conn_send_copy(conn, text, strlen(text));
+    free(text);
+}
+
+void gw_conn_send_copy(gw_conn_t *conn, const char *text, size_t len)
+{
+    if (conn->closing && conn->close_code)
+        return;                 /* the close is already queued behind the last frame */
     gw_out_t *out = malloc(sizeof *out + LWS_PRE + len);
     if (!out) {
-        free(text);
         log_error("out of memory queueing a frame", "conn", conn->id_str);
         return;
     }
     out->next = NULL;
     out->len = len;
     memcpy(out->buf + LWS_PRE, text, len);
-    free(text);
     if (conn->out_tail)
         conn->out_tail->next = out;
     else

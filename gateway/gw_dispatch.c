@@ -213,6 +213,7 @@ static void deliver(gw_server_t *s, const Beseda__Delivery *d, const char *topic
                     const uint64_t *ids, size_t n)
 {
     char *text[2] = { NULL, NULL };     /* built once per role */
+    size_t len[2] = { 0, 0 };
     int built[2] = { 0, 0 };
     for (size_t i = 0; i < n; i++) {
         gw_conn_t *conn = gw_conn_find(s, ids[i]);
@@ -226,14 +227,12 @@ static void deliver(gw_server_t *s, const Beseda__Delivery *d, const char *topic
         int role = conn->role;
         if (!built[role]) {
             text[role] = gw_delivery_json(d, conn->role);
+            len[role] = text[role] ? strlen(text[role]) : 0;
             built[role] = 1;
         }
         if (text[role]) {
-            char *copy = strdup(text[role]);
-            if (copy) {
-                beseda_counter_inc(s->metrics.deliveries);
-                gw_conn_send(conn, copy);
-            }
+            beseda_counter_inc(s->metrics.deliveries);
+            gw_conn_send_copy(conn, text[role], len[role]);
         }
         apply_delivery(conn, d, topic);
     }

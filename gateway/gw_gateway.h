@@ -83,6 +83,9 @@ void gw_conn_destroy(gw_conn_t **conn_p);
 gw_conn_t *gw_conn_find(gw_server_t *server, uint64_t id);
 gw_rx_t gw_conn_rx(gw_conn_t *conn, const void *data, size_t len, int binary, int final);
 void gw_conn_send(gw_conn_t *conn, char *text);          /* takes text */
+/* The same frame text for many connections (a delivery): copied straight
+ * into each one's queue. */
+void gw_conn_send_copy(gw_conn_t *conn, const char *text, size_t len);
 void gw_conn_error(gw_conn_t *conn, const char *code, const char *message, const char *ref);
 void gw_conn_close_after(gw_conn_t *conn, int code);
 int gw_conn_write(gw_conn_t *conn);                        /* on WRITEABLE; -1 closes */
