@@ -22,6 +22,11 @@
 #include <sys/stat.h>
 
 #define GW_TICK_MS  250   /* timer granularity: presence beats, stop flag */
+/* lws gives every WebSocket a receive buffer of this size and hands a
+ * longer message over in pieces of it (gw_conn_rx joins them). Chat frames
+ * are a few hundred bytes; 16 KiB here cost about 3 KiB of resident memory
+ * per idle connection. */
+#define GW_RX_CHUNK_BYTES  1024
 
 typedef struct {
     gw_conn_t *conn;       /* WebSocket connections only */
@@ -310,7 +315,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 static const struct lws_protocols PROTOCOLS[] = {
-    { "beseda.v1", callback, sizeof(pss_t), 1024, 0, NULL, 0 },
+    { "beseda.v1", callback, sizeof(pss_t), GW_RX_CHUNK_BYTES, 0, NULL, 0 },
     { NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
