@@ -10,10 +10,10 @@
  * The console and the demo page may not be framed by others. Scripts only
  * from the gateway itself (no inline script: stored XSS cannot run), styles
  * may be inline, WebSockets to the gateway. */
-#define GW_CSP_WIDGET  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " \
+#define GW_CSP_WIDGET  "default-src 'self'; script-src 'self'; style-src 'self'; " \
                        "img-src 'self' data: blob:; connect-src 'self' ws: wss:; object-src 'none'; " \
                        "base-uri 'none'; form-action 'self'; frame-ancestors *"
-#define GW_CSP_PAGE    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " \
+#define GW_CSP_PAGE    "default-src 'self'; script-src 'self'; style-src 'self'; " \
                        "img-src 'self' data: blob:; connect-src 'self' ws: wss:; object-src 'none'; " \
                        "base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
 
