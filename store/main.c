@@ -133,7 +133,7 @@ int main(int argc, char **argv)
         { "pg", "BESEDA_PG", OPT_STRING, "host=127.0.0.1 port=5432 dbname=beseda user=beseda",
           "libpq connection string", NULL },
         { "batch-max", "BESEDA_BATCH_MAX", OPT_INT, "64", "appends per group commit", NULL },
-        { "batch-wait-ms", "BESEDA_BATCH_WAIT_MS", OPT_INT, "2",
+        { "batch-wait-ms", "BESEDA_BATCH_WAIT_MS", OPT_INT, "0",
           "under load (the previous batch held several appends), wait this long for more before a "
           "group commit; a lone append is committed at once (0: never wait)", NULL },
         { "auth-threads", "BESEDA_AUTH_THREADS", OPT_INT, "1",
