@@ -137,6 +137,19 @@ void gw_conn_send_copy(gw_conn_t *conn, const char *text, size_t len)
 {
     if (conn->closing && conn->close_code)
         return;                 /* the close is already queued behind the last frame */
+    /* A client that does not read must not make the gateway hold its frames
+     * forever: drop it; it reconnects and resumes with sync. The cap is on
+     * the backlog before this frame, so that one frame larger than the cap
+     * still goes to a client that keeps up (else such a reply would close
+     * the same client on every reconnect). */
+    if (conn->out_bytes > 0 && conn->out_bytes + len > GW_MAX_OUT_BYTES) {
+        log_warn("client too slow; closing", "conn", conn->id_str);
+        drop_output(conn);
+        conn->closing = 1;
+        conn->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+        lws_callback_on_writable(conn->wsi);
+        return;
+    }
     gw_out_t *out = malloc(sizeof *out + LWS_PRE + len);
     if (!out) {
         log_error("out of memory queueing a frame", "conn", conn->id_str);
@@ -152,14 +165,6 @@ void gw_conn_send_copy(gw_conn_t *conn, const char *text, size_t len)
     conn->out_tail = out;
     conn->out_bytes += len;
     beseda_counter_inc(conn->server->metrics.frames_out);
-    /* A client that does not read must not make the gateway hold its frames
-     * forever: drop it; it reconnects and resumes with sync. */
-    if (conn->out_bytes > GW_MAX_OUT_BYTES) {
-        log_warn("client too slow; closing", "conn", conn->id_str);
-        drop_output(conn);
-        conn->closing = 1;
-        conn->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
-    }
     lws_callback_on_writable(conn->wsi);
 }
 

@@ -88,6 +88,9 @@ static int get_text(gw_frame_t *f, json_t *obj, int required, int allow_blank,
         return -1;
     }
     f->text = json_string_value(v);
+    if (!gw_text_controls_ok(f->text))
+        return fail(f, "bad_value", "field '%s' holds a control character (only tab, CR, LF are allowed)",
+                    "text");
     if (!allow_blank && gw_text_blank(f->text))
         return fail(f, "empty_text", "text is empty or only whitespace%s", NULL);
     return 0;

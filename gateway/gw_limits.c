@@ -117,6 +117,14 @@ int gw_text_blank(const char *text)
     return 1;
 }
 
+int gw_text_controls_ok(const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
+        if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+            return 0;
+    return 1;
+}
+
 size_t gw_utf8_chars(const char *text)
 {
     size_t count = 0;

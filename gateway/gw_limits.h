@@ -40,6 +40,12 @@ int gw_utf8_valid(const unsigned char *s, size_t len);
  * U+FEFF). */
 int gw_text_blank(const char *text);
 
+/* True if the text holds no C0 control character other than tab, line
+ * feed and carriage return. Each one would cost six bytes as a JSON escape
+ * ("\u0001") in every frame that carries the text: refused at the edge, an
+ * 8 KiB message could otherwise grow a sync reply sixfold. */
+int gw_text_controls_ok(const char *text);
+
 /* Number of UTF-8 characters (code points) in a valid UTF-8 string. */
 size_t gw_utf8_chars(const char *text);
 

@@ -46,8 +46,9 @@ store_err_t store_fetch(store_ctx_t *ctx, const Beseda__StoreFetch *req,
                         limit + 1, &msgs, &n);
     if (err != STORE_OK)
         return err;
-    list->more = n > limit;
-    list->n_messages = n > limit ? limit : n;
+    size_t take = store_msgs_within(msgs, n > limit ? limit : n, STORE_FETCH_MAX_BYTES);
+    list->more = n > take;
+    list->n_messages = take;
     list->messages = msgs;
     if (list->n_messages > 0 && msgs[list->n_messages - 1]->seq > list->last_seq)
         list->last_seq = msgs[list->n_messages - 1]->seq;

