@@ -26,13 +26,36 @@ typedef struct {
     void *user;
     int64_t deadline_ms;      /* monotonic */
     int64_t resend_ms;        /* monotonic: next attempt */
+    int attempts;             /* sends so far */
 } pending_t;
 
 struct bus_client_t {
     zsock_t *sock;
     zhashx_t *pending;        /* corr id (decimal text) -> pending_t */
     uint64_t next_corr;
+    /* No pending request is due (resend or deadline) before this time, so
+     * the loops that call bus_client_expire/next_timeout on every pass cost
+     * O(1) instead of a walk over every request in flight. It may be early
+     * (a request it counted was answered): then a walk finds nothing due. */
+    int64_t next_due_ms;
 };
+
+/* The wait before the next attempt: two quick retries, then doubling, so a
+ * dead worker's requests move within seconds while an overloaded service is
+ * not sent its whole backlog again every second. */
+static int64_t attempt_wait_ms(int attempts)
+{
+    int64_t wait = BUS_ATTEMPT_MS;
+    for (int i = 2; i < attempts && wait < 8 * BUS_ATTEMPT_MS; i++)
+        wait *= 2;
+    return wait;
+}
+
+static void note_due(bus_client_t *self, int64_t t)
+{
+    if (t < self->next_due_ms)
+        self->next_due_ms = t;
+}
 
 static void pending_free(void **item)
 {
@@ -73,6 +96,7 @@ bus_client_t *bus_client_new(const char *broker_endpoint)
     /* Random start so that correlation ids of a restarted client never match
      * stale replies meant for its previous life. */
     self->next_corr = ((uint64_t) randombytes_random() << 20) + 1;
+    self->next_due_ms = INT64_MAX;
     return self;
 fail:
     bus_client_destroy(&self);
@@ -125,7 +149,8 @@ uint64_t bus_client_request(bus_client_t *self, const char *service, const char 
     p->user = user;
     int64_t now = beseda_mono_ms();
     p->deadline_ms = now + timeout_ms;
-    p->resend_ms = now + BUS_ATTEMPT_MS;
+    p->attempts = 1;
+    p->resend_ms = now + attempt_wait_ms(p->attempts);
     if (!p->service || !p->shard_key || !p->body) {
         void *item = p;
         pending_free(&item);
@@ -134,6 +159,7 @@ uint64_t bus_client_request(bus_client_t *self, const char *service, const char 
     char key[24];
     snprintf(key, sizeof key, "%" PRIu64, p->corr_id);
     zhashx_insert(self->pending, key, p);
+    note_due(self, p->resend_ms < p->deadline_ms ? p->resend_ms : p->deadline_ms);
     client_send(self, p);
     return p->corr_id;
 }
@@ -176,6 +202,7 @@ int bus_client_recv(bus_client_t *self, bus_reply_t *reply)
         /* No worker for the service yet (starting, or all restarting):
          * try again soon instead of waiting a whole attempt. */
         p->resend_ms = beseda_mono_ms() + BUS_NO_WORKER_RETRY_MS;
+        note_due(self, p->resend_ms);
         goto done;
     }
     if (strcmp(verb, "REP") != 0)
@@ -199,21 +226,31 @@ done:
 int bus_client_expire(bus_client_t *self, bus_reply_t *reply)
 {
     int64_t now = beseda_mono_ms();
+    if (now < self->next_due_ms)
+        return 0;
+    int64_t next = INT64_MAX;
     for (pending_t *p = zhashx_first(self->pending); p; p = zhashx_next(self->pending)) {
         if (now >= p->deadline_ms) {
             reply->corr_id = p->corr_id;
             reply->user = p->user;
             reply->status = BUS_TIMEOUT;
             reply->body = NULL;
-            /* Deleting the cursor item ends this iteration: return at once. */
+            /* Deleting the cursor item ends this iteration: return at once,
+             * and walk again on the next call for further expiries. */
             zhashx_delete(self->pending, zhashx_cursor(self->pending));
+            self->next_due_ms = now;
             return 1;
         }
         if (now >= p->resend_ms) {
-            p->resend_ms = now + BUS_ATTEMPT_MS;
+            p->attempts++;
+            p->resend_ms = now + attempt_wait_ms(p->attempts);
             client_send(self, p);
         }
+        int64_t t = p->resend_ms < p->deadline_ms ? p->resend_ms : p->deadline_ms;
+        if (t < next)
+            next = t;
     }
+    self->next_due_ms = next;
     return 0;
 }
 
@@ -222,13 +259,9 @@ int bus_client_next_timeout_ms(bus_client_t *self)
     if (zhashx_size(self->pending) == 0)
         return -1;
     int64_t now = beseda_mono_ms();
-    int64_t next = INT64_MAX;
-    for (pending_t *p = zhashx_first(self->pending); p; p = zhashx_next(self->pending)) {
-        int64_t t = p->resend_ms < p->deadline_ms ? p->resend_ms : p->deadline_ms;
-        if (t < next)
-            next = t;
-    }
-    return next <= now ? 0 : (int) (next - now);
+    if (self->next_due_ms == INT64_MAX)
+        return -1;
+    return self->next_due_ms <= now ? 0 : (int) (self->next_due_ms - now);
 }
 
 /* ------------------------------------------------------------------ worker */

@@ -31,7 +31,7 @@
 
 #define BUS_HEARTBEAT_MS      1000   /* both ways */
 #define BUS_DEAD_AFTER_MS     3000   /* three missed heartbeats */
-#define BUS_ATTEMPT_MS        1000   /* a client resends a request not answered in this time */
+#define BUS_ATTEMPT_MS        1000   /* a client resends a request not answered in this time; after two quick retries the wait doubles (to 8 s at most) */
 #define BUS_NO_WORKER_RETRY_MS 200   /* ... or this soon after the broker said "no_worker" */
 #define BUS_BROKER_SERVICE    "$broker"  /* requests the broker answers itself */
 #define BUS_BYE_LINGER_MS     1000   /* a leaving worker's last replies get this long to leave */

@@ -46,10 +46,12 @@ test('kill -9 of a router mid-chat loses no acknowledged message', async () => {
     }
   });
   await waitFor(() => chats.every((ch) => ch.acked.length >= 3), { what: 'chats running' });
-  // The router we kill must own some of these chats (rendezvous spreads them):
-  // the owner of a conversation is the router that assigned it on its first message.
-  const ownerLog = c.proc('router-0').log().split('\n').filter((l) => l.includes('"msg":"conversation assigned"'));
-  const owned = chats.filter((ch) => ownerLog.some((l) => l.includes(ch.conv)));
+  // The router we kill must own some of these chats (rendezvous spreads
+  // them); the broker says who owns a key (besedactl status --key).
+  const keys = chats.flatMap((ch) => ['--key', ch.conv]);
+  const st = JSON.parse((await c.ctl(['status', '--json', ...keys])).stdout);
+  const ownerOf = new Map(st.owners.filter((o) => o.service === 'router').map((o) => [o.key, o.worker]));
+  const owned = chats.filter((ch) => ownerOf.get(ch.conv) === 'router-0');
   assert.ok(owned.length > 0 && owned.length < chats.length, `router-0 owns ${owned.length} of ${chats.length} chats`);
   await c.proc('router-0').kill('SIGKILL');
   const killedAt = Date.now();
