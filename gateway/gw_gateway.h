@@ -8,6 +8,7 @@
 #include "gw_frame.h"
 #include "gw_limits.h"
 #include "gw_metrics.h"
+#include "gw_proxy.h"
 #include "gw_server.h"
 #include "gw_topics.h"
 
@@ -26,6 +27,7 @@ struct gw_server_t {
     char *origins_text;            /* the comma list, split in place by NULs */
     const char *origins[32];
     size_t n_origins;
+    gw_proxies_t proxies;          /* BESEDA_TRUSTED_PROXIES */
     struct lws_context *context;
     gw_bus_t *bus;
     gw_topics_t *topics;

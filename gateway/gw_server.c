@@ -233,9 +233,14 @@ static int on_established(gw_server_t *s, struct lws *wsi, pss_t *pss)
         log_error("out of memory for a connection");
         return -1;
     }
-    /* X-Forwarded-For is not trusted in this version: the peer address is
-     * the client's address as far as the gateway knows. */
-    lws_get_peer_simple(wsi, conn->ip, sizeof conn->ip);
+    /* The peer is the client, unless it is a trusted proxy (the
+     * balancer): then X-Forwarded-For says who is behind it. */
+    char peer[GW_IP_MAX] = "", xff[1024];
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    int xlen = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+    int have_xff = xlen > 0 && xlen < (int) sizeof xff
+                   && lws_hdr_copy(wsi, xff, sizeof xff, WSI_TOKEN_X_FORWARDED_FOR) >= 0;
+    gw_client_ip(&s->proxies, peer, have_xff ? xff : NULL, conn->ip, sizeof conn->ip);
     int ua = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_USER_AGENT);
     if (ua > 0 && ua < GW_UA_MAX && (conn->user_agent = malloc((size_t) ua + 1))
         && lws_hdr_copy(wsi, conn->user_agent, ua + 1, WSI_TOKEN_HTTP_USER_AGENT) < 0) {
@@ -441,6 +446,10 @@ gw_server_t *gw_server_new(const gw_config_t *config)
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
     s->conns = zhashx_new();
     s->topics = gw_topics_new();
+    if (gw_proxies_parse(config->trusted_proxies, &s->proxies) < 0) {
+        log_error("BESEDA_TRUSTED_PROXIES is not a list of addresses and CIDRs");
+        goto fail;
+    }
     if (!s->conns || !s->topics || parse_origins(s) < 0 || create_loop(box) < 0
         || create_context(box) < 0)
         goto fail;

@@ -14,6 +14,7 @@ typedef struct {
     int port;
     const char *web_root;
     const char *allowed_origins;   /* comma list; "" = the defaults */
+    const char *trusted_proxies;   /* comma list of addresses/CIDRs whose X-Forwarded-For counts */
     const char *gateway_id;
     const char *broker;
     const char *broker_sub;

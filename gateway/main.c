@@ -3,6 +3,7 @@
 #include "admin_http.h"
 #include "config.h"
 #include "gw_metrics.h"
+#include "gw_proxy.h"
 #include "gw_server.h"
 #include "log.h"
 
@@ -30,6 +31,9 @@ static beseda_opt_t options[] = {
     { "allowed-origins", "BESEDA_ALLOWED_ORIGINS", OPT_STRING, "",
       "comma list of Origins allowed to open a WebSocket (empty: http://<host>:<port>, "
       "http://localhost:<port>, http://127.0.0.1:<port>)", NULL },
+    { "trusted-proxies", "BESEDA_TRUSTED_PROXIES", OPT_STRING, "",
+      "comma list of addresses/CIDRs of balancers whose X-Forwarded-For names the client "
+      "(the rightmost address not in the list); empty: the TCP peer is the client", NULL },
     { "gateway-id", "BESEDA_GATEWAY_ID", OPT_STRING, "",
       "this gateway's id in presence records (empty: the name)", NULL },
     { "presence-beat-ms", "BESEDA_PRESENCE_BEAT_MS", OPT_INT, "5000",
@@ -67,6 +71,13 @@ static int check_ranges(void)
                         "max-frame-bytes >= 1024, rates and max-text-bytes >= 1\n");
         return -1;
     }
+    gw_proxies_t proxies;
+    if (gw_proxies_parse(beseda_config_str(options, "trusted-proxies"), &proxies) < 0) {
+        fprintf(stderr, "beseda-gateway: --trusted-proxies (BESEDA_TRUSTED_PROXIES) must be a comma "
+                        "list of at most %d addresses or CIDRs, got '%s'\n", GW_PROXIES_MAX,
+                beseda_config_str(options, "trusted-proxies"));
+        return -1;
+    }
     const char *admin = beseda_config_str(options, "admin-addr");
     if (*admin && !beseda_admin_addr_valid(admin)) {
         fprintf(stderr, "beseda-gateway: --admin-addr (BESEDA_ADMIN_ADDR) must be host:port, got '%s'\n",
@@ -83,6 +94,7 @@ static void fill_config(gw_config_t *cfg, const char *gateway_id)
     cfg->port = (int) beseda_config_int(options, "http-port");
     cfg->web_root = beseda_config_str(options, "web-root");
     cfg->allowed_origins = beseda_config_str(options, "allowed-origins");
+    cfg->trusted_proxies = beseda_config_str(options, "trusted-proxies");
     cfg->gateway_id = gateway_id;
     cfg->broker = beseda_config_str(options, "broker");
     cfg->broker_sub = beseda_config_str(options, "broker-sub");

@@ -9,12 +9,27 @@ import { Client, visitor, operator, clientId } from '../lib/client.mjs';
 let c;
 before(async () => {
   c = await startCluster({ gateways: 1, routers: 1,
-    env: { BESEDA_RATE_PER_SEC: '1000', BESEDA_RATE_BURST: '1000', BESEDA_LOGIN_MAX_FAILS: '5' } });
+    env: { BESEDA_RATE_PER_SEC: '1000', BESEDA_RATE_BURST: '1000', BESEDA_LOGIN_MAX_FAILS: '5',
+      BESEDA_LOGIN_MAX_FAILS_IP: '3' } });
+  // gateway-1 stands behind a "balancer" on 127.0.0.1: it believes
+  // X-Forwarded-For. Every failed login of these tests goes through it,
+  // from an address of its own, so the counters do not mix.
+  await c.startGateway(1, { BESEDA_TRUSTED_PROXIES: '127.0.0.1/32, ::1' });
 });
 after(async () => { if (c) await c.stop(); });
 
 const vurl = () => c.wsUrl(0, 'visitor');
 const ourl = () => c.wsUrl(0, 'operator');
+let nextAddr = 1;
+const freshAddr = () => `198.51.100.${nextAddr++}`;
+
+/** A login through gateway-1 as if from `addr`: the reply frame. */
+async function loginFrom(addr, email, password) {
+  const cl = await Client.connect(c.wsUrl(1, 'operator'), { headers: { 'X-Forwarded-For': addr } });
+  const r = await cl.request({ type: 'login', email, password }, 'welcome');
+  cl.close();
+  return r;
+}
 const big = (tag) => `${tag} ${'x'.repeat(8000)}`;
 
 async function sendMany(v, conv, n, tag) {
@@ -77,4 +92,22 @@ test('history is capped by bytes: each conversation is a preview', async () => {
   }
   assert.ok(bytes <= 256 * 1024, `at most 256 KiB of text in all: ${bytes}`);
   v.close(); op.close();
+});
+
+test('behind a trusted proxy, login throttling is per client address (X-Forwarded-For)', async () => {
+  const attacker = freshAddr();
+  for (let i = 0; i < 3; i++)
+    assert.equal((await loginFrom(attacker, `nobody${i}@x.example`, 'guess')).code, 'bad_login');
+  assert.equal((await loginFrom(attacker, 'nobody9@x.example', 'guess')).code, 'login_throttled',
+    'the attacking address is throttled');
+  const op = await c.createOperator(c.site.id, { name: 'Behind' });
+  const w = await loginFrom(freshAddr(), op.email, op.password);
+  assert.equal(w.type, 'welcome', `another client behind the same balancer logs in: ${JSON.stringify(w)}`);
+  // A gateway that trusts no proxy counts the TCP peer, whatever the header says.
+  assert.equal(c.redisCli('GET', `login:fail:ip:${attacker}`), '3', 'counted under the forwarded address');
+  const claimed = freshAddr();
+  const forged = await Client.connect(ourl(), { headers: { 'X-Forwarded-For': claimed } });
+  assert.equal((await forged.request({ type: 'login', email: 'nobody@x.example', password: 'guess' }, 'welcome')).code, 'bad_login');
+  forged.close();
+  assert.equal(c.redisCli('EXISTS', `login:fail:ip:${claimed}`), '0', 'a gateway that trusts no proxy ignores the header');
 });

@@ -2,6 +2,7 @@
  * bucket, and the topic map and static-file mapping (pure helpers). */
 #include "check.h"
 #include "gw_limits.h"
+#include "gw_proxy.h"
 #include "gw_static.h"
 #include "gw_topics.h"
 
@@ -129,8 +130,37 @@ static void test_static(void)
     CHECK(strcmp(gw_static_mime("a.bin"), "application/octet-stream") == 0, "unknown type");
 }
 
+static void test_proxies(void)
+{
+    gw_proxies_t p;
+    char ip[64];
+    CHECK(gw_proxies_parse("", &p) == 0 && p.n == 0, "an empty list trusts nobody");
+    CHECK(gw_proxies_parse("10.0.0.0/8, 172.16.0.0/12 ,::1", &p) == 0 && p.n == 3, "addresses and CIDRs");
+    CHECK(gw_proxies_parse("10.0.0.0/33", &p) < 0, "a prefix longer than the address is refused");
+    CHECK(gw_proxies_parse("balancer", &p) < 0, "a name is refused");
+    CHECK(gw_proxies_parse("10.0.0.0/", &p) < 0, "an empty prefix is refused");
+    gw_proxies_parse("172.16.0.0/12,::1", &p);
+    CHECK(gw_proxies_contains(&p, "172.18.0.5"), "an address in a CIDR");
+    CHECK(!gw_proxies_contains(&p, "172.32.0.1"), "an address outside it");
+    CHECK(gw_proxies_contains(&p, "::ffff:172.18.0.5"), "IPv4-mapped IPv6 counts as IPv4");
+    CHECK(gw_proxies_contains(&p, "::1"), "an IPv6 address");
+    gw_client_ip(&p, "203.0.113.9", "1.2.3.4", ip, sizeof ip);
+    CHECK(strcmp(ip, "203.0.113.9") == 0, "X-Forwarded-For from an untrusted peer is ignored");
+    gw_client_ip(&p, "172.18.0.5", NULL, ip, sizeof ip);
+    CHECK(strcmp(ip, "172.18.0.5") == 0, "a proxy without the header is the client");
+    gw_client_ip(&p, "172.18.0.5", "6.6.6.6, 198.51.100.7", ip, sizeof ip);
+    CHECK(strcmp(ip, "198.51.100.7") == 0, "the rightmost address, not a forged left one");
+    gw_client_ip(&p, "172.18.0.5", "198.51.100.7,172.20.0.2", ip, sizeof ip);
+    CHECK(strcmp(ip, "198.51.100.7") == 0, "trusted hops on the right are skipped");
+    gw_client_ip(&p, "172.18.0.5", "198.51.100.7, junk", ip, sizeof ip);
+    CHECK(strcmp(ip, "172.18.0.5") == 0, "garbage stops the walk at the last trusted address");
+    gw_client_ip(&p, "172.18.0.5", "172.20.0.3", ip, sizeof ip);
+    CHECK(strcmp(ip, "172.20.0.3") == 0, "only proxies: the leftmost one");
+}
+
 int main(void)
 {
+    test_proxies();
     test_utf8();
     test_depth();
     test_blank();
