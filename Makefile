@@ -80,7 +80,7 @@ asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" all
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz
 
 # ---- bench: the load generator and benchmark (docs/PERFORMANCE.md) --------
 # build/beseda-loadgen from bench/*.c (bench/loadgen.c holds main); its unit
@@ -121,3 +121,32 @@ $(BUILD)/libctl.a: $(filter-out $(BUILD)/ctl/main.o,$(CTL_OBJ))
 $(BUILD)/tests/test_ctl_%: tests/unit/test_ctl_%.c $(BUILD)/libctl.a $(BUILD)/libbeseda-common.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ictl -o $@ $< $(BUILD)/libctl.a $(BUILD)/libbeseda-common.a $(LDLIBS)
+
+# ---- fuzz: libFuzzer targets for every parser of outside input ------------
+# tests/fuzz/fuzz_<process>_<thing>.c, linked like unit tests with
+# lib<process>.a; everything is compiled by clang into build-fuzz/ with
+# coverage and ASan + UBSan. `make fuzz` runs each target FUZZ_SECONDS
+# (default 30) from its seed corpus tests/fuzz/corpus/<thing>/ and fails on a
+# crash, leaving the reproducer in build-fuzz/fuzz/ (docs/TESTING.md).
+FUZZ_SECONDS ?= 30
+FUZZ_SRC      = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_CFLAGS   = -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+                -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(foreach p,$(PROCESSES),$(BUILD)/lib$(p).a) $(BUILD)/libbeseda-common.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(foreach p,$(PROCESSES),-I$(p)) -o $@ $< \
+	  $(foreach p,$(PROCESSES),$(BUILD)/lib$(p).a) $(BUILD)/libbeseda-common.a $(LDLIBS) -lev
+# The seed writer (see its header); links like a fuzz target, without libFuzzer.
+$(BUILD)/fuzz/make_corpus: tests/fuzz/make_corpus.c $(foreach p,$(PROCESSES),$(BUILD)/lib$(p).a) $(BUILD)/libbeseda-common.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(foreach p,$(PROCESSES),-I$(p)) -o $@ $< \
+	  $(foreach p,$(PROCESSES),$(BUILD)/lib$(p).a) $(BUILD)/libbeseda-common.a $(LDLIBS) -lev
+.PHONY: fuzz fuzz-build fuzz-corpus
+fuzz-corpus:
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" build-fuzz/fuzz/make_corpus
+	build-fuzz/fuzz/make_corpus tests/fuzz/corpus
+fuzz-build:
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" \
+	  $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/%)
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
