@@ -34,12 +34,23 @@ static void send_request(gw_conn_t *conn, const gw_frame_t *f)
         gw_conn_error(conn, "unavailable", NULL, f->ref);
         return;
     }
+    s->in_flight++;
     if (is_login(f->kind))
         conn->auth = GW_AUTH_PENDING;
 }
 
 void gw_dispatch_message(gw_conn_t *conn, const char *data, size_t len)
 {
+    /* Stopping: requests already sent are being answered; a new frame is
+     * not executed — the client is told to reconnect elsewhere and re-sends
+     * it there (it was never acked, so it is not a duplicate). */
+    if (conn->server->stopping) {
+        if (!conn->closing) {
+            gw_conn_send(conn, gw_simple_json("reconnect"));
+            gw_conn_close_after(conn, LWS_CLOSE_STATUS_GOINGAWAY);
+        }
+        return;
+    }
     gw_frame_t f;
     int rc = gw_frame_parse(data, len, conn->role, conn->auth, &conn->server->cfg.limits, &f);
     /* Every frame, good or bad, takes a token; the check comes after the
@@ -149,10 +160,12 @@ static void handle_reply(gw_server_t *s, gw_event_t *ev)
     gw_metrics_request(&s->metrics, ev->kind);
     gw_metrics_reply(&s->metrics, ev->kind, ev->status == BUS_TIMEOUT,
                      (double) (beseda_mono_ms() - ev->started_ms));
+    int silent = ev->kind == GW_REQ_PRESENCE_BEAT || ev->kind == GW_REQ_OPERATOR_GONE;
+    if (!silent && s->in_flight > 0)
+        s->in_flight--;         /* presence requests are not counted (send_request only) */
     gw_conn_t *conn = gw_conn_find(s, ev->conn_id);
     if (!conn)
         return;                 /* closed meanwhile */
-    int silent = ev->kind == GW_REQ_PRESENCE_BEAT || ev->kind == GW_REQ_OPERATOR_GONE;
     if (ev->status == BUS_TIMEOUT || !ev->body) {
         if (is_login(ev->kind))
             conn->auth = GW_AUTH_NONE;

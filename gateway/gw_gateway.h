@@ -36,6 +36,7 @@ struct gw_server_t {
     uint64_t next_conn_id;
     lws_sorted_usec_list_t beat_sul;
     int stopping;
+    size_t in_flight;              /* client requests sent to the routers, not yet answered */
     gw_metrics_t metrics;          /* series of cfg.metrics; NULLs without one */
 };
 

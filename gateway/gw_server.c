@@ -538,12 +538,19 @@ static void on_tick(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(s->context, 0, &s->beat_sul, on_tick, GW_TICK_MS * LWS_US_PER_MS);
 }
 
-/* Stop accepting (new upgrades and pages get 503), tell every client to
- * reconnect elsewhere, close them, and give the frames a moment to leave. */
+/* Stop accepting (new upgrades and pages get 503), let the requests clients
+ * already sent be answered (their acks would otherwise be lost with the
+ * connection, and the client would have to re-send to learn they were
+ * stored), then tell every client to reconnect elsewhere, close them, and
+ * give the frames a moment to leave. */
 static void shut_down(gw_server_t *s)
 {
     s->stopping = 1;
     beseda_gauge_set(s->metrics.accepting, 0);
+    server_box_t *box = (server_box_t *) s;
+    int64_t replies_until = beseda_mono_ms() + GW_SHUTDOWN_REPLIES_MS;
+    while (s->in_flight > 0 && beseda_mono_ms() < replies_until)
+        ev_run(box->loop, EVRUN_ONCE);
     char count[24];
     snprintf(count, sizeof count, "%zu", zhashx_size(s->conns));
     log_info("stopping: telling clients to reconnect", "clients", count);
@@ -555,7 +562,6 @@ static void shut_down(gw_server_t *s)
     }
     /* One loop iteration at a time; the tick wakes it at least every
      * GW_TICK_MS, so the deadline is kept. */
-    server_box_t *box = (server_box_t *) s;
     int64_t deadline = beseda_mono_ms() + GW_SHUTDOWN_GRACE_MS;
     while (zhashx_size(s->conns) > 0 && beseda_mono_ms() < deadline)
         ev_run(box->loop, EVRUN_ONCE);

@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #define GW_SHUTDOWN_GRACE_MS  2000   /* time clients get to receive "reconnect" */
+#define GW_SHUTDOWN_REPLIES_MS 1000  /* time the requests in flight get to be answered first */
 
 typedef struct {
     const char *host;
