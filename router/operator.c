@@ -72,7 +72,12 @@ void operator_login(router_t *self, job_t *job)
         router_fail(self, &job, "missing_field", !login || !login->email[0] ? "email" : "password");
         return;
     }
-    if (throttle_login_blocked(self->redis, login->email, job->msg->ip,
+    if (!throttle_email_ok(login->email)) {
+        log_info("bad login: e-mail not ASCII", "ip", job->msg->ip);
+        router_fail(self, &job, "bad_login", "wrong e-mail or password");
+        return;
+    }
+    if (throttle_login_attempt(self->redis, login->email, job->msg->ip,
                                self->cfg.login_max_fails, self->cfg.login_max_fails_ip)) {
         log_warn("login throttled", "ip", job->msg->ip);
         router_fail(self, &job, "login_throttled", "too many failed logins; wait");
@@ -108,12 +113,12 @@ void operator_resume(router_t *self, job_t *job)
     router_store_call(self, &job, key, &request);
 }
 
-/* Refused login or resume: count a failed login, answer the error. */
+/* Refused login or resume: answer the error (the attempt was counted
+ * before the check). */
 static void operator_refused(router_t *self, job_t **job_p)
 {
     job_t *job = *job_p;
     if (job->step == STEP_LOGIN) {
-        throttle_login_failed(self->redis, job->msg->operator_login->email, job->msg->ip);
         log_info("bad login", "ip", job->msg->ip);
         router_fail(self, job_p, "bad_login", "wrong e-mail or password");
     } else {
@@ -158,7 +163,7 @@ void operator_on_welcome(router_t *self, job_t *job, Beseda__StoreReply *reply)
         return;
     }
     if (job->step == STEP_LOGIN)
-        throttle_login_reset(self->redis, job->msg->operator_login->email);
+        throttle_login_succeeded(self->redis, job->msg->operator_login->email, job->msg->ip);
     operator_name_remember(self, op->id, op->name);
     presence_touch(self->presence, op->id, op->site_id, job->msg->gateway_id,
                    job->msg->conn_id, "online", op->name);
