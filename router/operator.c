@@ -214,8 +214,11 @@ void operator_beat(router_t *self, job_t *job)
         return;
     const Beseda__RouterRequest *msg = job->msg;
     const char *status = msg->presence_beat ? msg->presence_beat->status : "";
+    /* The beat's status only rebuilds a status Redis lost ("?" prefix, see
+     * presence.c): the last `status` frame or login of any console wins. */
+    const char *fallback = strcmp(status, "away") == 0 ? "?away" : "?online";
     int change = presence_touch(self->presence, msg->operator_id, msg->site_id, msg->gateway_id,
-                                msg->conn_id, is_status(status) ? status : "", "");
+                                msg->conn_id, is_status(status) ? fallback : "", "");
     router_reply_ok(self, job);
     /* A beat changes the count only after Redis lost the operator (restart,
      * expiry): then the site hears it and queued chats get their operator. */

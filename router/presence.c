@@ -42,6 +42,12 @@ static const char LUA_TOUCH[] = LUA_ONLINE LUA_HOLD_UNTIL
     "local was = online(op, now)\n"
     "local key = 'op:'..op\n"
     "if status == '' then status = redis.call('HGET', key, 'status') or 'online' end\n"
+    /* "?s": a beat's status, used only when Redis lost the operator's own;
+     * the status belongs to the operator, not to one of their consoles, so
+     * two consoles beating different statuses must not flip it. */
+    "if string.sub(status, 1, 1) == '?' then\n"
+    "  status = redis.call('HGET', key, 'status') or string.sub(status, 2)\n"
+    "end\n"
     "redis.call('ZADD', key..':conns', expiry, member)\n"
     "redis.call('ZREMRANGEBYSCORE', key..':conns', '-inf', '('..now)\n"
     "redis.call('PEXPIRE', key..':conns', ttl)\n"

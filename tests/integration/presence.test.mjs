@@ -68,3 +68,34 @@ test('a killed gateway\'s operators expire within the TTL and chats go to others
   opA.close(); opB.close(); v.close();
   await c.startGateway(1);
 });
+
+// The sum of a counter's series with the given label value over both routers.
+async function routerCounter(name, label) {
+  let total = 0;
+  for (const r of ['router-0', 'router-1']) {
+    const text = await (await fetch(`${c.adminUrl(r)}/metrics`)).text();
+    for (const line of text.split('\n')) {
+      if (line.startsWith(`${name}{`) && line.includes(`"${label}"`)) total += Number(line.split(' ').pop());
+    }
+  }
+  return total;
+}
+
+test('two consoles of one operator: the last status set wins, and beats do not flip it', async () => {
+  const site = await c.createSite('Two consoles');
+  const a = await c.createOperator(site.id, { name: 'A' });
+  const first = await operator(c.wsUrl(0, 'operator'), a);
+  const second = await operator(c.wsUrl(1, 'operator'), a);
+  const v = await visitor(c.wsUrl(0, 'visitor'), site.id);
+  assert.equal(v.welcome.operators_online, 1);
+  assert.equal((await second.request({ type: 'status', status: 'away' }, 'ok')).type, 'ok');
+  await v.next((f) => f.type === 'operators' && f.online === 0, { what: 'operators 0' });
+  // Both consoles go on beating (the first one with its own "online"):
+  // several beats later the operator is still away and nobody was told otherwise.
+  const beats = await routerCounter('beseda_router_requests_total', 'presence_beat');
+  await waitFor(async () => (await routerCounter('beseda_router_requests_total', 'presence_beat')) >= beats + 6,
+    { what: 'six more presence beats' });
+  assert.equal(await online(site.id), 0, 'still away');
+  assert.deepEqual(v.frames.filter((f) => f.type === 'operators' && f.online === 1), [], 'no flapping back to online');
+  [first, second, v].forEach((x) => x.close());
+});
