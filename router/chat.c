@@ -237,6 +237,15 @@ static bool allowed(const job_t *job, const conv_entry_t *e)
 static void do_typing(router_t *self, job_t *job)
 {
     const Beseda__RouterRequest *msg = job->msg;
+    /* Typing into a closed chat is refused like a message is. The cache
+     * holds the state this router last saw (its close, or the store's
+     * answer); a close made by another router a moment ago may pass once. */
+    const conv_entry_t *e = conv_cache_get(self->convs, msg->typing->conversation_id,
+                                           beseda_mono_ms());
+    if (e && strcmp(e->state, "closed") == 0) {
+        router_fail(self, &job, "conversation_closed", "the conversation is closed");
+        return;
+    }
     identity_t who = { msg->site_id, msg->operator_id[0] ? "" : msg->visitor_id,
                        msg->operator_id };
     Beseda__Author author;

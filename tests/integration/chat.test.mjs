@@ -109,6 +109,10 @@ test('the operator sees the visitor\'s earlier conversations', async () => {
   assert.equal(closedNote.conversation.state, 'closed');
   const refused = await v.request({ type: 'send', conversation: first, client_id: clientId('v'), text: 'late' }, 'ack');
   assert.equal(refused.code, 'conversation_closed');
+  v.send({ type: 'typing', conversation: first, text: 'still typing' });
+  const typingRefused = await v.next((f) => f.type === 'error' && f.code === 'conversation_closed' && f.ref === 'typing',
+    { what: 'typing refused on a closed chat' });
+  assert.ok(typingRefused.message);
   // A retry of a message stored before the close is still its first ack, not a refusal.
   const retry = await v.request({ type: 'send', conversation: first, client_id: firstCid, text: 'my first chat' }, 'ack');
   assert.equal(retry.type, 'ack', JSON.stringify(retry));
