@@ -3,6 +3,7 @@
 // will, sessions that outlive a logout, subscriptions to chats that moved.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { startCluster, waitFor } from '../lib/cluster.mjs';
 import { Client, visitor, operator, clientId } from '../lib/client.mjs';
 
@@ -134,4 +135,20 @@ test('look-alike Unicode spellings of an e-mail are refused, not counted', async
   assert.equal(w.type, 'welcome', 'the real account is not locked');
   const upper = await loginFrom(freshAddr(), op.email.toUpperCase(), op.password);
   assert.equal(upper.type, 'welcome', 'ASCII case still does not matter');
+});
+
+test('a visitor cannot open a second conversation by choosing a fresh id', async () => {
+  const v = await visitor(vurl(), c.site.id);
+  const conv = v.welcome.conversation.id;
+  assert.equal((await v.request({ type: 'send', conversation: conv, client_id: clientId('v'), text: 'first chat' }, 'ack')).type, 'ack');
+  const other = crypto.randomUUID();
+  const e = await v.request({ type: 'send', conversation: other, client_id: clientId('v'), text: 'a second chat' }, 'ack');
+  assert.equal(e.code, 'forbidden', JSON.stringify(e));
+  assert.equal(c.sql(`SELECT count(*) FROM conversations WHERE id = '${other}'`)[0][0], '0');
+  // Still one chat per visitor, on a new connection too.
+  const v2 = await visitor(vurl(), c.site.id, { token: v.welcome.token });
+  assert.equal(v2.welcome.conversation.id, conv, 'the open chat comes back');
+  const e2 = await v2.request({ type: 'send', conversation: crypto.randomUUID(), client_id: clientId('v'), text: 'x' }, 'ack');
+  assert.equal(e2.code, 'forbidden');
+  v.close(); v2.close();
 });
