@@ -18,10 +18,16 @@ pids=()
 cleanup() {
     trap - INT TERM EXIT
     echo; echo "stopping..."
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    wait "${pids[@]}" 2>/dev/null || true
+    # In the reverse order of starting: gateways drain first (their clients
+    # are told to reconnect while the routers and store still answer), the
+    # broker and Redis last.
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+        kill -TERM "${pids[i]}" 2>/dev/null || true
+        wait "${pids[i]}" 2>/dev/null || true
+    done
     as_pg "$PG_BIN/pg_ctl" stop -D "$VAR/pg" -m fast -w >/dev/null 2>&1 || true
     echo "stopped"
+    exit 0
 }
 trap cleanup INT TERM EXIT
 
@@ -96,3 +102,4 @@ Press Ctrl-C to stop.
 EOT
 wait -n "${pids[@]}" || true
 echo "a process exited; see var/log/" >&2
+exit 1
