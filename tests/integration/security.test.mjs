@@ -152,3 +152,11 @@ test('a visitor cannot open a second conversation by choosing a fresh id', async
   assert.equal(e2.code, 'forbidden');
   v.close(); v2.close();
 });
+
+test('a refused login does not log what was typed as the e-mail', async () => {
+  const secret = `hunter2-typed-in-the-wrong-box-${Date.now()}`;
+  assert.equal((await loginFrom(freshAddr(), secret, 'x')).code, 'bad_login');
+  await new Promise((r) => setTimeout(r, 300));
+  for (const p of ['store-0', 'router-0', 'gateway-0', 'gateway-1'])
+    assert.ok(!c.proc(p).log().includes(secret), `${p} logged the e-mail field`);
+});
