@@ -161,7 +161,9 @@ static int serve_http(gw_server_t *s, struct lws *wsi, const char *uri)
     if (strcmp(uri, "/healthz") == 0)
         return s->stopping ? http_text(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "stopping\n")
                            : http_text(wsi, HTTP_STATUS_OK, "ok\n");
-    if (strcmp(uri, "/metrics") == 0 || strcmp(uri, "/readyz") == 0)
+    /* With an admin listener they are served there only: the main port is
+     * the public one (the balancer forwards everything to it). */
+    if ((strcmp(uri, "/metrics") == 0 || strcmp(uri, "/readyz") == 0) && s->cfg.ops_on_main_port)
         return serve_ops(s, wsi, uri);
     if (s->stopping)
         return http_text(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "stopping\n");

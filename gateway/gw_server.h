@@ -25,6 +25,7 @@ typedef struct {
     double rate_burst;
     gw_limits_t limits;
     beseda_metrics_t *metrics;     /* not owned; NULL: no metrics */
+    int ops_on_main_port;          /* /metrics and /readyz on the main port (no admin listener) */
 } gw_config_t;
 
 typedef struct gw_server_t gw_server_t;

@@ -54,7 +54,7 @@ static beseda_opt_t options[] = {
     { "log-level", "BESEDA_LOG_LEVEL", OPT_STRING, "info", "debug, info, warn or error", NULL },
     { "admin-addr", "BESEDA_ADMIN_ADDR", OPT_STRING, "",
       "host:port of a separate admin HTTP listener (/metrics, /healthz, /readyz; the main port "
-      "serves them too); empty: off", NULL },
+      "then serves only /healthz of them); empty: off (the main port serves all three)", NULL },
     { NULL, NULL, OPT_STRING, NULL, NULL, NULL },
 };
 
@@ -146,6 +146,7 @@ static int serve(gw_config_t *cfg, beseda_metrics_t *metrics)
 {
     const char *admin_addr = beseda_config_str(options, "admin-addr");
     cfg->metrics = metrics;
+    cfg->ops_on_main_port = !*admin_addr;
     block_signals(1);
     gw_server_t *server = gw_server_new(cfg);
     beseda_admin_t *admin = NULL;

@@ -115,8 +115,9 @@ test('every process is healthy and ready', async () => {
         { what: `${name} ${path} 200`, timeoutMs: 10000 });
     }
   }
-  const main = await fetch(`${c.gatewayUrl(0)}/readyz`);
-  assert.equal(main.status, 200, 'the gateway serves /readyz on its main port too');
+  // With an admin listener, the public main port keeps /healthz only.
+  assert.equal((await fetch(`${c.gatewayUrl(0)}/readyz`)).status, 404, 'no /readyz on the main port');
+  assert.equal((await fetch(`${c.gatewayUrl(0)}/healthz`)).status, 200);
   const r = await fetch(`${c.adminUrl('broker')}/nothing`);
   assert.equal(r.status, 404);
 });

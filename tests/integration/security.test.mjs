@@ -160,3 +160,10 @@ test('a refused login does not log what was typed as the e-mail', async () => {
   for (const p of ['store-0', 'router-0', 'gateway-0', 'gateway-1'])
     assert.ok(!c.proc(p).log().includes(secret), `${p} logged the e-mail field`);
 });
+
+test('with an admin listener, /metrics and /readyz are not on the public port', async () => {
+  for (const path of ['/metrics', '/readyz'])
+    assert.equal((await fetch(`${c.gatewayUrl(0)}${path}`)).status, 404, `${path} is not public`);
+  assert.equal((await fetch(`${c.gatewayUrl(0)}/healthz`)).status, 200, '/healthz stays public');
+  assert.equal((await fetch(`${c.adminUrl('gateway-0')}/metrics`)).status, 200, 'the admin port has them');
+});
