@@ -43,6 +43,19 @@ static void copy_str(char *dst, size_t size, const char *src)
     snprintf(dst, size, "%s", src ? src : "");
 }
 
+/* A UUID id into f->arg in lower case, which the field then points at:
+ * PostgreSQL reads either case as the same uuid, but shard keys, topics and
+ * caches compare text, so "ABC…" would be owned by another router and
+ * heard on another topic than "abc…". */
+static const char *canonical_id(gw_frame_t *f, const char *id)
+{
+    copy_str(f->arg, sizeof f->arg, id);
+    for (char *p = f->arg; *p; p++)
+        if (*p >= 'A' && *p <= 'F')
+            *p = (char) (*p - 'A' + 'a');
+    return f->arg;
+}
+
 /* Reads an optional or required string member. Absent and null count as
  * absent ("" is stored). */
 static int get_string(gw_frame_t *f, json_t *obj, const char *name, int required,
@@ -104,7 +117,7 @@ static int get_conversation(gw_frame_t *f, json_t *obj, const gw_limits_t *limit
      * here keeps malformed ids away from the database. */
     if (!beseda_is_uuid(f->conversation))
         return fail(f, "no_conversation", "conversation does not exist%s", NULL);
-    copy_str(f->arg, sizeof f->arg, f->conversation);
+    f->conversation = canonical_id(f, f->conversation);
     return 0;
 }
 
@@ -133,7 +146,7 @@ static int parse_visitor_hello(gw_frame_t *f, json_t *root, const gw_limits_t *l
         return -1;
     if (!beseda_is_uuid(f->site))
         return fail(f, "no_such_site", "site does not exist%s", NULL);
-    copy_str(f->arg, sizeof f->arg, f->site);
+    f->site = canonical_id(f, f->site);
     return 0;
 }
 
@@ -190,7 +203,7 @@ static int parse_history(gw_frame_t *f, json_t *root, const gw_limits_t *limits)
         return -1;
     if (!beseda_is_uuid(f->visitor))
         return fail(f, "bad_value", "field '%s' must be a visitor id (UUID)", "visitor");
-    copy_str(f->arg, sizeof f->arg, f->visitor);
+    f->visitor = canonical_id(f, f->visitor);
     return 0;
 }
 

@@ -167,3 +167,18 @@ test('with an admin listener, /metrics and /readyz are not on the public port', 
   assert.equal((await fetch(`${c.gatewayUrl(0)}/healthz`)).status, 200, '/healthz stays public');
   assert.equal((await fetch(`${c.adminUrl('gateway-0')}/metrics`)).status, 200, 'the admin port has them');
 });
+
+test('upper-case ids are the same conversation (lower-cased at the gateway)', async () => {
+  const v = await visitor(vurl(), c.site.id.toUpperCase());
+  assert.equal(v.welcome.type, 'welcome');
+  const conv = v.welcome.conversation.id;
+  const a1 = await v.request({ type: 'send', conversation: conv, client_id: clientId('v'), text: 'one' }, 'ack');
+  const a2 = await v.request({ type: 'send', conversation: conv.toUpperCase(), client_id: clientId('v'), text: 'two' }, 'ack');
+  assert.equal(a2.type, 'ack', JSON.stringify(a2));
+  assert.equal(a2.conversation, conv, 'the ack names the canonical id');
+  assert.equal(a2.seq, a1.seq + 1);
+  const m = await v.request({ type: 'sync', conversation: conv.toUpperCase(), after: 0 }, 'messages');
+  assert.equal(m.conversation, conv);
+  assert.deepEqual(m.messages.map((x) => x.text), ['one', 'two']);
+  v.close();
+});

@@ -545,9 +545,29 @@ static void test_deliveries(void)
     CHECK(gw_delivery_json(&d, GW_ROLE_VISITOR) == NULL, "an empty delivery is ignored");
 }
 
+static void test_canonical_ids(void)
+{
+    gw_frame_t f;
+    const char *send = "{\"type\":\"send\",\"conversation\":\"C0000000-0000-4000-8000-00000000000A\","
+                       "\"client_id\":\"x\",\"text\":\"hi\"}";
+    CHECK(strcmp(parse_as(send, GW_ROLE_VISITOR, GW_AUTH_DONE, &f), "ok") == 0, "an upper-case id parses");
+    CHECK(strcmp(f.conversation, "c0000000-0000-4000-8000-00000000000a") == 0,
+          "a conversation id is lower-cased (one shard key, one topic)");
+    gw_frame_clear(&f);
+    const char *hello = "{\"type\":\"hello\",\"site\":\"5D1C0000-0000-4000-8000-0000000000FF\"}";
+    CHECK(strcmp(parse_as(hello, GW_ROLE_VISITOR, GW_AUTH_NONE, &f), "ok") == 0
+          && strcmp(f.site, "5d1c0000-0000-4000-8000-0000000000ff") == 0, "a site id is lower-cased");
+    gw_frame_clear(&f);
+    const char *hist = "{\"type\":\"history\",\"visitor\":\"A0000000-0000-4000-8000-0000000000BC\"}";
+    CHECK(strcmp(parse_as(hist, GW_ROLE_OPERATOR, GW_AUTH_DONE, &f), "ok") == 0
+          && strcmp(f.visitor, "a0000000-0000-4000-8000-0000000000bc") == 0, "a visitor id is lower-cased");
+    gw_frame_clear(&f);
+}
+
 int main(void)
 {
     gw_limits_default(&limits);
+    test_canonical_ids();
     test_shape();
     test_login_state();
     test_visitor_hello();
