@@ -140,7 +140,12 @@ static void apply_reply(gw_conn_t *conn, const gw_event_t *ev, const Beseda__Rou
             bind_operator(conn, r->operator_welcome);
         break;
     case BESEDA__ROUTER_REPLY__BODY_ACK:
-        topic_subscribe(conn, 'c', r->ack->conversation_id);
+        /* A new message was accepted: the conversation is this client's
+         * now. A duplicate says nothing of the kind (an operator's old
+         * message in a chat since handed to a colleague is one), so it
+         * must not bring that chat's events. */
+        if (!r->ack->duplicate)
+            topic_subscribe(conn, 'c', r->ack->conversation_id);
         break;
     case BESEDA__ROUTER_REPLY__BODY_OK:
         if (ev->kind == GW_REQ_STATUS)

@@ -11,7 +11,7 @@ let c;
 before(async () => {
   c = await startCluster({ gateways: 1, routers: 1,
     env: { BESEDA_RATE_PER_SEC: '1000', BESEDA_RATE_BURST: '1000', BESEDA_LOGIN_MAX_FAILS: '5',
-      BESEDA_LOGIN_MAX_FAILS_IP: '3' } });
+      BESEDA_LOGIN_MAX_FAILS_IP: '3', BESEDA_REASSIGN_GRACE_MS: '1000' } });
   // gateway-1 stands behind a "balancer" on 127.0.0.1: it believes
   // X-Forwarded-For. Every failed login of these tests goes through it,
   // from an address of its own, so the counters do not mix.
@@ -181,4 +181,29 @@ test('upper-case ids are the same conversation (lower-cased at the gateway)', as
   assert.equal(m.conversation, conv);
   assert.deepEqual(m.messages.map((x) => x.text), ['one', 'two']);
   v.close();
+});
+
+test('an operator whose chat moved away cannot re-subscribe by re-sending an old message', async () => {
+  const site = await c.createSite('Moved away');
+  const a = await c.createOperator(site.id, { name: 'A' });
+  const b = await c.createOperator(site.id, { name: 'B' });
+  let opA = await operator(ourl(), a);
+  const v = await visitor(vurl(), site.id);
+  const conv = v.welcome.conversation.id;
+  await v.request({ type: 'send', conversation: conv, client_id: clientId('v'), text: 'hello?' }, 'ack');
+  await opA.next((f) => f.type === 'assigned' && f.conversation.id === conv, { what: 'assigned to A' });
+  const old = clientId('o');
+  assert.equal((await opA.request({ type: 'send', conversation: conv, client_id: old, text: 'hi from A' }, 'ack')).type, 'ack');
+  const opB = await operator(ourl(), b);
+  opA.close();                              // A leaves; after the grace the chat goes to B
+  await opB.next((f) => f.type === 'assigned' && f.conversation.id === conv, { what: 'assigned to B', timeoutMs: 15000 });
+  opA = await operator(ourl(), a);
+  const dup = await opA.request({ type: 'send', conversation: conv, client_id: old, text: 'hi from A' }, 'ack');
+  assert.equal(dup.duplicate, true, JSON.stringify(dup));
+  await v.request({ type: 'send', conversation: conv, client_id: clientId('v'), text: 'for B only' }, 'ack');
+  await opB.next((f) => f.type === 'message' && f.text === 'for B only', { what: 'B gets it' });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(!opA.frames.some((f) => f.type === 'message' && f.conversation === conv),
+    `A hears nothing of the chat: ${JSON.stringify(opA.frames).slice(0, 300)}`);
+  v.close(); opA.close(); opB.close();
 });
