@@ -192,6 +192,11 @@ static void handle_reply(gw_server_t *s, gw_event_t *ev)
         log_debug("presence request refused", "conn", conn->id_str, "code", r->error_code);
     apply_reply(conn, ev, r);
     gw_conn_send(conn, gw_reply_json(conn->role, ev->kind, ev->ref, ev->arg, r));
+    /* Logged out: the session is gone server-side; the connection goes too,
+     * after the ok (its close sends OperatorGone, which ends the presence). */
+    if (ev->kind == GW_REQ_LOGOUT && !*r->error_code
+        && r->body_case == BESEDA__ROUTER_REPLY__BODY_OK)
+        gw_conn_close_after(conn, LWS_CLOSE_STATUS_NORMAL);
     beseda__router_reply__free_unpacked(r, NULL);
 }
 

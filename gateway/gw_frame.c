@@ -28,6 +28,7 @@ static const frame_type_t FRAME_TYPES[] = {
     { "status",  GW_REQ_STATUS,         OPS },
     { "history", GW_REQ_HISTORY,        OPS },
     { "close",   GW_REQ_CLOSE,          OPS },
+    { "logout",  GW_REQ_LOGOUT,         OPS },
     { NULL, GW_REQ_NONE, 0 }
 };
 
@@ -233,6 +234,8 @@ static int parse_fields(gw_frame_t *f, json_t *root, const gw_limits_t *limits)
         return parse_history(f, root, limits);
     case GW_REQ_CLOSE:
         return get_conversation(f, root, limits);
+    case GW_REQ_LOGOUT:
+        return get_string(f, root, "session", 1, max, &f->session);
     default:
         return 0;
     }
@@ -373,6 +376,7 @@ typedef struct {
     Beseda__SetStatus status;
     Beseda__HistoryQuery history;
     Beseda__CloseConversation close;
+    Beseda__OperatorLogout logout;
 } bodies_t;
 
 static void fill_visitor_hello(Beseda__RouterRequest *req, bodies_t *b, const gw_frame_t *f,
@@ -469,6 +473,12 @@ uint8_t *gw_frame_pack(const gw_frame_t *f, const gw_identity_t *id, size_t *len
         b.history.visitor_id = (char *) f->visitor;
         req.body_case = BESEDA__ROUTER_REQUEST__BODY_HISTORY;
         req.history = &b.history;
+        break;
+    case GW_REQ_LOGOUT:
+        beseda__operator_logout__init(&b.logout);
+        b.logout.session = (char *) f->session;
+        req.body_case = BESEDA__ROUTER_REQUEST__BODY_OPERATOR_LOGOUT;
+        req.operator_logout = &b.logout;
         break;
     default:
         return NULL;

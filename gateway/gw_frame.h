@@ -35,7 +35,8 @@ typedef enum {
     GW_REQ_HISTORY,
     GW_REQ_CLOSE,
     GW_REQ_PRESENCE_BEAT,      /* made by the gateway, never by a client */
-    GW_REQ_OPERATOR_GONE
+    GW_REQ_OPERATOR_GONE,
+    GW_REQ_LOGOUT              /* an operator ends their session */
 } gw_req_kind_t;
 
 #define GW_REF_MAX   (GW_MAX_CLIENT_ID * 4 + 1)   /* a client_id in UTF-8 */

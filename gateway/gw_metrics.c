@@ -17,6 +17,7 @@ static const char *KIND_NAMES[GW_METRICS_KINDS] = {
     [GW_REQ_CLOSE] = "close",
     [GW_REQ_PRESENCE_BEAT] = "presence_beat",
     [GW_REQ_OPERATOR_GONE] = "operator_gone",
+    [GW_REQ_LOGOUT] = "logout",
 };
 
 const char *gw_metrics_kind_name(gw_req_kind_t kind)

@@ -329,7 +329,7 @@ char *gw_reply_json(gw_role_t role, gw_req_kind_t kind, const char *ref, const c
     case BESEDA__ROUTER_REPLY__BODY_HISTORY:
         return history_json(r->history, arg);
     default:
-        return ok_json(kind == GW_REQ_STATUS ? "status" : "close",
+        return ok_json(kind == GW_REQ_STATUS ? "status" : kind == GW_REQ_LOGOUT ? "logout" : "close",
                        kind == GW_REQ_CLOSE ? arg : NULL);
     }
 }

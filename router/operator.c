@@ -113,6 +113,40 @@ void operator_resume(router_t *self, job_t *job)
     router_store_call(self, &job, key, &request);
 }
 
+/* Logout: the store deletes the session row (only this operator's), so
+ * the token resumes nothing any more; the gateway closes the connection
+ * after the ok, and its OperatorGone ends the presence. */
+void operator_logout(router_t *self, job_t *job)
+{
+    const Beseda__OperatorLogout *logout = job->msg->operator_logout;
+    if (!job->msg->operator_id[0]) {
+        router_fail(self, &job, "not_authenticated", "log in first");
+        return;
+    }
+    if (!logout || !logout->session[0]) {
+        router_fail(self, &job, "missing_field", "session");
+        return;
+    }
+    Beseda__StoreOperatorLogout sl = BESEDA__STORE_OPERATOR_LOGOUT__INIT;
+    sl.session = logout->session;
+    sl.operator_id = job->msg->operator_id;
+    Beseda__StoreRequest request = BESEDA__STORE_REQUEST__INIT;
+    request.body_case = BESEDA__STORE_REQUEST__BODY_OPERATOR_LOGOUT;
+    request.operator_logout = &sl;
+    char key[33];
+    router_opaque_key(logout->session, key);
+    job->step = STEP_LOGOUT;
+    router_store_call(self, &job, key, &request);
+}
+
+void operator_on_logout(router_t *self, job_t *job, Beseda__StoreReply *reply)
+{
+    if (router_store_failed(self, &job, reply))
+        return;
+    log_info("operator logged out", "operator", job->msg->operator_id);
+    router_reply_ok(self, job);
+}
+
 /* Refused login or resume: answer the error (the attempt was counted
  * before the check). */
 static void operator_refused(router_t *self, job_t **job_p)

@@ -14,7 +14,8 @@ struct pending_table_t {
 const char *job_step_name(job_step_t step)
 {
     static const char *const names[] = { "hello", "login", "resume", "append", "lookup",
-                                         "fetch", "history", "close", "queue", "assign" };
+                                         "fetch", "history", "close", "queue", "assign",
+                                         "logout" };
     return (size_t) step < sizeof names / sizeof names[0] ? names[step] : "?";
 }
 

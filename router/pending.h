@@ -24,7 +24,8 @@ typedef enum {
     STEP_HISTORY,      /* StoreHistory -> HistoryList */
     STEP_CLOSE,        /* StoreClose -> publish, ok */
     STEP_QUEUE,        /* StoreSiteQueue -> choose operators (background) */
-    STEP_ASSIGN        /* StoreAssign -> publish (background) */
+    STEP_ASSIGN,       /* StoreAssign -> publish (background) */
+    STEP_LOGOUT        /* StoreOperatorLogout -> ok */
 } job_step_t;
 
 /* What a STEP_LOOKUP job does once the conversation is known and allowed. */

@@ -270,6 +270,7 @@ static void handle_request(router_t *self, bus_request_t *req)
     case BESEDA__ROUTER_REQUEST__BODY_OPERATOR_GONE:   operator_gone(self, job); break;
     case BESEDA__ROUTER_REQUEST__BODY_HISTORY:         chat_history(self, job); break;
     case BESEDA__ROUTER_REQUEST__BODY_CLOSE:           chat_close(self, job); break;
+    case BESEDA__ROUTER_REQUEST__BODY_OPERATOR_LOGOUT: operator_logout(self, job); break;
     default:
         log_warn("request without a known body", "corr", job->req->corr);
         router_fail(self, &job, "bad_request", "unknown request kind");
@@ -289,6 +290,7 @@ static void run_step(router_t *self, job_t *job, Beseda__StoreReply *reply)
     case STEP_CLOSE:   chat_on_close(self, job, reply); break;
     case STEP_QUEUE:   assign_on_queue(self, job, reply); break;
     case STEP_ASSIGN:  assign_on_assign(self, job, reply); break;
+    case STEP_LOGOUT:  operator_on_logout(self, job, reply); break;
     }
 }
 

@@ -110,6 +110,8 @@ void visitor_on_hello(router_t *self, job_t *job, Beseda__StoreReply *reply);
 void operator_login(router_t *self, job_t *job);
 void operator_resume(router_t *self, job_t *job);
 void operator_on_welcome(router_t *self, job_t *job, Beseda__StoreReply *reply);
+void operator_logout(router_t *self, job_t *job);
+void operator_on_logout(router_t *self, job_t *job, Beseda__StoreReply *reply);
 void operator_set_status(router_t *self, job_t *job);
 void operator_beat(router_t *self, job_t *job);
 void operator_gone(router_t *self, job_t *job);

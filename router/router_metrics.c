@@ -34,7 +34,7 @@ static void init_requests(router_metrics_t *self, beseda_metrics_t *r)
 
 static void init_store(router_metrics_t *self, beseda_metrics_t *r)
 {
-    for (int s = STEP_HELLO; s <= STEP_ASSIGN && s < ROUTER_METRICS_STEPS; s++) {
+    for (int s = STEP_HELLO; s <= STEP_LOGOUT && s < ROUTER_METRICS_STEPS; s++) {
         const char *step = job_step_name((job_step_t) s);
         self->store_calls[s] = beseda_metrics_counter(r, "beseda_router_store_calls_total",
                                                       "Requests sent to the store, by step.", "step", step);

@@ -31,6 +31,8 @@ static store_err_t dispatch(store_ctx_t *ctx, const Beseda__StoreRequest *req,
         return store_operator_login(ctx, req->operator_login, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_OPERATOR_SESSION:
         return store_operator_session(ctx, req->operator_session, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_OPERATOR_LOGOUT:
+        return store_operator_logout(ctx, req->operator_logout, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_ASSIGN:
         return store_assign(ctx, req->assign, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_SITE_QUEUE:

@@ -183,3 +183,28 @@ store_err_t store_operator_session(store_ctx_t *ctx, const Beseda__StoreOperator
     r->ok = err == STORE_OK;
     return err;
 }
+
+/* Logout: the session row goes, so its token resumes nothing any more. Only
+ * the operator's own session (a token of someone else's is left alone). */
+store_err_t store_operator_logout(store_ctx_t *ctx, const Beseda__StoreOperatorLogout *req,
+                                  Beseda__StoreReply *reply, store_mem_t *mem)
+{
+    if (!req->session || !*req->session || strlen(req->session) > STORE_FIELD_MAX_BYTES
+        || !store_valid_uuid(req->operator_id))
+        return STORE_BAD_REQUEST;
+    Beseda__Empty *ok = store_mem_alloc(mem, sizeof *ok);
+    if (!ok)
+        return STORE_INTERNAL;
+    beseda__empty__init(ok);
+    char hash[2 + 2 * crypto_hash_sha256_BYTES + 1];
+    token_hash_hex(req->session, hash);
+    const char *params[] = { hash, req->operator_id };
+    store_err_t err = rows_err(store_db_exec(ctx->db,
+        "DELETE FROM operator_sessions WHERE token_hash = $1::bytea AND operator_id = $2::uuid",
+        2, params));
+    if (err != STORE_OK)
+        return err;
+    reply->body_case = BESEDA__STORE_REPLY__BODY_OK;
+    reply->ok = ok;
+    return STORE_OK;
+}

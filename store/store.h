@@ -73,6 +73,8 @@ store_err_t store_login_finish(store_ctx_t *ctx, const Beseda__StoreOperatorLogi
                                const store_login_t *login, bool password_ok);
 store_err_t store_operator_session(store_ctx_t *ctx, const Beseda__StoreOperatorSession *req,
                                    Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_operator_logout(store_ctx_t *ctx, const Beseda__StoreOperatorLogout *req,
+                                  Beseda__StoreReply *reply, store_mem_t *mem);
 store_err_t store_assign(store_ctx_t *ctx, const Beseda__StoreAssign *req,
                          Beseda__StoreReply *reply, store_mem_t *mem);
 store_err_t store_site_queue(store_ctx_t *ctx, const Beseda__StoreSiteQueue *req,

@@ -207,3 +207,20 @@ test('an operator whose chat moved away cannot re-subscribe by re-sending an old
     `A hears nothing of the chat: ${JSON.stringify(opA.frames).slice(0, 300)}`);
   v.close(); opA.close(); opB.close();
 });
+
+test('logout ends the session on the server and closes the connection', async () => {
+  const op = await operator(ourl(), await c.createOperator(c.site.id, { name: 'Leaving' }));
+  const session = op.welcome.session;
+  const ok = await op.request({ type: 'logout', session }, 'ok');
+  assert.equal(ok.type, 'ok', JSON.stringify(ok));
+  assert.equal(ok.ref, 'logout');
+  assert.equal((await op.waitClosed()).code, 1000, 'the gateway closes the connection');
+  const again = await Client.connect(ourl());
+  const r = await again.request({ type: 'hello', session }, 'welcome');
+  assert.equal(r.code, 'bad_session', 'the token resumes nothing any more');
+  again.close();
+  const v = await Client.connect(vurl());
+  await v.request({ type: 'hello', site: c.site.id }, 'welcome');
+  assert.equal((await v.request({ type: 'logout', session }, 'ok')).code, 'unknown_type', 'visitors have no logout');
+  v.close();
+});

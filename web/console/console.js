@@ -413,9 +413,13 @@ function autoGrow() {
 
 function logout() {
   if (state.authed && state.status === 'online') socket.send({ type: 'status', status: 'away' });
+  // Ends the session on the server too (its token resumes nothing any
+  // more); the frame leaves before the close that stop() sends.
+  if (state.authed && state.session) socket.send({ type: 'logout', session: state.session });
   socket.stop();
   remove(KEYS.session);
   remove(KEYS.status);
+  remove(KEYS.outbox);   // unsent messages must not go out under the next login
   state.session = null;
   state.operator = null;
   state.authed = false;
