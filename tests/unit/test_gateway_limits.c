@@ -5,6 +5,7 @@
 #include "gw_proxy.h"
 #include "gw_static.h"
 #include "gw_topics.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,24 @@ static void test_depth(void)
     CHECK(gw_json_depth_ok("]]]]", 4, 1), "stray closers do not underflow");
 }
 
+/* 256 KiB of spaces: linear is well under a millisecond; the quadratic
+ * version (strlen per character, found by fuzzing) took over a second. */
+static void test_blank_is_linear(void)
+{
+    size_t len = 256 * 1024;
+    char *text = malloc(len + 2);
+    if (!text)
+        return;
+    memset(text, ' ', len);
+    text[len] = 'x';
+    text[len + 1] = '\0';
+    int64_t started = beseda_mono_ms();
+    int blank = gw_text_blank(text);
+    int64_t took = beseda_mono_ms() - started;
+    CHECK(!blank && took < 250, "a long whitespace text is checked in linear time");
+    free(text);
+}
+
 static void test_blank(void)
 {
     CHECK(gw_text_blank(""), "empty text is blank");
@@ -59,6 +78,8 @@ static void test_blank(void)
     CHECK(!gw_text_controls_ok("\x1f"), "U+001F is refused in text");
     CHECK(!gw_text_controls_ok("\x1b[31m"), "ESC is refused in text");
     CHECK(gw_utf8_chars("\xd1\x8f\xd1\x8f" "ab") == 4, "characters are counted, not bytes");
+    CHECK(!gw_text_blank(" \xe3\x80"), "a sequence cut by the end of the text is not blank");
+    test_blank_is_linear();
 }
 
 static void test_bucket(void)
