@@ -85,7 +85,8 @@ int gw_utf8_valid(const unsigned char *s, size_t len)
 static uint32_t utf8_decode(const unsigned char *s, size_t *n)
 {
     /* At most 4 bytes are looked at: strlen here made gw_text_blank
-     * quadratic (8 KiB of spaces cost ~1 ms per frame; found by fuzzing).
+     * quadratic (8 KiB of spaces cost ~1 ms per frame; seen while writing
+     * the fuzz targets, tests/fuzz).
      * utf8_seq_len stops at the NUL, which is no continuation byte. */
     *n = utf8_seq_len(s, strnlen((const char *) s, 4));
     if (*n == 0) {
