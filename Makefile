@@ -3,6 +3,7 @@
 #   make run      install what is missing, build, start a demo cluster (Ctrl-C stops it)
 #   make test     install what is missing, build, run every test; ends with "N passed, N failed"
 #   make asan     build with AddressSanitizer + UBSan into build-asan/
+#   make fuzz     run every libFuzzer target FUZZ_SECONDS (30) each, built into build-fuzz/
 
 BUILD   ?= build
 CC      ?= cc

@@ -5,7 +5,8 @@ set -euo pipefail
 PACKAGES=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libczmq-dev libzmq3-dev
           libhiredis-dev libpq-dev libwebsockets-dev libev-dev libjansson-dev libsodium-dev libmicrohttpd-dev
           postgresql redis-server nodejs npm chromium ca-certificates curl
-          docker-compose haproxy iproute2)   # the compose proof: config check, balancer, ss
+          docker-compose haproxy iproute2    # the compose proof: config check, balancer, ss
+          clang libclang-rt-14-dev)          # the fuzz smoke (tests/fuzz, libFuzzer)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -68,6 +68,16 @@ if [ -z "${BESEDA_TEST_FILTER:-}" ]; then
     fi
 fi
 
+if [ -z "${BESEDA_TEST_FILTER:-}" ] && [ -z "${BESEDA_SKIP_FUZZ:-}" ]; then
+    echo "== fuzz smoke: every fuzz target 5 s from its seeds (docs/TESTING.md, Fuzzing)"
+    # Build + run take about a minute on 2 cores; `make fuzz` runs longer.
+    if make --no-print-directory -j2 fuzz FUZZ_SECONDS=5 > "$out/fuzz.log" 2>&1; then
+        passed=$((passed + 1)); grep -E '^fuzz:' "$out/fuzz.log" || true
+    else
+        failed=$((failed + 1)); echo "FAIL fuzz smoke"; grep -vE '^(clang|make)' "$out/fuzz.log" | tail -30
+    fi
+fi
+
 echo "== docs/CONFIG.md matches the option tables"
 if scripts/config-doc.sh --check > "$out/config.log" 2>&1; then passed=$((passed + 1)); else
     failed=$((failed + 1)); cat "$out/config.log"; fi
