@@ -124,6 +124,10 @@ static void check_round_trip(const gw_frame_t *f, const gw_identity_t *id)
         FUZZ_CHECK(r->body_case == BESEDA__ROUTER_REQUEST__BODY_CLOSE
                    && same(r->close->conversation_id, f->conversation), "close fields");
         break;
+    case GW_REQ_LOGOUT:
+        FUZZ_CHECK(r->body_case == BESEDA__ROUTER_REQUEST__BODY_OPERATOR_LOGOUT
+                   && same(r->operator_logout->session, f->session), "logout fields");
+        break;
     default:
         FUZZ_CHECK(0, "an accepted frame has a request kind");
     }

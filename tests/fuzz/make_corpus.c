@@ -371,6 +371,9 @@ static void router_request_seeds(void)
     const Beseda__StoreReply *close_r[] = { &lookup, &ok };
     router_seed("close", "{\"type\":\"close\",\"conversation\":\"" CONV "\"}", GW_ROLE_OPERATOR,
                 close_r, 2);
+    const Beseda__StoreReply *logout_r[] = { &ok };
+    router_seed("logout", "{\"type\":\"logout\",\"session\":\"session\"}", GW_ROLE_OPERATOR,
+                logout_r, 1);
     const Beseda__StoreReply *status_r[] = { &queue, &assign };
     router_seed("status", "{\"type\":\"status\",\"status\":\"online\"}", GW_ROLE_OPERATOR,
                 status_r, 2);
