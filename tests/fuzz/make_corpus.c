@@ -461,6 +461,12 @@ static void store_request_seeds(void)
     r.body_case = BESEDA__STORE_REQUEST__BODY_OPERATOR_SESSION;
     r.operator_session = &se;
     store_seed("operator-session", &r);
+    Beseda__StoreOperatorLogout lg = BESEDA__STORE_OPERATOR_LOGOUT__INIT;
+    lg.session = "c2Vzc2lvbg";
+    lg.operator_id = OPER;
+    r.body_case = BESEDA__STORE_REQUEST__BODY_OPERATOR_LOGOUT;
+    r.operator_logout = &lg;
+    store_seed("operator-logout", &r);
     Beseda__StoreAssign as = BESEDA__STORE_ASSIGN__INIT;
     as.site_id = SITE;
     as.conversation_id = CONV;
