@@ -51,7 +51,8 @@ store_err_t store_close(store_ctx_t *ctx, const Beseda__StoreClose *req,
     const char *params[] = { req->site_id, req->conversation_id, epoch };
     store_err_t err = rows_err(store_db_exec(ctx->db,
         "UPDATE conversations c SET state = 'closed', closed_at = now(), updated_at = now(),"
-        "       owner_epoch = greatest(c.owner_epoch, $3::bigint)"
+        "       owner_epoch = greatest(c.owner_epoch, $3::bigint),"
+        "       route_stage = c.route_stage + 1, ringing = '{}', deadline_at = NULL"
         " WHERE c.site_id = $1 AND c.id = $2 AND c.state <> 'closed'"
         "   AND c.owner_epoch <= $3::bigint", 3, params));
     if (err != STORE_OK)

@@ -1,6 +1,8 @@
 #include "rows.h"
+#include "route_eval.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 char *rows_str(const PGresult *res, int row, int col)
 {
@@ -47,7 +49,58 @@ Beseda__ConversationInfo *rows_conversation(store_mem_t *mem, const PGresult *re
     page->url = rows_str(res, row, col + 8);
     page->title = rows_str(res, row, col + 9);
     c->page = page;
-    return c;
+    if (PQnfields(res) < col + CONV_NCOLS)
+        return c;                        /* an older row shape: the base columns only */
+    c->missed = rows_bool(res, row, col + 10);
+    c->visitor_name = rows_str(res, row, col + 11);
+    c->visitor_email = rows_str(res, row, col + 12);
+    c->visitor_phone = rows_str(res, row, col + 13);
+    c->survey_answer = rows_str(res, row, col + 14);
+    c->deadline_ms = rows_i64(res, row, col + 15);
+    c->rule = rows_str(res, row, col + 16);
+    if (!rows_split_ids(mem, rows_str(res, row, col + 17), &c->ringing, &c->n_ringing))
+        return NULL;
+    page->referrer = rows_str(res, row, col + 18);
+    page->language = rows_str(res, row, col + 19);
+    page->country = rows_str(res, row, col + 20);
+    page->city = rows_str(res, row, col + 21);
+    return rows_page_utm(mem, page) ? c : NULL;
+}
+
+bool rows_split_ids(store_mem_t *mem, const char *text, char ***out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    if (!text || !*text)
+        return true;
+    size_t n = 1;
+    for (const char *p = text; *p; p++)
+        n += *p == ',';
+    size_t len = strlen(text);
+    char *copy = store_mem_alloc(mem, len + 1);
+    char **list = store_mem_alloc(mem, n * sizeof *list);
+    if (!copy || !list)
+        return false;
+    memcpy(copy, text, len + 1);
+    size_t i = 0;
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok && i < n;
+         tok = strtok_r(NULL, ",", &save))
+        list[i++] = tok;
+    *out = list;
+    *count = i;
+    return true;
+}
+
+bool rows_page_utm(store_mem_t *mem, Beseda__PageInfo *page)
+{
+    const char *url = page->url ? page->url : "";
+    size_t cap = strlen(url) + 1;
+    char *utm = store_mem_alloc(mem, cap);
+    if (!utm)
+        return false;
+    route_utm_source(url, utm, cap);
+    page->utm_source = utm;
+    return true;
 }
 
 Beseda__ChatMessage *rows_message(store_mem_t *mem, const PGresult *res, int row, int col)

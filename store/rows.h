@@ -6,12 +6,16 @@
 
 #include "store.h"
 
-/* The columns of a ConversationInfo, with conversations as c, operators as o. */
+/* The columns of a ConversationInfo, with conversations as c, operators as o.
+ * beseda_assign() (migration 0012) returns the same list: keep them alike. */
 #define CONV_COLUMNS \
     "c.id, c.site_id, c.visitor_id, c.state, coalesce(c.operator_id::text, ''), " \
     "coalesce(o.name, ''), c.last_seq, (extract(epoch FROM c.created_at) * 1000)::bigint, " \
-    "c.first_url, c.first_title"
-#define CONV_NCOLS 10
+    "c.first_url, c.first_title, " \
+    "c.missed, c.visitor_name, c.visitor_email, c.visitor_phone, c.survey_answer, " \
+    "coalesce((extract(epoch FROM c.deadline_at) * 1000)::bigint, 0), c.route_rule, " \
+    "array_to_string(c.ringing, ','), c.first_referrer, c.first_language, c.country, c.city"
+#define CONV_NCOLS 22
 #define CONV_FROM " FROM conversations c LEFT JOIN operators o ON o.id = c.operator_id "
 
 /* The columns of a ChatMessage, with messages as m. */
@@ -27,6 +31,11 @@ int64_t rows_i64(const PGresult *res, int row, int col);
 int rows_bool(const PGresult *res, int row, int col);
 
 store_err_t rows_err(db_status_t st);
+
+/* "a,b,c" -> an arena array of the parts (none for ""); false when out of memory. */
+bool rows_split_ids(store_mem_t *mem, const char *text, char ***out, size_t *count);
+/* Sets page->utm_source from page->url (arena copy); false when out of memory. */
+bool rows_page_utm(store_mem_t *mem, Beseda__PageInfo *page);
 
 /* Builds from CONV_NCOLS columns starting at col; NULL when out of memory. */
 Beseda__ConversationInfo *rows_conversation(store_mem_t *mem, const PGresult *res, int row, int col);

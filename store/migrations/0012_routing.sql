@@ -30,7 +30,12 @@ ALTER TABLE conversations
     ADD COLUMN visitor_name text NOT NULL DEFAULT '',
     ADD COLUMN visitor_email text NOT NULL DEFAULT '',
     ADD COLUMN visitor_phone text NOT NULL DEFAULT '',
-    ADD COLUMN survey_answer text NOT NULL DEFAULT '';
+    ADD COLUMN survey_answer text NOT NULL DEFAULT '',
+    -- The rest of the segment, taken from the visit the chat started on.
+    ADD COLUMN first_referrer text NOT NULL DEFAULT '',
+    ADD COLUMN first_language text NOT NULL DEFAULT '',
+    ADD COLUMN country text NOT NULL DEFAULT '',
+    ADD COLUMN city text NOT NULL DEFAULT '';
 
 ALTER TABLE conversations DROP CONSTRAINT conversations_state_check;
 ALTER TABLE conversations ADD CONSTRAINT conversations_state_check
@@ -49,14 +54,19 @@ ALTER TABLE visits
     ADD COLUMN country text NOT NULL DEFAULT '',
     ADD COLUMN city text NOT NULL DEFAULT '';
 
--- beseda_assign(): also bumps route_stage (the stage rule above). Otherwise
--- unchanged from 0006.
-CREATE OR REPLACE FUNCTION beseda_assign(
+-- beseda_assign(): also bumps route_stage (the stage rule above), ends a
+-- ring, and returns the conversation with every column of CONV_COLUMNS
+-- (store/rows.h; keep the two lists alike). Otherwise unchanged from 0006.
+DROP FUNCTION beseda_assign(uuid, uuid, uuid, bigint, uuid, text);
+CREATE FUNCTION beseda_assign(
     p_site uuid, p_conv uuid, p_operator uuid, p_epoch bigint, p_from uuid, p_assign_id text)
 RETURNS TABLE (updated boolean, mine boolean,
                id uuid, site_id uuid, visitor_id uuid, state text, operator_id text,
                operator_name text, last_seq bigint, created_ms bigint,
-               first_url text, first_title text)
+               first_url text, first_title text,
+               r_missed boolean, r_visitor_name text, r_visitor_email text, r_visitor_phone text,
+               r_survey_answer text, r_deadline_ms bigint, r_rule text, r_ringing text,
+               r_referrer text, r_language text, r_country text, r_city text)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -81,7 +91,10 @@ BEGIN
     SELECT n > 0, p_assign_id IS NOT NULL AND c.assign_id IS NOT DISTINCT FROM p_assign_id,
            c.id, c.site_id, c.visitor_id, c.state, coalesce(c.operator_id::text, ''),
            coalesce(o.name, ''), c.last_seq, (extract(epoch FROM c.created_at) * 1000)::bigint,
-           c.first_url, c.first_title
+           c.first_url, c.first_title,
+           c.missed, c.visitor_name, c.visitor_email, c.visitor_phone, c.survey_answer,
+           coalesce((extract(epoch FROM c.deadline_at) * 1000)::bigint, 0), c.route_rule,
+           array_to_string(c.ringing, ','), c.first_referrer, c.first_language, c.country, c.city
       FROM conversations c LEFT JOIN operators o ON o.id = c.operator_id
      WHERE c.site_id = p_site AND c.id = p_conv;
 END;
@@ -225,12 +238,15 @@ BEGIN
             RETURN;
         END IF;
         INSERT INTO conversations AS cv (id, site_id, visitor_id, state, owner_epoch, first_url, first_title,
+                                         first_referrer, first_language, country, city,
                                          visitor_name, visitor_email, visitor_phone, survey_answer)
         SELECT p_conv, p_site, p_author_id, 'queued', p_epoch,
-               coalesce(lv.url, ''), coalesce(lv.title, ''),
+               coalesce(lv.url, ''), coalesce(lv.title, ''), coalesce(lv.referrer, ''),
+               coalesce(lv.language, ''), coalesce(lv.country, ''), coalesce(lv.city, ''),
                vi.name, vi.email, vi.phone, vi.survey_answer
           FROM visitors vi
-          LEFT JOIN LATERAL (SELECT vs.url, vs.title FROM visits vs
+          LEFT JOIN LATERAL (SELECT vs.url, vs.title, vs.referrer, vs.language, vs.country, vs.city
+                               FROM visits vs
                               WHERE vs.visitor_id = p_author_id AND vs.site_id = p_site
                               ORDER BY vs.created_at DESC LIMIT 1) lv ON true
          WHERE vi.id = p_author_id AND vi.site_id = p_site
