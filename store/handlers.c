@@ -14,6 +14,8 @@ const char *store_err_code(store_err_t err)
     case STORE_FORBIDDEN: return "forbidden";
     case STORE_CONFLICT: return "conflict";
     case STORE_NOT_FOUND: return "not_found";
+    case STORE_BAD_VALUE: return "bad_value";
+    case STORE_MISSING_FIELD: return "missing_field";
     case STORE_INTERNAL: break;
     }
     return "internal";
@@ -43,6 +45,22 @@ static store_err_t dispatch(store_ctx_t *ctx, const Beseda__StoreRequest *req,
         return store_close(ctx, req->close, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_GET_CONVERSATION:
         return store_get_conversation(ctx, req->get_conversation, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_ROUTE:
+        return store_route(ctx, req->route, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_ROUTE_STEP:
+        return store_route_step(ctx, req->route_step, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_ACCEPT:
+        return store_accept(ctx, req->accept, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_DUE:
+        return store_due(ctx, req->due, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_SETTINGS_GET:
+        return store_settings_get(ctx, req->settings_get, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_SETTINGS_PUT:
+        return store_settings_put(ctx, req->settings_put, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_SURVEY:
+        return store_survey(ctx, req->survey, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_GROUPS:
+        return store_groups(ctx, req->groups, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_CREATE_SITE:
         return store_create_site(ctx, req->create_site, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_LIST_SITES:
@@ -71,6 +89,15 @@ void store_reply_error(Beseda__StoreReply *reply, store_err_t err)
     reply->error_code = (char *) store_err_code(err);
     if (err == STORE_BAD_REQUEST)
         log_debug("bad store request");
+}
+
+store_err_t store_fail_with(Beseda__StoreReply *reply, store_mem_t *mem, store_err_t err,
+                            const char *message)
+{
+    char *copy = store_mem_strdup(mem, message);
+    if (copy)
+        reply->error_message = copy;
+    return err;
 }
 
 void store_handle(store_ctx_t *ctx, const Beseda__StoreRequest *req,

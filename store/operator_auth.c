@@ -1,6 +1,7 @@
 /* operator_login and operator_session. Passwords are argon2id strings from
  * crypto_pwhash_str. A session token is 32 random bytes in base64url; only
  * its SHA-256 is stored, so a leaked database holds no usable token. */
+#include "route.h"
 #include "rows.h"
 #include "store.h"
 #include "validate.h"
@@ -10,7 +11,7 @@
 #include <string.h>
 
 #define SESSION_TOKEN_BYTES 32
-#define OPERATOR_COLUMNS "o.id, o.site_id, o.name, o.email, o.max_chats"
+#define OPERATOR_COLUMNS "o.id, o.site_id, o.name, o.email, o.max_chats, o.role"
 
 /* A valid argon2id hash (same cost as crypto_pwhash_str's interactive
  * limits, which create-operator uses) of a password nobody has. It is
@@ -33,17 +34,20 @@ static Beseda__OperatorInfo *operator_from_row(store_mem_t *mem, const PGresult 
     op->name = rows_str(res, row, 2);
     op->email = rows_str(res, row, 3);
     op->max_chats = (uint32_t) rows_u64(res, row, 4);
+    op->role = rows_str(res, row, 5);
     return op;
 }
 
-/* The operator's open conversations into the reply. */
+/* The operator's open conversations into the reply, with the chats ringing
+ * for them and the site's groups (route.c). */
 static store_err_t load_assigned(store_ctx_t *ctx, Beseda__StoreOperatorReply *r, store_mem_t *mem)
 {
     const char *params[] = { r->operator_->site_id, r->operator_->id };
-    return rows_conversations(ctx, mem,
+    store_err_t err = rows_conversations(ctx, mem,
         "SELECT " CONV_COLUMNS CONV_FROM
         "WHERE c.site_id = $1 AND c.operator_id = $2 AND c.state = 'assigned'"
         " ORDER BY c.updated_at", 2, params, &r->conversations, &r->n_conversations);
+    return err == STORE_OK ? route_operator_extras(ctx, r, mem) : err;
 }
 
 static void token_hash_hex(const char *token, char out[2 + 2 * crypto_hash_sha256_BYTES + 1])
@@ -114,7 +118,7 @@ store_err_t store_login_lookup(store_ctx_t *ctx, const Beseda__StoreOperatorLogi
         return STORE_INTERNAL;
     if (PQntuples(res) == 1) {
         login->row = res;
-        snprintf(login->hash, sizeof login->hash, "%s", PQgetvalue(res, 0, 5));
+        snprintf(login->hash, sizeof login->hash, "%s", PQgetvalue(res, 0, 6));
     }
     return STORE_OK;
 }

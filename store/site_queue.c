@@ -5,6 +5,7 @@
  * the two. The loads are operators.open_chats, which a trigger keeps
  * (migration 0004), rather than a count over every open chat of the site:
  * this runs for every new conversation. */
+#include "route.h"
 #include "rows.h"
 #include "store.h"
 #include "validate.h"
@@ -43,6 +44,65 @@ static store_err_t load_operators(store_ctx_t *ctx, const char *site_id,
     return STORE_OK;
 }
 
+/* One RouteDecision per unassigned conversation (route.c), with its stage
+ * and tried list read in the same statement as the conversation. */
+static store_err_t decide_each(store_ctx_t *ctx, const char *site_id, const PGresult *res,
+                               Beseda__StoreSiteQueueReply *r, store_mem_t *mem)
+{
+    json_t *routing;
+    int minute;
+    store_err_t err = route_load_site(ctx, site_id, &routing, &minute);
+    if (err != STORE_OK)
+        return err;
+    r->decisions = store_mem_alloc(mem, r->n_unassigned * sizeof *r->decisions);
+    for (size_t i = 0; r->decisions && i < r->n_unassigned; i++) {
+        route_segment_t seg;
+        route_segment_of(r->unassigned[i], &seg);
+        Beseda__RouteDecision *d = route_decide(mem, routing, minute, r->loads, r->n_loads, &seg);
+        if (!d || !rows_split_ids(mem, rows_str(res, (int) i, CONV_NCOLS + 1), &d->tried, &d->n_tried)) {
+            err = STORE_INTERNAL;
+            break;
+        }
+        d->stage = (uint32_t) rows_u64(res, (int) i, CONV_NCOLS);
+        d->state = r->unassigned[i]->state;
+        d->deadline_ms = r->unassigned[i]->deadline_ms;
+        r->decisions[i] = d;
+    }
+    json_decref(routing);
+    if (err == STORE_OK && !r->decisions)
+        err = STORE_INTERNAL;
+    r->n_decisions = err == STORE_OK ? r->n_unassigned : 0;
+    return err;
+}
+
+/* Open conversations nobody has, oldest first; a ringing one is being
+ * offered (it waits for an accept, not for an assignment). */
+static store_err_t load_unassigned(store_ctx_t *ctx, const char *site_id,
+                                   Beseda__StoreSiteQueueReply *r, store_mem_t *mem)
+{
+    const char *params[] = { site_id };
+    PGresult *res;
+    db_status_t st = store_db_query(ctx->db,
+        "SELECT " CONV_COLUMNS ", c.route_stage, array_to_string(c.tried, ',')" CONV_FROM
+        "WHERE c.site_id = $1 AND c.operator_id IS NULL AND c.state NOT IN ('closed', 'ringing')"
+        " ORDER BY c.created_at LIMIT " STORE_STR(STORE_QUEUE_MAX), 1, params, &res);
+    if (st != DB_OK)
+        return rows_err(st);
+    if (!store_mem_keep(mem, res))
+        return STORE_INTERNAL;
+    int n = PQntuples(res);
+    if (n == 0)
+        return STORE_OK;
+    r->unassigned = store_mem_alloc(mem, (size_t) n * sizeof *r->unassigned);
+    if (!r->unassigned)
+        return STORE_INTERNAL;
+    for (int i = 0; i < n; i++)
+        if (!(r->unassigned[i] = rows_conversation(mem, res, i, 0)))
+            return STORE_INTERNAL;
+    r->n_unassigned = (size_t) n;
+    return decide_each(ctx, site_id, res, r, mem);
+}
+
 store_err_t store_site_queue(store_ctx_t *ctx, const Beseda__StoreSiteQueue *req,
                              Beseda__StoreReply *reply, store_mem_t *mem)
 {
@@ -68,10 +128,5 @@ store_err_t store_site_queue(store_ctx_t *ctx, const Beseda__StoreSiteQueue *req
         if (err != STORE_OK)
             return err;
     }
-    const char *params[] = { req->site_id };
-    return rows_conversations(ctx, mem,
-        "SELECT " CONV_COLUMNS CONV_FROM
-        "WHERE c.site_id = $1 AND c.operator_id IS NULL AND c.state <> 'closed'"
-        " ORDER BY c.created_at LIMIT " STORE_STR(STORE_QUEUE_MAX), 1, params,
-        &r->unassigned, &r->n_unassigned);
+    return load_unassigned(ctx, req->site_id, r, mem);
 }

@@ -36,7 +36,9 @@ typedef enum {
     STORE_STALE_EPOCH,      /* a newer owner of the shard key wrote already */
     STORE_FORBIDDEN,        /* the conversation belongs to another site */
     STORE_CONFLICT,         /* admin: the e-mail is taken */
-    STORE_NOT_FOUND         /* admin: no such site or operator */
+    STORE_NOT_FOUND,        /* admin: no such site or operator; settings: no such section */
+    STORE_BAD_VALUE,        /* a field's value is refused; error_message names it */
+    STORE_MISSING_FIELD     /* a required field is absent; error_message names it */
 } store_err_t;
 
 typedef struct {
@@ -85,6 +87,27 @@ store_err_t store_close(store_ctx_t *ctx, const Beseda__StoreClose *req,
                         Beseda__StoreReply *reply, store_mem_t *mem);
 store_err_t store_get_conversation(store_ctx_t *ctx, const Beseda__StoreGetConversation *req,
                                    Beseda__StoreReply *reply, store_mem_t *mem);
+
+/* Routing (issue 6; docs/STORE.md "Routing"): route.c, settings.c. */
+store_err_t store_route(store_ctx_t *ctx, const Beseda__StoreRoute *req,
+                        Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_route_step(store_ctx_t *ctx, const Beseda__StoreRouteStep *req,
+                             Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_accept(store_ctx_t *ctx, const Beseda__StoreAccept *req,
+                         Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_due(store_ctx_t *ctx, const Beseda__StoreDue *req,
+                      Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_settings_get(store_ctx_t *ctx, const Beseda__StoreSettingsGet *req,
+                               Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_settings_put(store_ctx_t *ctx, const Beseda__StoreSettingsPut *req,
+                               Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_survey(store_ctx_t *ctx, const Beseda__StoreSurvey *req,
+                         Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_groups(store_ctx_t *ctx, const Beseda__StoreGroups *req,
+                         Beseda__StoreReply *reply, store_mem_t *mem);
+/* Sets reply->error_message (copied into mem) and returns err. */
+store_err_t store_fail_with(Beseda__StoreReply *reply, store_mem_t *mem, store_err_t err,
+                            const char *message);
 
 /* Administration (besedactl), in admin_requests.c; they share accounts.c
  * with the beseda-store subcommands. */

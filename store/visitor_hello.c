@@ -2,6 +2,7 @@
  * under the id their token names, or new), record the page view, and which
  * conversation of theirs is still open. */
 #include "rows.h"
+#include "settings.h"
 #include "store.h"
 #include "validate.h"
 
@@ -9,13 +10,16 @@
  * creates the visitor and records the visit in the statement's transaction;
  * the lateral join adds the newest open conversation (the function writes no
  * conversation, so the statement's snapshot sees them all). */
+#define HELLO_SQL_SURVEY \
+    "SELECT h.site_name, h.visitor_id::text, h.visitor_exists, oc.*, ss.survey::text FROM"
 #define HELLO_SQL \
-    "SELECT h.site_name, h.visitor_id::text, h.visitor_exists, oc.* FROM" \
+    HELLO_SQL_SURVEY \
     " beseda_visitor_hello($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8) h" \
     " LEFT JOIN LATERAL (SELECT " CONV_COLUMNS CONV_FROM \
     "   WHERE c.site_id = $1::uuid AND c.visitor_id = h.visitor_id AND c.state <> 'closed'" \
-    "   ORDER BY c.created_at DESC LIMIT 1) oc ON true"
-#define HELLO_NCOLS (3 + CONV_NCOLS)
+    "   ORDER BY c.created_at DESC LIMIT 1) oc ON true" \
+    " LEFT JOIN site_settings ss ON ss.site_id = $1::uuid"
+#define HELLO_NCOLS (3 + CONV_NCOLS + 1)   /* the last: the site's survey settings */
 
 static store_err_t run_hello(store_ctx_t *ctx, const Beseda__StoreVisitorHello *req,
                              Beseda__StoreVisitorHelloReply *r, store_mem_t *mem)
@@ -44,6 +48,11 @@ static store_err_t run_hello(store_ctx_t *ctx, const Beseda__StoreVisitorHello *
     if (!PQgetisnull(res, 0, 3)
         && !(r->open_conversation = rows_conversation(mem, res, 0, 3)))
         return STORE_INTERNAL;
+    int survey_col = HELLO_NCOLS - 1;
+    json_t *survey = store_settings_parse(PQgetisnull(res, 0, survey_col) ? NULL
+                                                                          : PQgetvalue(res, 0, survey_col));
+    r->survey = store_settings_survey_config(mem, survey);   /* NULL: no survey */
+    json_decref(survey);
     return STORE_OK;
 }
 
