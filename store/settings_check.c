@@ -545,8 +545,9 @@ json_t *settings_public(const json_t *routing, const json_t *survey, const json_
         json_object_set_new(r, "rules", json_array());
     json_t *o = json_is_object(offline) ? json_deep_copy(offline) : json_object();
     const char *pw = json_string_value(json_object_get(o, "smtp_password"));
+    bool set = pw && *pw;                /* read before the delete frees it */
     json_object_del(o, "smtp_password");
-    json_object_set_new(o, "smtp_password_set", json_boolean(pw && *pw));
+    json_object_set_new(o, "smtp_password_set", json_boolean(set));
     return json_pack("{s:I, s:o, s:o, s:o}", "version", (json_int_t) version, "routing", r,
                      "survey", json_is_object(survey) ? json_deep_copy(survey) : json_object(),
                      "offline", o);
