@@ -1,6 +1,7 @@
 /* One dispatch switch for every request kind but append (append.c batches
  * those); one file per kind holds its handler, as in Mosquitto. */
 #include "store.h"
+#include "team.h"
 #include "log.h"
 
 const char *store_err_code(store_err_t err)
@@ -61,6 +62,12 @@ static store_err_t dispatch(store_ctx_t *ctx, const Beseda__StoreRequest *req,
         return store_survey(ctx, req->survey, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_GROUPS:
         return store_groups(ctx, req->groups, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_TRANSFER:
+        return store_transfer(ctx, req->transfer, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_TEAM_APPEND:
+        return store_team_append(ctx, req->team_append, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_TEAM_FETCH:
+        return store_team_fetch(ctx, req->team_fetch, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_CREATE_SITE:
         return store_create_site(ctx, req->create_site, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_LIST_SITES:
