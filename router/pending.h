@@ -25,7 +25,14 @@ typedef enum {
     STEP_CLOSE,        /* StoreClose -> publish, ok */
     STEP_QUEUE,        /* StoreSiteQueue -> choose operators (background) */
     STEP_ASSIGN,       /* StoreAssign -> publish (background) */
-    STEP_LOGOUT        /* StoreOperatorLogout -> ok */
+    STEP_LOGOUT,       /* StoreOperatorLogout -> ok */
+    /* transfer, team chat, HTTP API pass-through (team.h) */
+    STEP_TRANSFER_GROUPS,  /* StoreGroups -> the group's online members -> StoreTransfer */
+    STEP_TRANSFER,     /* StoreTransfer -> publish, conversation */
+    STEP_TEAM_APPEND,  /* StoreTeamAppend -> TeamAck, publish */
+    STEP_TEAM_FETCH,   /* StoreTeamFetch -> TeamMessageList */
+    STEP_API_SESSION,  /* StoreOperatorSession -> who asks -> STEP_API_CALL */
+    STEP_API_CALL      /* StoreSettingsGet/Put, StoreListOperators -> ApiDocument */
 } job_step_t;
 
 /* What a STEP_LOOKUP job does once the conversation is known and allowed. */

@@ -90,3 +90,12 @@ void publish_operators_online(zsock_t *pub, const char *site_id, uint32_t count)
     d.operators_online = &oo;
     publish_delivery(pub, "s", site_id, &d);
 }
+
+void publish_team_message(zsock_t *pub, const char *site_id, const Beseda__TeamMessage *message)
+{
+    Beseda__Delivery d = BESEDA__DELIVERY__INIT;
+    d.site_id = (char *) site_id;
+    d.body_case = BESEDA__DELIVERY__BODY_TEAM_MESSAGE;
+    d.team_message = (Beseda__TeamMessage *) message;
+    publish_delivery(pub, "t", site_id, &d);
+}

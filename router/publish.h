@@ -22,5 +22,7 @@ void publish_assigned(zsock_t *pub, const char *operator_id, const Beseda__Conve
 void publish_assigned_to_conn(zsock_t *pub, const char *gateway_id, const char *conn_id,
                               const Beseda__ConversationInfo *info);
 void publish_operators_online(zsock_t *pub, const char *site_id, uint32_t count);
+/* A team chat message, on t:<site> (operator connections only). */
+void publish_team_message(zsock_t *pub, const char *site_id, const Beseda__TeamMessage *message);
 
 #endif

@@ -5,6 +5,7 @@
 #include "router.h"
 #include "assign.h"
 #include "log.h"
+#include "team.h"
 #include "util.h"
 #include <inttypes.h>
 #include <stdio.h>
@@ -271,6 +272,12 @@ static void handle_request(router_t *self, bus_request_t *req)
     case BESEDA__ROUTER_REQUEST__BODY_HISTORY:         chat_history(self, job); break;
     case BESEDA__ROUTER_REQUEST__BODY_CLOSE:           chat_close(self, job); break;
     case BESEDA__ROUTER_REQUEST__BODY_OPERATOR_LOGOUT: operator_logout(self, job); break;
+    case BESEDA__ROUTER_REQUEST__BODY_TRANSFER:        transfer_request(self, job); break;
+    case BESEDA__ROUTER_REQUEST__BODY_TEAM_SEND:       team_send(self, job); break;
+    case BESEDA__ROUTER_REQUEST__BODY_TEAM_SYNC:       team_sync(self, job); break;
+    case BESEDA__ROUTER_REQUEST__BODY_API_SETTINGS_GET:
+    case BESEDA__ROUTER_REQUEST__BODY_API_SETTINGS_PUT:
+    case BESEDA__ROUTER_REQUEST__BODY_API_OPERATORS:   api_request(self, job); break;
     default:
         log_warn("request without a known body", "corr", job->req->corr);
         router_fail(self, &job, "bad_request", "unknown request kind");
@@ -291,6 +298,12 @@ static void run_step(router_t *self, job_t *job, Beseda__StoreReply *reply)
     case STEP_QUEUE:   assign_on_queue(self, job, reply); break;
     case STEP_ASSIGN:  assign_on_assign(self, job, reply); break;
     case STEP_LOGOUT:  operator_on_logout(self, job, reply); break;
+    case STEP_TRANSFER_GROUPS: transfer_on_groups(self, job, reply); break;
+    case STEP_TRANSFER:        transfer_on_transfer(self, job, reply); break;
+    case STEP_TEAM_APPEND:     team_on_append(self, job, reply); break;
+    case STEP_TEAM_FETCH:      team_on_fetch(self, job, reply); break;
+    case STEP_API_SESSION:     api_on_session(self, job, reply); break;
+    case STEP_API_CALL:        api_on_call(self, job, reply); break;
     }
 }
 
