@@ -34,8 +34,11 @@ static void init_requests(router_metrics_t *self, beseda_metrics_t *r)
 
 static void init_store(router_metrics_t *self, beseda_metrics_t *r)
 {
-    for (int s = STEP_HELLO; s <= STEP_LOGOUT && s < ROUTER_METRICS_STEPS; s++) {
+    /* Every step that has a name (job_step_name() answers "?" past the last). */
+    for (int s = STEP_HELLO; s < ROUTER_METRICS_STEPS; s++) {
         const char *step = job_step_name((job_step_t) s);
+        if (!step || strcmp(step, "?") == 0)
+            continue;
         self->store_calls[s] = beseda_metrics_counter(r, "beseda_router_store_calls_total",
                                                       "Requests sent to the store, by step.", "step", step);
         self->store_latency[s] = beseda_metrics_histogram(r, "beseda_router_store_call_duration_ms",

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #define ROUTER_METRICS_KINDS   32   /* fields of RouterRequest's oneof */
-#define ROUTER_METRICS_STEPS   16   /* > the last job_step_t */
+#define ROUTER_METRICS_STEPS   32   /* > the last job_step_t */
 #define ROUTER_REDIS_PING_MS 2000   /* readiness: Redis is asked at least this often */
 
 typedef struct {
