@@ -1,0 +1,114 @@
+// The settings and operators endpoints of the HTTP API (docs/PROTOCOL.md §3,
+// docs/ROUTING.md): a site admin's PUT is validated by the store and read
+// back by GET at once; a plain operator is refused the settings (403) but
+// may list the site's operators with their presence status; a bad token is
+// 401; a bad document is 400 with a message naming the field's path.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCluster } from '../lib/cluster.mjs';
+import { operator } from '../lib/client.mjs';
+
+let c, site, admin, plain, adminWs, plainWs;
+before(async () => {
+  c = await startCluster({ gateways: 1, routers: 2 });
+  site = c.site;
+  const email = `admin-${Date.now()}@test.example`;
+  const id = c.storeAdmin('create-operator', '--site', site.id, '--email', email, '--password', 'correct horse battery',
+    '--name', 'Alla Admin', '--role', 'admin');
+  admin = { id, email, password: 'correct horse battery' };
+  plain = c.operator;
+  adminWs = await operator(c.wsUrl(0, 'operator'), admin);
+  plainWs = await operator(c.wsUrl(0, 'operator'), plain);
+});
+after(async () => {
+  for (const cl of [adminWs, plainWs]) if (cl) cl.close();
+  if (c) await c.stop();
+});
+
+async function api(method, path, { token, body } = {}) {
+  const res = await fetch(`${c.gatewayUrl(0)}/api/v1${path}`, {
+    method,
+    headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON: the assertion below shows it */ }
+  return { status: res.status, json, text, headers: res.headers };
+}
+
+const ROUTING = {
+  timezone: 'Europe/Moscow',
+  groups: [{ id: 'sales', name: 'Sales', operators: [] }],
+  rules: [{ name: 'Everyone', match: {}, groups: ['sales'], mode: 'auto' }],
+};
+
+test('an admin PUTs a section and GETs it back at once; the version moves on', async () => {
+  const token = adminWs.welcome.session;
+  const before = await api('GET', '/settings', { token });
+  assert.equal(before.status, 200, before.text);
+  const routing = { ...ROUTING, groups: [{ ...ROUTING.groups[0], operators: [plain.id, admin.id] }] };
+  const put = await api('PUT', '/settings/routing', { token, body: routing });
+  assert.equal(put.status, 200, put.text);
+  assert.equal(put.json.version, before.json.version + 1);
+  assert.equal(put.json.routing.timezone, 'Europe/Moscow');
+  assert.deepEqual(put.json.routing.groups[0].operators, [plain.id, admin.id]);
+  assert.equal(put.json.routing.rules[0].name, 'Everyone');
+  const got = await api('GET', '/settings', { token });
+  assert.equal(got.status, 200, got.text);
+  assert.deepEqual(got.json.routing, put.json.routing);
+  assert.equal(got.json.version, put.json.version);
+  assert.match(got.headers.get('content-type') || '', /application\/json/);
+
+  const offline = await api('PUT', '/settings/offline', { token, body: {
+    smtp_url: 'smtp://mail.example:587', smtp_user: 'u', smtp_password: 'hunter2-secret', from: 'chat@shop.example', to: ['support@shop.example'] } });
+  assert.equal(offline.status, 200, offline.text);
+  assert.ok(!offline.text.includes('hunter2-secret'), 'the SMTP password came back');
+  assert.equal(offline.json.offline.smtp_password_set, true);
+});
+
+test('a bad document is 400 naming the path; an unknown section 404; nothing is written', async () => {
+  const token = adminWs.welcome.session;
+  const version = (await api('GET', '/settings', { token })).json.version;
+  const bad = await api('PUT', '/settings/routing', { token, body: {
+    ...ROUTING, rules: [ROUTING.rules[0], { name: 'Bad hours', match: {}, groups: ['sales'], hours: { mon: [['25:00', '18:00']] } }] } });
+  assert.equal(bad.status, 400, bad.text);
+  assert.equal(bad.json.error, 'bad_value');
+  assert.match(bad.json.message, /rules\[1\]\.hours\.mon\[0\]/);
+  const unknownGroup = await api('PUT', '/settings/routing', { token, body: { ...ROUTING, rules: [{ name: 'x', match: {}, groups: ['zzz'] }] } });
+  assert.equal(unknownGroup.status, 400, unknownGroup.text);
+  assert.match(unknownGroup.json.message, /rules\[0\]\.groups\[0\]/);
+  const section = await api('PUT', '/settings/nosuch', { token, body: {} });
+  assert.equal(section.status, 404, section.text);
+  assert.equal((await api('GET', '/settings', { token })).json.version, version);
+});
+
+test('a plain operator may not read or change settings (403); a bad or missing token is 401', async () => {
+  const token = plainWs.welcome.session;
+  const get = await api('GET', '/settings', { token });
+  assert.equal(get.status, 403, get.text);
+  assert.equal(get.json.error, 'forbidden');
+  const put = await api('PUT', '/settings/survey', { token, body: { enabled: true } });
+  assert.equal(put.status, 403, put.text);
+  for (const t of ['not-a-session', '']) {
+    const r = await api('GET', '/settings', { token: t });
+    assert.equal(r.status, 401, r.text);
+    assert.equal(r.json.error, 'bad_session');
+  }
+  assert.equal((await api('GET', '/operators', { token: 'not-a-session' })).status, 401);
+});
+
+test('any operator of the site lists its operators with their presence status', async () => {
+  const absent = await c.createOperator(site.id, { name: 'Oleg' });
+  const r = await api('GET', '/operators', { token: plainWs.welcome.session });
+  assert.equal(r.status, 200, r.text);
+  const byId = Object.fromEntries(r.json.operators.map((o) => [o.id, o]));
+  assert.deepEqual(byId[admin.id], { id: admin.id, name: 'Alla Admin', email: admin.email, role: 'admin', max_chats: 5, status: 'online' });
+  assert.equal(byId[plain.id].role, 'operator');
+  assert.equal(byId[plain.id].status, 'online');
+  assert.equal(byId[absent.id].status, 'offline');
+  assert.equal((await plainWs.request({ type: 'status', status: 'away' }, 'ok')).type, 'ok');
+  const after = await api('GET', '/operators', { token: adminWs.welcome.session });
+  assert.equal(after.json.operators.find((o) => o.id === plain.id).status, 'away');
+  assert.ok(after.json.operators.every((o) => !('password_hash' in o)));
+});
