@@ -9,9 +9,11 @@
  *   api_settings_get  -> StoreSettingsGet            (admin)
  *   api_settings_put  -> StoreSettingsPut            (admin; the store validates)
  *   api_operators     -> StoreListOperators + presence  (any operator of the site)
+ *   api_status        -> presence (the operator's own status; status.c)
  *
  * Rate limits are the gateway's (per IP). */
 #include "team.h"
+#include "routing.h"
 #include "log.h"
 #include "util.h"
 #include <inttypes.h>
@@ -26,6 +28,7 @@ static const char *request_session(const Beseda__RouterRequest *msg)
     case BESEDA__ROUTER_REQUEST__BODY_API_SETTINGS_GET: return msg->api_settings_get->session;
     case BESEDA__ROUTER_REQUEST__BODY_API_SETTINGS_PUT: return msg->api_settings_put->session;
     case BESEDA__ROUTER_REQUEST__BODY_API_OPERATORS:    return msg->api_operators->session;
+    case BESEDA__ROUTER_REQUEST__BODY_API_STATUS:       return msg->api_status->session;
     default:                                            return "";
     }
 }
@@ -68,6 +71,10 @@ void api_on_session(router_t *self, job_t *job, Beseda__StoreReply *reply)
     const Beseda__OperatorInfo *op = so->operator_;
     if (job_set(&job->site_id, op->site_id) != 0 || job_set(&job->operator_id, op->id) != 0) {
         router_fail(self, &job, "internal", "out of memory");
+        return;
+    }
+    if (job->msg->body_case == BESEDA__ROUTER_REQUEST__BODY_API_STATUS) {
+        status_api(self, job);             /* any operator, their own status */
         return;
     }
     Beseda__StoreRequest request = BESEDA__STORE_REQUEST__INIT;

@@ -4,6 +4,7 @@
 #include "claim.h"
 #include "log.h"
 #include "publish.h"
+#include "routing.h"
 #include "util.h"
 #include <stdlib.h>
 #include <string.h>
@@ -134,9 +135,9 @@ static bool for_origin(const job_t *queue_job, const char *operator_id)
 /* StoreAssign of conv_id to operator_id ("" = back to the queue) from
  * from_operator_id ("" = it has none). The caller holds the claim on
  * conv_id; the STEP_ASSIGN job releases it. */
-static void ask_assign(router_t *self, const job_t *queue_job, const char *conv_id,
-                       const char *operator_id, const char *operator_name,
-                       const char *from_operator_id)
+void assign_ask(router_t *self, const job_t *queue_job, const char *conv_id,
+                const char *operator_id, const char *operator_name,
+                const char *from_operator_id)
 {
     job_t *job = job_new(STEP_ASSIGN, NULL, NULL);
     if (!job || job_set(&job->site_id, queue_job->site_id) != 0
@@ -178,11 +179,11 @@ static void place(router_t *self, const job_t *job, const Beseda__StoreSiteQueue
     int i = assign_choose(loads, q->n_loads, online, n_online);
     if (i >= 0) {
         loads[i].open_chats++;
-        ask_assign(self, job, conv_id, loads[i].operator_id, q->loads[i]->name, from);
+        assign_ask(self, job, conv_id, loads[i].operator_id, q->loads[i]->name, from);
     } else if (from[0]) {
         log_info("no operator free; conversation goes back to the queue",
                  "conversation", conv_id, "from", from, "site", job->site_id);
-        ask_assign(self, job, conv_id, "", "", from);
+        assign_ask(self, job, conv_id, "", "", from);
     } else {
         beseda_counter_inc(self->metrics.queued);
         log_info("no operator free; conversation queued", "conversation", conv_id,
@@ -191,30 +192,73 @@ static void place(router_t *self, const job_t *job, const Beseda__StoreSiteQueue
     }
 }
 
+/* The decision the store made for an unassigned conversation (same order
+ * as q->unassigned), or NULL when the reply has none for it. */
+static const Beseda__RouteDecision *decision_at(const Beseda__StoreSiteQueueReply *q, size_t i)
+{
+    return i < q->n_decisions ? q->decisions[i] : NULL;
+}
+
+/* Index of conv_id among the unassigned, or -1 (ringing, assigned, closed,
+ * or beyond the queue's bound). */
+static long unassigned_index(const Beseda__StoreSiteQueueReply *q, const char *conv_id)
+{
+    for (size_t i = 0; i < q->n_unassigned; i++)
+        if (q->unassigned[i] && strcasecmp(q->unassigned[i]->id, conv_id) == 0)
+            return (long) i;
+    return -1;
+}
+
+/* One conversation a visitor wrote in: its rule decides (routing.h). One
+ * that is not waiting (ringing, taken meanwhile) is left alone. */
+static void route_one(router_t *self, const job_t *job, const Beseda__StoreSiteQueueReply *q,
+                      assign_load_t *loads, char **online, size_t n_online)
+{
+    long i = unassigned_index(q, job->conv_id);
+    const Beseda__RouteDecision *d = i >= 0 ? decision_at(q, (size_t) i) : NULL;
+    if (!d) {
+        log_debug("conversation not waiting for an operator", "conversation", job->conv_id);
+        claim_release(self->assigning, job->conv_id);
+        return;
+    }
+    route_conversation(self, job, q->unassigned[i], d, loads, q->n_loads, online, n_online);
+}
+
 /* Picks operators for the job's conversation, for the offline operator's
  * chats, or for the site's unassigned conversations oldest first (so one
  * login does not pour the whole queue on one operator beyond their limit).
  * Conversations another assignment on this router is busy with are left to
- * it. */
+ * it. Unassigned conversations follow their rule (routing.h); an offline
+ * operator's chats go to anyone free. */
 static void distribute(router_t *self, const job_t *job, const Beseda__StoreSiteQueueReply *q,
                        assign_load_t *loads, char **online, size_t n_online)
 {
-    if (job->conv_id) {                       /* claimed in assign_conversation */
+    bool moving = job->from_operator_id && job->from_operator_id[0];
+    if (job->conv_id && !moving) {            /* claimed in assign_conversation */
+        route_one(self, job, q, loads, online, n_online);
+        return;
+    }
+    if (job->conv_id) {
         place(self, job, q, loads, online, n_online, job->conv_id);
         return;
     }
-    bool moving = job->from_operator_id && job->from_operator_id[0];
     Beseda__ConversationInfo **convs = moving ? q->operator_conversations : q->unassigned;
     size_t n = moving ? q->n_operator_conversations : q->n_unassigned;
     for (size_t c = 0; c < n; c++) {
         const Beseda__ConversationInfo *conv = convs[c];
         if (!conv || !conv->id[0] || strcmp(conv->state, "closed") == 0)
             continue;
-        if (!moving && assign_choose(loads, q->n_loads, online, n_online) < 0)
-            break;                            /* nobody free: the rest stays queued */
+        if (!moving && n_online == 0)
+            break;                            /* nobody online: the rest stays queued */
+        const Beseda__RouteDecision *d = moving ? NULL : decision_at(q, c);
+        if (!moving && !d)
+            continue;
         if (!claim(self, conv->id))
             continue;
-        place(self, job, q, loads, online, n_online, conv->id);
+        if (moving)
+            place(self, job, q, loads, online, n_online, conv->id);
+        else
+            route_conversation(self, job, conv, d, loads, q->n_loads, online, n_online);
     }
 }
 

@@ -73,6 +73,13 @@ void assign_site_queue(router_t *self, const char *site_id, uint64_t epoch,
 void assign_redistribute(router_t *self, const char *site_id, const char *operator_id,
                          uint64_t epoch);
 
+/* StoreAssign of conv_id to operator_id ("" = back to the queue) from
+ * from_operator_id ("" = it has none); queue_job gives site, epoch and the
+ * origin. The caller holds the claim on conv_id; the job releases it. */
+void assign_ask(router_t *self, const job_t *queue_job, const char *conv_id,
+                const char *operator_id, const char *operator_name,
+                const char *from_operator_id);
+
 /* Store replies for STEP_QUEUE and STEP_ASSIGN jobs (take ownership of job). */
 void assign_on_queue(router_t *self, job_t *job, Beseda__StoreReply *reply);
 void assign_on_assign(router_t *self, job_t *job, Beseda__StoreReply *reply);

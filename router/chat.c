@@ -175,8 +175,8 @@ static bool needs_operator(router_t *self, const Beseda__ConversationInfo *conv,
         e = conv_cache_get(self->convs, conv_id, beseda_mono_ms());
     if (!e)
         return true;
-    if (strcmp(e->state, "closed") == 0)
-        return false;
+    if (strcmp(e->state, "closed") == 0 || strcmp(e->state, "ringing") == 0)
+        return false;                     /* a ringing chat waits for an accept */
     if (!e->operator_id[0])
         return true;
     if (presence_holds_chats(self->presence, site_id, e->operator_id))

@@ -32,6 +32,7 @@ static beseda_opt_t options[] = {
     { "login-max-fails", "BESEDA_LOGIN_MAX_FAILS", OPT_INT, "5", "failed logins per account per 15 min before login_throttled (0: no limit)", NULL },
     { "login-max-fails-ip", "BESEDA_LOGIN_MAX_FAILS_IP", OPT_INT, "20", "failed logins per client address per 15 min (0: no limit)", NULL },
     { "store-timeout-ms", "BESEDA_STORE_TIMEOUT_MS", OPT_INT, "5000", "a store request unanswered this long makes the reply 'unavailable'", NULL },
+    { "due-poll-ms", "BESEDA_DUE_POLL_MS", OPT_INT, "500", "how often each router looks for conversations whose ring timeout or response limit passed (escalation, missed)", NULL },
     { "admin-addr", "BESEDA_ADMIN_ADDR", OPT_STRING, "", "host:port of the admin HTTP listener (/metrics, /healthz, /readyz); empty: off", NULL },
     { NULL, NULL, OPT_STRING, NULL, NULL, NULL }
 };
@@ -62,6 +63,7 @@ static int config_from_options(router_config_t *cfg, char *name_buf, size_t name
     cfg->login_max_fails = beseda_config_int(options, "login-max-fails");
     cfg->login_max_fails_ip = beseda_config_int(options, "login-max-fails-ip");
     cfg->store_timeout_ms = (int) beseda_config_int(options, "store-timeout-ms");
+    cfg->due_poll_ms = (int) beseda_config_int(options, "due-poll-ms");
     const char *name = beseda_config_str(options, "name");
     if (!name || !*name) {
         char host[128] = "localhost";
@@ -83,6 +85,10 @@ static int config_from_options(router_config_t *cfg, char *name_buf, size_t name
     if (*admin && !beseda_admin_addr_valid(admin)) {
         fprintf(stderr, "beseda-router: --admin-addr (BESEDA_ADMIN_ADDR) must be host:port, got '%s'\n",
                 admin);
+        return -1;
+    }
+    if (cfg->due_poll_ms < 10 || cfg->due_poll_ms > 60000) {
+        fprintf(stderr, "beseda-router: BESEDA_DUE_POLL_MS must be 10..60000\n");
         return -1;
     }
     if (cfg->reassign_grace_ms < 0) {

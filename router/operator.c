@@ -14,6 +14,7 @@
  * count and hands the chats on (assign_redistribute). */
 #include "router.h"
 #include "assign.h"
+#include "routing.h"
 #include "log.h"
 #include "publish.h"
 #include "throttle.h"
@@ -174,6 +175,10 @@ static void reply_welcome(router_t *self, job_t *job, const Beseda__StoreOperato
                                                           : job->msg->operator_resume->session;
     ow.n_conversations = so->n_conversations;
     ow.conversations = so->conversations;
+    ow.n_ringing = so->n_ringing;
+    ow.ringing = so->ringing;
+    ow.n_groups = so->n_groups;
+    ow.groups = so->groups;
     Beseda__RouterReply reply = BESEDA__ROUTER_REPLY__INIT;
     reply.body_case = BESEDA__ROUTER_REPLY__BODY_OPERATOR_WELCOME;
     reply.operator_welcome = &ow;
@@ -218,10 +223,6 @@ void operator_on_welcome(router_t *self, job_t *job, Beseda__StoreReply *reply)
     job_destroy(&job);
 }
 
-static bool is_status(const char *s)
-{
-    return strcmp(s, "online") == 0 || strcmp(s, "away") == 0;
-}
 
 void operator_set_status(router_t *self, job_t *job)
 {
@@ -229,8 +230,8 @@ void operator_set_status(router_t *self, job_t *job)
         return;
     const Beseda__RouterRequest *msg = job->msg;
     const char *status = msg->set_status ? msg->set_status->status : "";
-    if (!is_status(status)) {
-        router_fail(self, &job, "missing_field", "status must be online or away");
+    if (!status_valid(status)) {
+        router_fail(self, &job, "missing_field", "status must be online, away or busy");
         return;
     }
     presence_touch(self->presence, msg->operator_id, msg->site_id, msg->gateway_id,
@@ -238,6 +239,7 @@ void operator_set_status(router_t *self, job_t *job)
     log_info("operator status", "operator", msg->operator_id, "site", msg->site_id,
              "status", status);
     router_reply_ok(self, job);
+    status_publish(self, msg->site_id, msg->operator_id, status);
     operator_publish_online(self, msg->site_id);
     assign_origin_t origin = { msg->gateway_id, msg->conn_id, msg->operator_id };
     if (strcmp(status, "online") == 0)
@@ -253,9 +255,10 @@ void operator_beat(router_t *self, job_t *job)
     const char *status = msg->presence_beat ? msg->presence_beat->status : "";
     /* The beat's status only rebuilds a status Redis lost ("?" prefix, see
      * presence.c): the last `status` frame or login of any console wins. */
-    const char *fallback = strcmp(status, "away") == 0 ? "?away" : "?online";
+    const char *fallback = strcmp(status, "away") == 0 ? "?away"
+                         : strcmp(status, "busy") == 0 ? "?busy" : "?online";
     int change = presence_touch(self->presence, msg->operator_id, msg->site_id, msg->gateway_id,
-                                msg->conn_id, is_status(status) ? fallback : "", "");
+                                msg->conn_id, status_valid(status) ? fallback : "", "");
     router_reply_ok(self, job);
     /* A beat changes the count only after Redis lost the operator (restart,
      * expiry): then the site hears it and queued chats get their operator. */

@@ -21,7 +21,12 @@ const char *job_step_name(job_step_t step)
                                          [STEP_TEAM_APPEND] = "team_append",
                                          [STEP_TEAM_FETCH] = "team_fetch",
                                          [STEP_API_SESSION] = "api_session",
-                                         [STEP_API_CALL] = "api_call" };
+                                         [STEP_API_CALL] = "api_call",
+                                         [STEP_ROUTE_STEP] = "route_step",
+                                         [STEP_ACCEPT] = "accept",
+                                         [STEP_DUE] = "due",
+                                         [STEP_DUE_ROUTE] = "due_route",
+                                         [STEP_HELLO_ROUTE] = "hello_route" };
     return (size_t) step < sizeof names / sizeof names[0] ? names[step] : "?";
 }
 
@@ -61,6 +66,7 @@ void job_destroy(job_t **self_p)
     free(self->notify_gateway);
     free(self->notify_conn);
     free(self->notify_operator);
+    free(self->blob);
     free(self);
     *self_p = NULL;
 }

@@ -32,7 +32,13 @@ typedef enum {
     STEP_TEAM_APPEND,  /* StoreTeamAppend -> TeamAck, publish */
     STEP_TEAM_FETCH,   /* StoreTeamFetch -> TeamMessageList */
     STEP_API_SESSION,  /* StoreOperatorSession -> who asks -> STEP_API_CALL */
-    STEP_API_CALL      /* StoreSettingsGet/Put, StoreListOperators -> ApiDocument */
+    STEP_API_CALL,     /* StoreSettingsGet/Put, StoreListOperators -> ApiDocument */
+    /* routing engine (route.h) */
+    STEP_ROUTE_STEP,   /* StoreRouteStep -> publish ring / assigned / missed (background) */
+    STEP_ACCEPT,       /* StoreAccept -> ConversationInfo, publish */
+    STEP_DUE,          /* StoreDue -> one STEP_DUE_ROUTE per due conversation (background) */
+    STEP_DUE_ROUTE,    /* StoreRoute -> the next step (background) */
+    STEP_HELLO_ROUTE   /* StoreRoute -> VisitorWelcome.available */
 } job_step_t;
 
 /* What a STEP_LOOKUP job does once the conversation is known and allowed. */
@@ -57,6 +63,14 @@ typedef struct {
     char *notify_gateway;
     char *notify_conn;
     char *notify_operator;
+    /* Routing step (route.h): the action, the stage it was computed from,
+     * whether this router's claim on conv_id is held, and a packed message
+     * kept across a store call (hello: the VisitorWelcome to finish). */
+    const char *action;            /* static string */
+    uint32_t stage;
+    int claimed;
+    uint8_t *blob;
+    size_t blob_len;
     int64_t started_ms;            /* monotonic: when the job was made (request latency) */
     int64_t store_sent_ms;         /* monotonic: when its last store call left */
 } job_t;

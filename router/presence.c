@@ -120,6 +120,20 @@ static const char LUA_SITE_ONLINE[] = LUA_ONLINE
     "end\n"
     "return out\n";
 
+/* ARGV: op, status, now. Sets the status of an operator with a live
+ * connection (the API: no connection of its own). Returns -2 when the
+ * operator has none, else PRESENCE_CAME_ONLINE / _WENT_AWAY / _SAME. */
+static const char LUA_SET_STATUS[] = LUA_ONLINE
+    "local op, status, now = ARGV[1], ARGV[2], ARGV[3]\n"
+    "if redis.call('ZCOUNT', 'op:'..op..':conns', now, '+inf') == 0\n"
+    "   or redis.call('EXISTS', 'op:'..op) == 0 then return -2 end\n"
+    "local was = online(op, now)\n"
+    "redis.call('HSET', 'op:'..op, 'status', status)\n"
+    "local is = online(op, now)\n"
+    "if is and not was then return 1 end\n"
+    "if was and not is then return 2 end\n"
+    "return 0\n";
+
 /* ARGV: op, now. Returns 1 if online. */
 static const char LUA_IS_ONLINE[] = LUA_ONLINE
     "if online(ARGV[1], ARGV[2]) then return 1 end\n"
@@ -268,6 +282,14 @@ bool presence_is_online(presence_t *self, const char *operator_id)
     snprintf(now, sizeof now, "%" PRId64, beseda_now_ms());
     const char *args[] = { operator_id, now };
     return reply_integer(presence_eval(self, LUA_IS_ONLINE, 2, args), 0) == 1;
+}
+
+int presence_set_status(presence_t *self, const char *operator_id, const char *status)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%" PRId64, beseda_now_ms());
+    const char *args[] = { operator_id, status, now };
+    return (int) reply_integer(presence_eval(self, LUA_SET_STATUS, 3, args), -1);
 }
 
 char *presence_operator_name(presence_t *self, const char *operator_id)

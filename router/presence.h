@@ -1,7 +1,7 @@
 /* Operator presence in Redis (docs/ARCHITECTURE.md "Presence").
  *
  *   op:<op>:conns   ZSET  member "<gateway>/<conn>", score = expiry (ms)
- *   op:<op>         HASH  status (online/away), site, name, gateway; TTL
+ *   op:<op>         HASH  status (online/away/busy), site, name, gateway; TTL
  *   site:<site>:ops ZSET  member operator id, score = expiry (ms)
  *   presence:expiry ZSET  member "<site>/<op>", score = until when the
  *                         operator holds their chats (ms)
@@ -73,6 +73,12 @@ size_t presence_sweep(presence_t *self, char ***members_out);
  * unless they came back meanwhile. */
 void presence_retry_handoff(presence_t *self, const char *site_id, const char *operator_id,
                             int64_t delay_ms);
+/* Sets the status ("online", "away", "busy") of an operator who has a live
+ * connection, without one of its own (the status API). Returns
+ * PRESENCE_CAME_ONLINE / _WENT_AWAY / _SAME, PRESENCE_NO_CONNECTION when the
+ * operator has none (nothing set), -1 when Redis is unavailable. */
+#define PRESENCE_NO_CONNECTION (-2)
+int presence_set_status(presence_t *self, const char *operator_id, const char *status);
 /* The operator's display name as stored at login (allocated), or NULL. */
 char *presence_operator_name(presence_t *self, const char *operator_id);
 

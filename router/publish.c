@@ -99,3 +99,49 @@ void publish_team_message(zsock_t *pub, const char *site_id, const Beseda__TeamM
     d.team_message = (Beseda__TeamMessage *) message;
     publish_delivery(pub, "t", site_id, &d);
 }
+
+void publish_ring(zsock_t *pub, const char *operator_id, const Beseda__ConversationInfo *info)
+{
+    Beseda__Delivery d = BESEDA__DELIVERY__INIT;
+    d.site_id = info->site_id;
+    d.body_case = BESEDA__DELIVERY__BODY_RING;
+    d.ring = (Beseda__ConversationInfo *) info;
+    publish_delivery(pub, "o", operator_id, &d);
+}
+
+void publish_ring_end(zsock_t *pub, const char *site_id, const char *operator_id,
+                      const char *conv_id, const char *reason, const char *by_id,
+                      const char *by_name)
+{
+    Beseda__RingEnd end = BESEDA__RING_END__INIT;
+    end.conversation_id = (char *) conv_id;
+    end.reason = (char *) reason;
+    end.operator_id = (char *) (by_id ? by_id : "");
+    end.operator_name = (char *) (by_name ? by_name : "");
+    Beseda__Delivery d = BESEDA__DELIVERY__INIT;
+    d.site_id = (char *) site_id;
+    d.body_case = BESEDA__DELIVERY__BODY_RING_END;
+    d.ring_end = &end;
+    publish_delivery(pub, "o", operator_id, &d);
+}
+
+void publish_missed(zsock_t *pub, const Beseda__ConversationInfo *info)
+{
+    Beseda__Delivery d = BESEDA__DELIVERY__INIT;
+    d.site_id = info->site_id;
+    d.body_case = BESEDA__DELIVERY__BODY_MISSED;
+    d.missed = (Beseda__ConversationInfo *) info;
+    publish_delivery(pub, "s", info->site_id, &d);
+}
+
+void publish_status(zsock_t *pub, const char *site_id, const char *operator_id, const char *status)
+{
+    Beseda__StatusInfo si = BESEDA__STATUS_INFO__INIT;
+    si.operator_id = (char *) operator_id;
+    si.status = (char *) status;
+    Beseda__Delivery d = BESEDA__DELIVERY__INIT;
+    d.site_id = (char *) site_id;
+    d.body_case = BESEDA__DELIVERY__BODY_STATUS;
+    d.status = &si;
+    publish_delivery(pub, "o", operator_id, &d);
+}

@@ -24,5 +24,15 @@ void publish_assigned_to_conn(zsock_t *pub, const char *gateway_id, const char *
 void publish_operators_online(zsock_t *pub, const char *site_id, uint32_t count);
 /* A team chat message, on t:<site> (operator connections only). */
 void publish_team_message(zsock_t *pub, const char *site_id, const Beseda__TeamMessage *message);
+/* Routing (routing.h), on o:<operator>: a chat rings for you; stop ringing
+ * (reason "taken" with who took it, "escalated", "missed", "closed"). */
+void publish_ring(zsock_t *pub, const char *operator_id, const Beseda__ConversationInfo *info);
+void publish_ring_end(zsock_t *pub, const char *site_id, const char *operator_id,
+                      const char *conv_id, const char *reason, const char *by_id,
+                      const char *by_name);
+/* A chat was missed, on s:<site> (the gateways give it to operators only). */
+void publish_missed(zsock_t *pub, const Beseda__ConversationInfo *info);
+/* The operator's status changed, on o:<operator> (every console of theirs). */
+void publish_status(zsock_t *pub, const char *site_id, const char *operator_id, const char *status);
 
 #endif

@@ -4,6 +4,7 @@
  * pending table and run the job's next step. See router.h. */
 #include "router.h"
 #include "assign.h"
+#include "routing.h"
 #include "log.h"
 #include "team.h"
 #include "util.h"
@@ -277,7 +278,9 @@ static void handle_request(router_t *self, bus_request_t *req)
     case BESEDA__ROUTER_REQUEST__BODY_TEAM_SYNC:       team_sync(self, job); break;
     case BESEDA__ROUTER_REQUEST__BODY_API_SETTINGS_GET:
     case BESEDA__ROUTER_REQUEST__BODY_API_SETTINGS_PUT:
-    case BESEDA__ROUTER_REQUEST__BODY_API_OPERATORS:   api_request(self, job); break;
+    case BESEDA__ROUTER_REQUEST__BODY_API_OPERATORS:
+    case BESEDA__ROUTER_REQUEST__BODY_API_STATUS:      api_request(self, job); break;
+    case BESEDA__ROUTER_REQUEST__BODY_ACCEPT:          ring_accept(self, job); break;
     default:
         log_warn("request without a known body", "corr", job->req->corr);
         router_fail(self, &job, "bad_request", "unknown request kind");
@@ -304,6 +307,11 @@ static void run_step(router_t *self, job_t *job, Beseda__StoreReply *reply)
     case STEP_TEAM_FETCH:      team_on_fetch(self, job, reply); break;
     case STEP_API_SESSION:     api_on_session(self, job, reply); break;
     case STEP_API_CALL:        api_on_call(self, job, reply); break;
+    case STEP_ROUTE_STEP:      route_on_step(self, job, reply); break;
+    case STEP_ACCEPT:          ring_on_accept(self, job, reply); break;
+    case STEP_DUE:             due_on_due(self, job, reply); break;
+    case STEP_DUE_ROUTE:       due_on_route(self, job, reply); break;
+    case STEP_HELLO_ROUTE:     visitor_on_route(self, job, reply); break;
     }
 }
 
@@ -326,6 +334,14 @@ static void handle_store_reply(router_t *self, bus_reply_t *r)
                  msg ? msg->operator_id : job->operator_id);
         if (job->step == STEP_QUEUE || job->step == STEP_ASSIGN)
             assign_abandon(self, job);
+        if (job->step == STEP_ROUTE_STEP)
+            route_abandon(self, job);
+        if (job->step == STEP_DUE)
+            due_abandon(self);
+        if (job->step == STEP_HELLO_ROUTE) {
+            visitor_on_route(self, job, NULL);
+            return;
+        }
         router_fail(self, &job, "unavailable", "the store did not answer in time");
         return;
     }
@@ -389,6 +405,9 @@ static int next_wait_ms(router_t *self, bool leaving)
     int64_t sweep = self->next_sweep_ms - beseda_mono_ms();
     if (!leaving && self->epoch_seen != 0 && sweep < wait)
         wait = (int) (sweep < 0 ? 0 : sweep);
+    int64_t due = due_wait_ms(self);
+    if (!leaving && due < wait)
+        wait = (int) (due < 0 ? 0 : due);
     return wait < 0 ? 0 : wait;
 }
 
@@ -435,6 +454,7 @@ static void loop_once(router_t *self, zpoller_t *poller, bool leaving)
     if (!leaving) {
         bus_worker_tick(self->worker);
         sweep_when_due(self);
+        due_when_due(self);
     }
     expire_store(self);
 }

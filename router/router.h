@@ -51,6 +51,7 @@ typedef struct {
     long login_max_fails;
     long login_max_fails_ip;
     int store_timeout_ms;
+    int due_poll_ms;               /* how often deadlines are polled (routing.h) */
     beseda_metrics_t *metrics;     /* not owned; NULL: not counted */
 } router_config_t;
 
@@ -69,6 +70,8 @@ struct router_t {
     claim_set_t *assigning;        /* conversations with an assignment in flight here */
     uint64_t epoch_seen;           /* newest broker epoch in a request: background writes use it */
     int64_t next_sweep_ms;         /* monotonic: next presence sweep */
+    int64_t next_due_ms;           /* monotonic: next deadline poll (due.c) */
+    int64_t due_inflight_until;    /* monotonic: a poll is out until then, or answered */
     router_metrics_t metrics;
 };
 typedef struct router_t router_t;

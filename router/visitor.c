@@ -7,9 +7,11 @@
  * first send (StoreAppend creates it), so idle page views create nothing. */
 #include "router.h"
 #include "log.h"
+#include "routing.h"
 #include "util.h"
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void visitor_hello(router_t *self, job_t *job)
 {
@@ -52,7 +54,71 @@ void visitor_hello(router_t *self, job_t *job)
     router_store_call(self, &job, hello->site_id, &request);
 }
 
-/* Replies VisitorWelcome with `conv` as the conversation. */
+/* Sends the welcome kept packed on the job, with `available` set. */
+static void send_welcome(router_t *self, job_t **job_p, bool available)
+{
+    job_t *job = *job_p;
+    Beseda__VisitorWelcome *vw = beseda__visitor_welcome__unpack(NULL, job->blob_len, job->blob);
+    if (!vw) {
+        router_fail(self, job_p, "internal", "out of memory");
+        return;
+    }
+    vw->available = available;
+    Beseda__RouterReply reply = BESEDA__ROUTER_REPLY__INIT;
+    reply.body_case = BESEDA__ROUTER_REPLY__BODY_VISITOR_WELCOME;
+    reply.visitor_welcome = vw;
+    router_reply(self, job, &reply);
+    beseda__visitor_welcome__free_unpacked(vw, NULL);
+    job_destroy(job_p);
+}
+
+/* Asks the store which rule this visitor's chat would follow, to tell the
+ * widget whether a chat can be answered now (VisitorWelcome.available). */
+static void ask_route(router_t *self, job_t *job, const Beseda__ConversationInfo *conv)
+{
+    const Beseda__VisitorHello *hello = job->msg->visitor_hello;
+    bool exists = strcmp(conv->state, "new") != 0;
+    Beseda__StoreRoute sr = BESEDA__STORE_ROUTE__INIT;
+    sr.site_id = hello->site_id;
+    sr.conversation_id = exists ? conv->id : "";
+    sr.visitor_id = conv->visitor_id;
+    sr.page = hello->page;
+    Beseda__StoreRequest request = BESEDA__STORE_REQUEST__INIT;
+    request.body_case = BESEDA__STORE_REQUEST__BODY_ROUTE;
+    request.route = &sr;
+    job->step = STEP_HELLO_ROUTE;
+    router_store_call(self, &job, hello->site_id, &request);
+}
+
+/* Open now and one of the rule's operators online (any status but away,
+ * busy and offline; a full one still answers, later). */
+static bool route_available(router_t *self, const char *site_id, const Beseda__RouteDecision *d)
+{
+    if (!d->in_hours)
+        return false;
+    char **online = NULL;
+    size_t n_online = presence_online(self->presence, site_id, &online);
+    bool any = false;
+    for (size_t i = 0; !any && i < d->n_candidates; i++)
+        for (size_t k = 0; !any && k < n_online; k++)
+            any = d->candidates[i] && strcasecmp(d->candidates[i]->operator_id, online[k]) == 0;
+    presence_ids_free(&online, n_online);
+    return any;
+}
+
+void visitor_on_route(router_t *self, job_t *job, Beseda__StoreReply *reply)
+{
+    const char *site_id = job->msg->visitor_hello->site_id;
+    const Beseda__StoreRouteReply *rr = reply && !router_store_error_code(reply)
+        && reply->body_case == BESEDA__STORE_REPLY__BODY_ROUTE ? reply->route : NULL;
+    /* The store cannot say: anyone online is the best guess. */
+    bool available = rr && rr->decision ? route_available(self, site_id, rr->decision)
+                                        : presence_count_online(self->presence, site_id) > 0;
+    send_welcome(self, &job, available);
+}
+
+/* Builds the VisitorWelcome with `conv` as the conversation, keeps it on
+ * the job and asks for the routing decision (visitor_on_route answers). */
 static void welcome(router_t *self, job_t **job_p, const Beseda__StoreVisitorHelloReply *sr,
                     const char *visitor_id, Beseda__ConversationInfo *conv)
 {
@@ -70,15 +136,18 @@ static void welcome(router_t *self, job_t **job_p, const Beseda__StoreVisitorHel
     vw.conversation = conv;
     vw.operators_online = presence_count_online(self->presence, site_id);
     vw.site_name = sr->site_name;
-    Beseda__RouterReply reply = BESEDA__ROUTER_REPLY__INIT;
-    reply.body_case = BESEDA__ROUTER_REPLY__BODY_VISITOR_WELCOME;
-    reply.visitor_welcome = &vw;
-    router_reply(self, job, &reply);
+    vw.survey = sr->survey;
+    job->blob = router_pack(&vw.base, &job->blob_len);
+    free(token);
+    if (!job->blob) {
+        router_fail(self, job_p, "internal", "out of memory");
+        return;
+    }
     conv_cache_put(self->convs, conv, beseda_mono_ms());
     log_info("visitor welcome", "site", site_id, "visitor", visitor_id,
              "conversation", conv->id, "state", conv->state);
-    free(token);
-    job_destroy(job_p);
+    *job_p = NULL;
+    ask_route(self, job, conv);
 }
 
 void visitor_on_hello(router_t *self, job_t *job, Beseda__StoreReply *reply)

@@ -39,7 +39,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         .token_ttl_s = (int64_t) 1 << 40,   /* the seeds' tokens are old */
         .redis_host = "127.0.0.1", .redis_port = 1,
         .presence_ttl_ms = 15000, .reassign_grace_ms = 30000,
-        .login_max_fails = 5, .login_max_fails_ip = 50, .store_timeout_ms = 3000,
+        .login_max_fails = 5, .login_max_fails_ip = 50, .store_timeout_ms = 3000, .due_poll_ms = 500,
     };
     router = broker ? router_new(&cfg) : NULL;
     if (!router) {
