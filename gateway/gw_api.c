@@ -35,6 +35,7 @@ struct gw_api_req_t {
     size_t body_len;
     int body_too_large;
     int body_done;                 /* GET, or the PUT's body was read: an answer may go */
+    int close_after;               /* the body will not be read: close after the answer */
     int waiting;                   /* in server->api, a bus request out */
     unsigned status;               /* 0 until there is an answer */
     char *answer;
@@ -306,6 +307,9 @@ static int check_length(gw_api_req_t *req, long *length)
     int n = lws_hdr_total_length(req->wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
     if (n <= 0 || n >= (int) sizeof value
         || lws_hdr_copy(req->wsi, value, sizeof value, WSI_TOKEN_HTTP_CONTENT_LENGTH) < 0) {
+        /* A chunked body, which is not read: answer and close, so its
+         * bytes are never taken for the next request. */
+        req->body_done = req->close_after = 1;
         answer_error(req, "length_required", "a Content-Length header is required");
         return -1;
     }
@@ -433,8 +437,9 @@ int gw_api_writeable(gw_api_req_t **req_p)
         return 0;                       /* woken before the answer came */
     int rc = write_answer(req);
     struct lws *wsi = req->wsi;
+    int close_after = req->close_after;
     gw_api_release(req_p);
-    if (rc < 0)
+    if (rc < 0 || close_after)
         return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
