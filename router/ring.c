@@ -165,14 +165,20 @@ static void publish_step(router_t *self, const job_t *job, Beseda__ConversationI
     }
     ring_end_all(self, info->site_id, info->id, sr->ended_ringing, sr->n_ended_ringing,
                  "escalated", "", "");
+    bool had_operator = job->from_operator_id && job->from_operator_id[0];
     if (strcmp(a, "ring") == 0) {
         for (size_t i = 0; i < info->n_ringing; i++)
             publish_ring(self->pub, info->ringing[i], info);
+        if (!had_operator)
+            return;                       /* the visitor still waits; nothing changed for them */
+        /* Taken from an operator who did not answer: they (and the
+         * visitor, who knows no "ringing") see it waiting again. */
+        info->state = "queued";
     } else if (strcmp(a, "assign") == 0 && info->operator_id[0]) {
         publish_assigned(self->pub, info->operator_id, info);
         if (for_origin(job, info->operator_id))
             publish_assigned_to_conn(self->pub, job->notify_gateway, job->notify_conn, info);
-    } else if (strcmp(a, "queue") == 0 && !(job->from_operator_id && job->from_operator_id[0])) {
+    } else if (strcmp(a, "queue") == 0 && !had_operator) {
         return;                           /* still queued; only its deadline is new */
     }
     publish_conversation(self->pub, info);
