@@ -24,6 +24,7 @@ const char *job_step_name(job_step_t step)
                                          [STEP_API_CALL] = "api_call",
                                          [STEP_ROUTE_STEP] = "route_step",
                                          [STEP_ACCEPT] = "accept",
+                                         [STEP_ACCEPT_LOST] = "accept_lost",
                                          [STEP_DUE] = "due",
                                          [STEP_DUE_ROUTE] = "due_route",
                                          [STEP_HELLO_ROUTE] = "hello_route" };

@@ -36,6 +36,7 @@ typedef enum {
     /* routing engine (route.h) */
     STEP_ROUTE_STEP,   /* StoreRouteStep -> publish ring / assigned / missed (background) */
     STEP_ACCEPT,       /* StoreAccept -> ConversationInfo, publish */
+    STEP_ACCEPT_LOST,  /* StoreRoute -> was this operator rung: already_taken or forbidden */
     STEP_DUE,          /* StoreDue -> one STEP_DUE_ROUTE per due conversation (background) */
     STEP_DUE_ROUTE,    /* StoreRoute -> the next step (background) */
     STEP_HELLO_ROUTE   /* StoreRoute -> VisitorWelcome.available */

@@ -253,9 +253,32 @@ static void reply_conversation(router_t *self, job_t *job, Beseda__ConversationI
     router_reply(self, job, &rr);
 }
 
-/* Lost: someone else took it (already_taken), it does not ring for this
- * operator (forbidden), or it ended. A retry of an accept that won is
- * answered with the conversation, without publishing again. */
+static void refuse_accept(router_t *self, job_t *job, const char *code)
+{
+    log_info("accept refused", "conversation", job->msg->accept->conversation_id,
+             "operator", job->msg->operator_id, "reason", code);
+    router_fail(self, &job, code, strcmp(code, "forbidden") == 0
+                ? "this conversation does not ring for you"
+                : strcmp(code, "already_taken") == 0 ? "another operator took it" : "it has ended");
+}
+
+/* Taken by someone else: was this operator among those it rang (its
+ * `tried` list)? Then already_taken, else forbidden. */
+static void ask_tried(router_t *self, job_t *job)
+{
+    Beseda__StoreRoute sr = BESEDA__STORE_ROUTE__INIT;
+    sr.site_id = job->msg->site_id;
+    sr.conversation_id = job->msg->accept->conversation_id;
+    Beseda__StoreRequest request = BESEDA__STORE_REQUEST__INIT;
+    request.body_case = BESEDA__STORE_REQUEST__BODY_ROUTE;
+    request.route = &sr;
+    job->step = STEP_ACCEPT_LOST;
+    router_store_call(self, &job, job->msg->accept->conversation_id, &request);
+}
+
+/* Lost: someone else took it, it does not ring for this operator
+ * (forbidden), or it ended. A retry of an accept that won is answered with
+ * the conversation, without publishing again. */
 static void accept_lost(router_t *self, job_t *job, Beseda__ConversationInfo *info)
 {
     const char *me = job->msg->operator_id;
@@ -266,14 +289,23 @@ static void accept_lost(router_t *self, job_t *job, Beseda__ConversationInfo *in
         job_destroy(&job);
         return;
     }
-    const char *code = !info || strcmp(info->state, "ringing") == 0 || strcmp(info->state, "queued") == 0
-                     ? "forbidden"
-                     : strcmp(info->state, "closed") == 0 ? "conversation_closed" : "already_taken";
-    log_info("accept refused", "conversation", job->msg->accept->conversation_id, "operator", me,
-             "reason", code);
-    router_fail(self, &job, code, strcmp(code, "forbidden") == 0
-                ? "this conversation does not ring for you"
-                : strcmp(code, "already_taken") == 0 ? "another operator took it" : "it has ended");
+    if (info && strcmp(info->state, "assigned") == 0) {
+        ask_tried(self, job);
+        return;
+    }
+    refuse_accept(self, job, info && strcmp(info->state, "closed") == 0 ? "conversation_closed"
+                                                                       : "forbidden");
+}
+
+void ring_on_lost(router_t *self, job_t *job, Beseda__StoreReply *reply)
+{
+    const Beseda__StoreRouteReply *rr = !router_store_error_code(reply)
+        && reply->body_case == BESEDA__STORE_REPLY__BODY_ROUTE ? reply->route : NULL;
+    bool rung = false;
+    for (size_t i = 0; rr && rr->decision && i < rr->decision->n_tried; i++)
+        rung = rung || strcasecmp(rr->decision->tried[i], job->msg->operator_id) == 0;
+    /* The store cannot say: "taken" is what happened to the chat. */
+    refuse_accept(self, job, rung || !rr ? "already_taken" : "forbidden");
 }
 
 void ring_on_accept(router_t *self, job_t *job, Beseda__StoreReply *reply)

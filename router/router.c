@@ -309,6 +309,7 @@ static void run_step(router_t *self, job_t *job, Beseda__StoreReply *reply)
     case STEP_API_CALL:        api_on_call(self, job, reply); break;
     case STEP_ROUTE_STEP:      route_on_step(self, job, reply); break;
     case STEP_ACCEPT:          ring_on_accept(self, job, reply); break;
+    case STEP_ACCEPT_LOST:     ring_on_lost(self, job, reply); break;
     case STEP_DUE:             due_on_due(self, job, reply); break;
     case STEP_DUE_ROUTE:       due_on_route(self, job, reply); break;
     case STEP_HELLO_ROUTE:     visitor_on_route(self, job, reply); break;

@@ -93,6 +93,7 @@ void route_on_step(router_t *self, job_t *job, Beseda__StoreReply *reply);
 void route_abandon(router_t *self, const job_t *job);
 void ring_accept(router_t *self, job_t *job);
 void ring_on_accept(router_t *self, job_t *job, Beseda__StoreReply *reply);
+void ring_on_lost(router_t *self, job_t *job, Beseda__StoreReply *reply);
 
 /* ---- deadlines (due.c) */
 

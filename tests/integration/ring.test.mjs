@@ -112,6 +112,8 @@ test('ring: notify operators ring, one accepts, the other hears ring_end taken; 
     && f.conversation.operator?.id === second.id, { what: 'visitor sees the winner' });
   const late = await accept(first, conv);
   assert.equal(late.code, 'already_taken');
+  const never = await accept(third, conv);
+  assert.equal(never.code, 'forbidden', 'taken, but it never rang for the third');
   assert.deepEqual([row(conv).state, row(conv).operator], ['assigned', second.id]);
   assert.ok(!third.ws.frames.some((f) => f.type === 'ring' || f.type === 'ring_end'), 'the third heard nothing');
   for (const o of ops) o.ws.close();
