@@ -173,6 +173,46 @@ test('escalation: nobody accepts in 5 s -> the next operator rings, then the fal
   for (const o of ops) o.ws.close();
 });
 
+test('auto with a response limit: an unanswered chat moves to the next operator (the first sees it go), then is missed', async () => {
+  const { site, ops } = await team('Auto limit', ['Anna', 'Boris']);
+  setRouting(site, {
+    groups: [{ id: 'g', name: 'G', operators: ops.map((o) => o.id) }],
+    rules: [{ name: 'Answer in 5 s', match: {}, groups: ['g'], mode: 'auto', response_limit_s: 5 }],
+  });
+  const { v, conv } = await newChat(site);
+  await waitFor(() => row(conv).state === 'assigned', { what: 'assigned' });
+  const first = byId(ops, row(conv).operator);
+  const next = ops.find((o) => o !== first);
+  const a1 = await first.ws.next((f) => f.type === 'assigned' && f.conversation.id === conv, { what: 'first assigned' });
+  assert.ok(a1.conversation.deadline > Date.now(), 'the response limit is shown as a deadline');
+  const started = Date.now();
+  await next.ws.next((f) => f.type === 'assigned' && f.conversation.id === conv, { what: 'moved on', timeoutMs: 12000 });
+  assert.ok(Date.now() - started >= 3500, 'not before the limit');
+  await first.ws.next((f) => f.type === 'conversation' && f.conversation.id === conv
+    && f.conversation.operator?.id === next.id, { what: 'the first sees it go' });
+  await v.next((f) => f.type === 'conversation' && f.conversation.operator?.id === next.id, { what: 'visitor sees the next' });
+  const closed = await v.next((f) => f.type === 'conversation' && f.conversation.state === 'closed',
+    { what: 'missed after the second limit', timeoutMs: 12000 });
+  assert.equal(closed.conversation.missed, true);
+  assert.deepEqual([row(conv).state, row(conv).missed], ['closed', true]);
+  for (const o of ops) o.ws.close();
+});
+
+test('auto with a response limit: the operator\'s reply keeps the chat', async () => {
+  const { site, ops } = await team('Auto answered', ['Anna', 'Boris']);
+  setRouting(site, {
+    groups: [{ id: 'g', name: 'G', operators: ops.map((o) => o.id) }],
+    rules: [{ name: 'Answer in 5 s', match: {}, groups: ['g'], mode: 'auto', response_limit_s: 5 }],
+  });
+  const { conv } = await newChat(site);
+  await waitFor(() => row(conv).state === 'assigned', { what: 'assigned' });
+  const first = byId(ops, row(conv).operator);
+  await first.ws.next((f) => f.type === 'assigned' && f.conversation.id === conv, { what: 'assigned frame' });
+  assert.equal((await say(first.ws, conv, 'hi, how can I help?')).type, 'ack');
+  assert.equal(c.sql(`SELECT deadline_at IS NULL FROM conversations WHERE id = '${conv}'`)[0][0], 't', 'the reply ends the limit');
+  for (const o of ops) o.ws.close();
+});
+
 /** "UTC+HH:MM" / "UTC-HH:MM" making the local time now `hh:mm`. */
 function zoneFor(hh, mm) {
   const now = new Date();
@@ -228,6 +268,10 @@ test('busy via PUT /api/v1/status blocks new chats, sticks while the console bea
   await waitFor(() => routerLogs().split('\n').some((l) => l.includes(conv) && l.includes('queued')),
     { what: 'chat queued while busy' });
   assert.deepEqual([row(conv).state, row(conv).operator], ['queued', '']);
+  // A presence beat of the console (its TTL renewed) keeps the status the API set.
+  const ttl = () => Number(c.redisCli('PTTL', `op:${a.id}`));
+  const before = ttl();
+  await waitFor(() => ttl() > before, { timeoutMs: 15000, what: 'a presence beat' });
   const got = await api('GET', '/status', token);
   assert.deepEqual(got.json, { operator: a.id, status: 'busy' });
   const ops2 = await api('GET', '/operators', token);
