@@ -51,7 +51,8 @@ if [ -z "${BESEDA_TEST_FILTER:-}" ] && [ -z "${BESEDA_SKIP_ASAN:-}" ]; then
     # The harness fails a test file whose processes logged a sanitizer report.
     if make --no-print-directory asan -j2 > "$out/asan-build.log" 2>&1; then
         BESEDA_BUILD=$PWD/build-asan run_node_tests "$out/asan.tap" \
-            tests/integration/chat.test.mjs tests/integration/bad_input.test.mjs
+            tests/integration/chat.test.mjs tests/integration/bad_input.test.mjs \
+            tests/integration/settings_api.test.mjs
     else
         failed=$((failed + 1)); echo "FAIL asan build"; tail -20 "$out/asan-build.log"
     fi

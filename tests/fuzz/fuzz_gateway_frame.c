@@ -128,6 +128,44 @@ static void check_round_trip(const gw_frame_t *f, const gw_identity_t *id)
         FUZZ_CHECK(r->body_case == BESEDA__ROUTER_REQUEST__BODY_OPERATOR_LOGOUT
                    && same(r->operator_logout->session, f->session), "logout fields");
         break;
+    case GW_REQ_ACCEPT:
+        FUZZ_CHECK(r->body_case == BESEDA__ROUTER_REQUEST__BODY_ACCEPT
+                   && same(r->accept->conversation_id, f->conversation), "accept fields");
+        break;
+    case GW_REQ_TRANSFER:
+        FUZZ_CHECK(r->body_case == BESEDA__ROUTER_REQUEST__BODY_TRANSFER
+                   && same(r->transfer->conversation_id, f->conversation)
+                   && same(r->transfer->to_operator_id, f->to_operator)
+                   && same(r->transfer->to_group, f->to_group)
+                   && same(r->transfer->note, f->note)
+                   && (!*f->to_operator != !*f->to_group), "transfer fields, exactly one target");
+        break;
+    case GW_REQ_TEAM_SEND:
+        FUZZ_CHECK(r->body_case == BESEDA__ROUTER_REQUEST__BODY_TEAM_SEND
+                   && same(r->team_send->client_msg_id, f->client_id)
+                   && same(r->team_send->text, f->text), "team_send fields");
+        break;
+    case GW_REQ_TEAM_SYNC:
+        FUZZ_CHECK(r->body_case == BESEDA__ROUTER_REQUEST__BODY_TEAM_SYNC
+                   && r->team_sync->after_seq == f->after, "team_sync fields");
+        break;
+    case GW_REQ_SURVEY:
+        FUZZ_CHECK(r->body_case == BESEDA__ROUTER_REQUEST__BODY_SURVEY
+                   && same(r->survey->name, f->name) && same(r->survey->email, f->email)
+                   && same(r->survey->phone, f->phone) && same(r->survey->answer, f->answer)
+                   && !strpbrk(f->email, "\r\n"), "survey fields, no line breaks in the e-mail");
+        break;
+    case GW_REQ_OFFLINE:
+        FUZZ_CHECK(r->body_case == BESEDA__ROUTER_REQUEST__BODY_OFFLINE
+                   && same(r->offline->client_msg_id, f->client_id)
+                   && same(r->offline->email, f->email) && same(r->offline->text, f->text)
+                   && !strpbrk(f->email, "\r\n"), "offline fields, no line breaks in the e-mail");
+        break;
+    case GW_REQ_TRANSCRIPT:
+        FUZZ_CHECK(r->body_case == BESEDA__ROUTER_REQUEST__BODY_TRANSCRIPT
+                   && same(r->transcript->conversation_id, f->conversation)
+                   && same(r->transcript->email, f->email) && *f->email, "transcript fields");
+        break;
     default:
         FUZZ_CHECK(0, "an accepted frame has a request kind");
     }

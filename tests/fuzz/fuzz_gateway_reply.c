@@ -60,6 +60,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sel & 1)
         delivery(data + 1, size - 1);
     else
-        reply(data + 1, size - 1, (gw_req_kind_t) ((sel >> 1) % (GW_REQ_LOGOUT + 1)));
+        reply(data + 1, size - 1, (gw_req_kind_t) ((sel >> 1) % (GW_REQ_TRANSCRIPT + 1)));
     return 0;
 }
