@@ -213,6 +213,37 @@ test('auto with a response limit: the operator\'s reply keeps the chat', async (
   for (const o of ops) o.ws.close();
 });
 
+test('nobody free: a ring chat waits queued until an operator sets online; with a limit and nobody coming it is missed', async () => {
+  const { site, ops } = await team('Waiting', ['Anna']);
+  const [a] = ops;
+  setRouting(site, {
+    groups: [{ id: 'g', name: 'G', operators: [a.id] }],
+    rules: [{ name: 'Ring', match: {}, groups: ['g'], mode: 'ring', notify: 1 }],
+  });
+  await setStatus(a, 'away');
+  const { conv } = await newChat(site);
+  await waitFor(() => routerLogs().split('\n').some((l) => l.includes(conv) && l.includes('queued')),
+    { what: 'queued while nobody is online' });
+  assert.equal(row(conv).state, 'queued');
+  await setStatus(a, 'online');
+  await rings(a, conv);
+  assert.equal((await accept(a, conv)).type, 'ok');
+  a.ws.close();
+
+  const lonely = await c.createSite('Nobody there');
+  const b = await c.createOperator(lonely.id, { name: 'Boris' });
+  setRouting(lonely, {
+    groups: [{ id: 'g', name: 'G', operators: [b.id] }],
+    rules: [{ name: 'Limited', match: {}, groups: ['g'], mode: 'auto', response_limit_s: 5 }],
+  });
+  const { v, conv: unanswered } = await newChat(lonely, 1);
+  assert.equal(v.welcome.available, false, 'nobody of the rule is online');
+  const closed = await v.next((f) => f.type === 'conversation' && f.conversation.state === 'closed',
+    { what: 'missed once the limit passed', timeoutMs: 12000 });
+  assert.equal(closed.conversation.missed, true);
+  assert.equal(row(unanswered).missed, true);
+});
+
 /** "UTC+HH:MM" / "UTC-HH:MM" making the local time now `hh:mm`. */
 function zoneFor(hh, mm) {
   const now = new Date();
