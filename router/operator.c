@@ -223,7 +223,6 @@ void operator_on_welcome(router_t *self, job_t *job, Beseda__StoreReply *reply)
     job_destroy(&job);
 }
 
-
 void operator_set_status(router_t *self, job_t *job)
 {
     if (!operator_identified(self, &job))

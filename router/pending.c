@@ -16,18 +16,18 @@ const char *job_step_name(job_step_t step)
     static const char *const names[] = { "hello", "login", "resume", "append", "lookup",
                                          "fetch", "history", "close", "queue", "assign",
                                          "logout",
-                                         [STEP_TRANSFER_GROUPS] = "transfer_groups",
-                                         [STEP_TRANSFER] = "transfer",
-                                         [STEP_TEAM_APPEND] = "team_append",
-                                         [STEP_TEAM_FETCH] = "team_fetch",
-                                         [STEP_API_SESSION] = "api_session",
-                                         [STEP_API_CALL] = "api_call",
                                          [STEP_ROUTE_STEP] = "route_step",
                                          [STEP_ACCEPT] = "accept",
                                          [STEP_ACCEPT_LOST] = "accept_lost",
                                          [STEP_DUE] = "due",
                                          [STEP_DUE_ROUTE] = "due_route",
-                                         [STEP_HELLO_ROUTE] = "hello_route" };
+                                         [STEP_HELLO_ROUTE] = "hello_route",
+                                         [STEP_TRANSFER_GROUPS] = "transfer_groups",
+                                         [STEP_TRANSFER] = "transfer",
+                                         [STEP_TEAM_APPEND] = "team_append",
+                                         [STEP_TEAM_FETCH] = "team_fetch",
+                                         [STEP_API_SESSION] = "api_session",
+                                         [STEP_API_CALL] = "api_call" };
     return (size_t) step < sizeof names / sizeof names[0] ? names[step] : "?";
 }
 

@@ -26,20 +26,20 @@ typedef enum {
     STEP_QUEUE,        /* StoreSiteQueue -> choose operators (background) */
     STEP_ASSIGN,       /* StoreAssign -> publish (background) */
     STEP_LOGOUT,       /* StoreOperatorLogout -> ok */
+    /* routing engine (routing.h) */
+    STEP_ROUTE_STEP,   /* StoreRouteStep -> publish ring / assigned / missed (background) */
+    STEP_ACCEPT,       /* StoreAccept -> ConversationInfo, publish */
+    STEP_ACCEPT_LOST,  /* StoreRoute -> was this operator rung: already_taken or forbidden */
+    STEP_DUE,          /* StoreDue -> one STEP_DUE_ROUTE per due conversation (background) */
+    STEP_DUE_ROUTE,    /* StoreRoute -> the next step (background) */
+    STEP_HELLO_ROUTE,  /* StoreRoute -> VisitorWelcome.available */
     /* transfer, team chat, HTTP API pass-through (team.h) */
     STEP_TRANSFER_GROUPS,  /* StoreGroups -> the group's online members -> StoreTransfer */
     STEP_TRANSFER,     /* StoreTransfer -> publish, conversation */
     STEP_TEAM_APPEND,  /* StoreTeamAppend -> TeamAck, publish */
     STEP_TEAM_FETCH,   /* StoreTeamFetch -> TeamMessageList */
     STEP_API_SESSION,  /* StoreOperatorSession -> who asks -> STEP_API_CALL */
-    STEP_API_CALL,     /* StoreSettingsGet/Put, StoreListOperators -> ApiDocument */
-    /* routing engine (route.h) */
-    STEP_ROUTE_STEP,   /* StoreRouteStep -> publish ring / assigned / missed (background) */
-    STEP_ACCEPT,       /* StoreAccept -> ConversationInfo, publish */
-    STEP_ACCEPT_LOST,  /* StoreRoute -> was this operator rung: already_taken or forbidden */
-    STEP_DUE,          /* StoreDue -> one STEP_DUE_ROUTE per due conversation (background) */
-    STEP_DUE_ROUTE,    /* StoreRoute -> the next step (background) */
-    STEP_HELLO_ROUTE   /* StoreRoute -> VisitorWelcome.available */
+    STEP_API_CALL      /* StoreSettingsGet/Put, StoreListOperators -> ApiDocument */
 } job_step_t;
 
 /* What a STEP_LOOKUP job does once the conversation is known and allowed. */
@@ -64,7 +64,7 @@ typedef struct {
     char *notify_gateway;
     char *notify_conn;
     char *notify_operator;
-    /* Routing step (route.h): the action, the stage it was computed from,
+    /* Routing step (routing.h): the action, the stage it was computed from,
      * whether this router's claim on conv_id is held, and a packed message
      * kept across a store call (hello: the VisitorWelcome to finish). */
     const char *action;            /* static string */

@@ -301,18 +301,18 @@ static void run_step(router_t *self, job_t *job, Beseda__StoreReply *reply)
     case STEP_QUEUE:   assign_on_queue(self, job, reply); break;
     case STEP_ASSIGN:  assign_on_assign(self, job, reply); break;
     case STEP_LOGOUT:  operator_on_logout(self, job, reply); break;
-    case STEP_TRANSFER_GROUPS: transfer_on_groups(self, job, reply); break;
-    case STEP_TRANSFER:        transfer_on_transfer(self, job, reply); break;
-    case STEP_TEAM_APPEND:     team_on_append(self, job, reply); break;
-    case STEP_TEAM_FETCH:      team_on_fetch(self, job, reply); break;
-    case STEP_API_SESSION:     api_on_session(self, job, reply); break;
-    case STEP_API_CALL:        api_on_call(self, job, reply); break;
     case STEP_ROUTE_STEP:      route_on_step(self, job, reply); break;
     case STEP_ACCEPT:          ring_on_accept(self, job, reply); break;
     case STEP_ACCEPT_LOST:     ring_on_lost(self, job, reply); break;
     case STEP_DUE:             due_on_due(self, job, reply); break;
     case STEP_DUE_ROUTE:       due_on_route(self, job, reply); break;
     case STEP_HELLO_ROUTE:     visitor_on_route(self, job, reply); break;
+    case STEP_TRANSFER_GROUPS: transfer_on_groups(self, job, reply); break;
+    case STEP_TRANSFER:        transfer_on_transfer(self, job, reply); break;
+    case STEP_TEAM_APPEND:     team_on_append(self, job, reply); break;
+    case STEP_TEAM_FETCH:      team_on_fetch(self, job, reply); break;
+    case STEP_API_SESSION:     api_on_session(self, job, reply); break;
+    case STEP_API_CALL:        api_on_call(self, job, reply); break;
     }
 }
 
