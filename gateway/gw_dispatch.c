@@ -110,9 +110,11 @@ static void bind_operator(gw_conn_t *conn, const Beseda__OperatorWelcome *w)
     conn->auth = GW_AUTH_DONE;
     snprintf(conn->operator_id, sizeof conn->operator_id, "%s", op->id);
     snprintf(conn->site_id, sizeof conn->site_id, "%s", op->site_id);
-    if (strcmp(op->status, "away") == 0)
-        snprintf(conn->status, sizeof conn->status, "away");
+    if (strcmp(op->status, "away") == 0 || strcmp(op->status, "busy") == 0)
+        snprintf(conn->status, sizeof conn->status, "%s", op->status);
     topic_subscribe(conn, 'o', op->id);
+    topic_subscribe(conn, 's', conn->site_id);     /* missed chats */
+    topic_subscribe(conn, 't', conn->site_id);     /* the team chat */
     for (size_t i = 0; i < w->n_conversations; i++)
         if (w->conversations[i])
             topic_subscribe(conn, 'c', w->conversations[i]->id);
@@ -150,6 +152,12 @@ static void apply_reply(gw_conn_t *conn, const gw_event_t *ev, const Beseda__Rou
     case BESEDA__ROUTER_REPLY__BODY_OK:
         if (ev->kind == GW_REQ_STATUS)
             snprintf(conn->status, sizeof conn->status, "%s", ev->arg);
+        break;
+    case BESEDA__ROUTER_REPLY__BODY_CONVERSATION:
+        /* An accepted ring: the chat's events come here from now on. */
+        if (ev->kind == GW_REQ_ACCEPT && r->conversation
+            && strcasecmp(r->conversation->operator_id, conn->operator_id) == 0)
+            topic_subscribe(conn, 'c', r->conversation->id);
         break;
     default:
         break;
@@ -210,6 +218,13 @@ static void apply_delivery(gw_conn_t *conn, const Beseda__Delivery *d, const cha
 {
     if (conn->role != GW_ROLE_OPERATOR)
         return;
+    /* A status set elsewhere (another console, the HTTP API) is what this
+     * connection's beats carry from now on. */
+    if (d->body_case == BESEDA__DELIVERY__BODY_STATUS && d->status
+        && strcasecmp(d->status->operator_id, conn->operator_id) == 0
+        && (strcmp(d->status->status, "online") == 0 || strcmp(d->status->status, "away") == 0
+            || strcmp(d->status->status, "busy") == 0))
+        snprintf(conn->status, sizeof conn->status, "%s", d->status->status);
     const Beseda__ConversationInfo *c = d->body_case == BESEDA__DELIVERY__BODY_CONVERSATION
                                       ? d->conversation : NULL;
     if (d->body_case == BESEDA__DELIVERY__BODY_ASSIGNED && d->assigned)
@@ -312,7 +327,9 @@ void gw_dispatch_events(gw_server_t *s)
     gw_event_t *ev = gw_bus_take_events(s->bus);
     while (ev) {
         gw_event_t *next = ev->next;
-        if (ev->type == GW_EV_REPLY)
+        if (ev->type == GW_EV_REPLY && GW_REQ_IS_API(ev->kind))
+            gw_api_reply(s, ev);
+        else if (ev->type == GW_EV_REPLY)
             handle_reply(s, ev);
         else
             handle_delivery(s, ev);

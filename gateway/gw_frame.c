@@ -29,6 +29,13 @@ static const frame_type_t FRAME_TYPES[] = {
     { "history", GW_REQ_HISTORY,        OPS },
     { "close",   GW_REQ_CLOSE,          OPS },
     { "logout",  GW_REQ_LOGOUT,         OPS },
+    { "accept",     GW_REQ_ACCEPT,      OPS },
+    { "transfer",   GW_REQ_TRANSFER,    OPS },
+    { "team_send",  GW_REQ_TEAM_SEND,   OPS },
+    { "team_sync",  GW_REQ_TEAM_SYNC,   OPS },
+    { "survey",     GW_REQ_SURVEY,      VIS },
+    { "offline",    GW_REQ_OFFLINE,     VIS },
+    { "transcript", GW_REQ_TRANSCRIPT,  VIS },
     { NULL, GW_REQ_NONE, 0 }
 };
 
@@ -151,7 +158,8 @@ static int parse_visitor_hello(gw_frame_t *f, json_t *root, const gw_limits_t *l
     return 0;
 }
 
-static int parse_send(gw_frame_t *f, json_t *root, const gw_limits_t *limits)
+/* A client_id: required, 1..GW_MAX_CLIENT_ID characters. */
+static int get_client_id(gw_frame_t *f, json_t *root)
 {
     json_t *cid = json_object_get(root, "client_id");
     if (!cid || !json_is_string(cid))
@@ -167,15 +175,103 @@ static int parse_send(gw_frame_t *f, json_t *root, const gw_limits_t *limits)
         return -1;
     }
     f->client_id = json_string_value(cid);
-    if (get_conversation(f, root, limits) < 0)
+    return 0;
+}
+
+static int parse_send(gw_frame_t *f, json_t *root, const gw_limits_t *limits)
+{
+    if (get_client_id(f, root) < 0 || get_conversation(f, root, limits) < 0)
         return -1;
     return get_text(f, root, 1, 0, limits);
 }
 
-static int parse_sync(gw_frame_t *f, json_t *root, const gw_limits_t *limits)
+/* An optional short text field of a form (survey, offline, transfer
+ * note): at most max_chars characters, no control characters but tab,
+ * CR and LF. */
+static int get_short_text(gw_frame_t *f, json_t *root, const char *name, int required,
+                          size_t max_chars, const char **out)
 {
-    if (get_conversation(f, root, limits) < 0)
+    if (get_string(f, root, name, required, max_chars * 4, out) < 0)
         return -1;
+    if (gw_utf8_chars(*out) > max_chars) {
+        f->error_code = "field_too_long";
+        snprintf(f->error_message, sizeof f->error_message,
+                 "field '%s' is longer than %zu characters", name, max_chars);
+        return -1;
+    }
+    if (!gw_text_controls_ok(*out))
+        return fail(f, "bad_value", "field '%s' holds a control character", name);
+    return 0;
+}
+
+/* An e-mail address as far as the gateway can tell: one '@' with text on
+ * both sides, no spaces, no control characters (a header could be made of
+ * it), at most GW_EMAIL_MAX_BYTES. */
+static int get_email(gw_frame_t *f, json_t *root, int required, const char **out)
+{
+    if (get_string(f, root, "email", required, GW_EMAIL_MAX_BYTES, out) < 0)
+        return -1;
+    if (!**out)
+        return 0;
+    const char *at = strchr(*out, '@');
+    if (!at || at == *out || !at[1] || strchr(at + 1, '@'))
+        return fail(f, "bad_value", "field '%s' is not an e-mail address", "email");
+    for (const unsigned char *p = (const unsigned char *) *out; *p; p++)
+        if (*p <= ' ' || *p == 0x7f || *p == '<' || *p == '>' || *p == ',' || *p == ';')
+            return fail(f, "bad_value", "field '%s' is not an e-mail address", "email");
+    return 0;
+}
+
+static int parse_transfer(gw_frame_t *f, json_t *root, const gw_limits_t *limits)
+{
+    if (get_conversation(f, root, limits) < 0
+        || get_string(f, root, "to_operator", 0, limits->max_field_bytes, &f->to_operator) < 0
+        || get_string(f, root, "to_group", 0, limits->max_field_bytes, &f->to_group) < 0
+        || get_short_text(f, root, "note", 0, GW_NOTE_MAX_CHARS, &f->note) < 0)
+        return -1;
+    if (*f->to_operator && *f->to_group)
+        return fail(f, "bad_value", "give either 'to_operator' or 'to_group', not both%s", NULL);
+    if (!*f->to_operator && !*f->to_group)
+        return fail(f, "missing_field", "field 'to_operator' or 'to_group' is required%s", NULL);
+    if (*f->to_operator) {
+        if (!beseda_is_uuid(f->to_operator))
+            return fail(f, "bad_value", "field '%s' must be an operator id (UUID)", "to_operator");
+        copy_str(f->arg2, sizeof f->arg2, f->to_operator);
+        for (char *p = f->arg2; *p; p++)
+            if (*p >= 'A' && *p <= 'F')
+                *p = (char) (*p - 'A' + 'a');
+        f->to_operator = f->arg2;
+        return 0;
+    }
+    size_t n = strlen(f->to_group);
+    if (n > GW_GROUP_ID_MAX || strspn(f->to_group, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+        return fail(f, "bad_value", "field '%s' must be a group id (a-z 0-9 _ -, at most 32)",
+                    "to_group");
+    return 0;
+}
+
+static int parse_survey(gw_frame_t *f, json_t *root)
+{
+    return get_short_text(f, root, "name", 0, GW_NAME_MAX_CHARS, &f->name) < 0
+               || get_email(f, root, 0, &f->email) < 0
+               || get_short_text(f, root, "phone", 0, GW_PHONE_MAX_CHARS, &f->phone) < 0
+               || get_short_text(f, root, "answer", 0, GW_ANSWER_MAX_CHARS, &f->answer) < 0
+               ? -1 : 0;
+}
+
+static int parse_offline(gw_frame_t *f, json_t *root, const gw_limits_t *limits)
+{
+    if (get_client_id(f, root) < 0
+        || get_short_text(f, root, "name", 0, GW_NAME_MAX_CHARS, &f->name) < 0
+        || get_email(f, root, 0, &f->email) < 0
+        || get_short_text(f, root, "phone", 0, GW_PHONE_MAX_CHARS, &f->phone) < 0)
+        return -1;
+    return get_text(f, root, 1, 0, limits);
+}
+
+/* `after` of a sync: absent 0, else a non-negative integer. */
+static int get_after(gw_frame_t *f, json_t *root)
+{
     json_t *after = json_object_get(root, "after");
     f->after = 0;
     if (!after || json_is_null(after))
@@ -188,12 +284,20 @@ static int parse_sync(gw_frame_t *f, json_t *root, const gw_limits_t *limits)
     return 0;
 }
 
+static int parse_sync(gw_frame_t *f, json_t *root, const gw_limits_t *limits)
+{
+    if (get_conversation(f, root, limits) < 0)
+        return -1;
+    return get_after(f, root);
+}
+
 static int parse_status(gw_frame_t *f, json_t *root, const gw_limits_t *limits)
 {
     if (get_string(f, root, "status", 1, limits->max_field_bytes, &f->status) < 0)
         return -1;
-    if (strcmp(f->status, "online") != 0 && strcmp(f->status, "away") != 0)
-        return fail(f, "bad_value", "status must be 'online' or 'away'%s", NULL);
+    if (strcmp(f->status, "online") != 0 && strcmp(f->status, "away") != 0
+        && strcmp(f->status, "busy") != 0)
+        return fail(f, "bad_value", "status must be 'online', 'away' or 'busy'%s", NULL);
     copy_str(f->arg, sizeof f->arg, f->status);
     return 0;
 }
@@ -236,6 +340,24 @@ static int parse_fields(gw_frame_t *f, json_t *root, const gw_limits_t *limits)
         return get_conversation(f, root, limits);
     case GW_REQ_LOGOUT:
         return get_string(f, root, "session", 1, max, &f->session);
+    case GW_REQ_ACCEPT:
+        return get_conversation(f, root, limits);
+    case GW_REQ_TRANSFER:
+        return parse_transfer(f, root, limits);
+    case GW_REQ_TEAM_SEND:
+        return get_client_id(f, root) < 0 ? -1 : get_text(f, root, 1, 0, limits);
+    case GW_REQ_TEAM_SYNC:
+        return get_after(f, root);
+    case GW_REQ_SURVEY:
+        return parse_survey(f, root);
+    case GW_REQ_OFFLINE:
+        return parse_offline(f, root, limits);
+    case GW_REQ_TRANSCRIPT:
+        if (get_conversation(f, root, limits) < 0)
+            return -1;
+        if (get_email(f, root, 1, &f->email) < 0)
+            return -1;
+        return 0;
     default:
         return 0;
     }
@@ -254,7 +376,9 @@ static const frame_type_t *find_type(const char *type, gw_role_t role)
 static void read_ref(gw_frame_t *f, json_t *root, const char *type)
 {
     json_t *cid = json_object_get(root, "client_id");
-    if (type && strcmp(type, "send") == 0 && json_is_string(cid)
+    int has_id = type && (strcmp(type, "send") == 0 || strcmp(type, "team_send") == 0
+                          || strcmp(type, "offline") == 0);
+    if (has_id && json_is_string(cid)
         && json_string_length(cid) > 0 && json_string_length(cid) < sizeof f->ref
         && gw_utf8_chars(json_string_value(cid)) <= GW_MAX_CLIENT_ID)
         copy_str(f->ref, sizeof f->ref, json_string_value(cid));
@@ -286,6 +410,7 @@ int gw_frame_parse(const char *data, size_t len, gw_role_t role, gw_auth_t auth,
     f->site = f->token = f->email = f->password = f->session = "";
     f->conversation = f->client_id = f->text = f->status = f->visitor = "";
     f->page_url = f->page_title = f->page_referrer = f->page_language = "";
+    f->to_operator = f->to_group = f->note = f->name = f->phone = f->answer = "";
     if (!gw_json_depth_ok(data, len, limits->max_depth)) {
         f->error_code = "too_deep";
         snprintf(f->error_message, sizeof f->error_message,
@@ -332,6 +457,9 @@ const char *gw_frame_shard(const gw_frame_t *f, const gw_identity_t *id)
     case GW_REQ_TYPING:
     case GW_REQ_SYNC:
     case GW_REQ_CLOSE:
+    case GW_REQ_ACCEPT:
+    case GW_REQ_TRANSFER:
+    case GW_REQ_TRANSCRIPT:
         return f->conversation;
     case GW_REQ_VISITOR_HELLO:
         return f->site;
@@ -377,6 +505,13 @@ typedef struct {
     Beseda__HistoryQuery history;
     Beseda__CloseConversation close;
     Beseda__OperatorLogout logout;
+    Beseda__AcceptRing accept;
+    Beseda__Transfer transfer;
+    Beseda__TeamSend team_send;
+    Beseda__TeamSync team_sync;
+    Beseda__Survey survey;
+    Beseda__OfflineMessage offline;
+    Beseda__TranscriptRequest transcript;
 } bodies_t;
 
 static void fill_visitor_hello(Beseda__RouterRequest *req, bodies_t *b, const gw_frame_t *f,
@@ -434,6 +569,70 @@ static void fill_conversation_ops(Beseda__RouterRequest *req, bodies_t *b, const
     }
 }
 
+/* The issue-6 frames: ring accept, transfer, team chat, visitor forms. */
+static int fill_routing_ops(Beseda__RouterRequest *req, bodies_t *b, const gw_frame_t *f)
+{
+    switch (f->kind) {
+    case GW_REQ_ACCEPT:
+        beseda__accept_ring__init(&b->accept);
+        b->accept.conversation_id = (char *) f->conversation;
+        req->body_case = BESEDA__ROUTER_REQUEST__BODY_ACCEPT;
+        req->accept = &b->accept;
+        return 0;
+    case GW_REQ_TRANSFER:
+        beseda__transfer__init(&b->transfer);
+        b->transfer.conversation_id = (char *) f->conversation;
+        b->transfer.to_operator_id = (char *) f->to_operator;
+        b->transfer.to_group = (char *) f->to_group;
+        b->transfer.note = (char *) f->note;
+        req->body_case = BESEDA__ROUTER_REQUEST__BODY_TRANSFER;
+        req->transfer = &b->transfer;
+        return 0;
+    case GW_REQ_TEAM_SEND:
+        beseda__team_send__init(&b->team_send);
+        b->team_send.client_msg_id = (char *) f->client_id;
+        b->team_send.text = (char *) f->text;
+        req->body_case = BESEDA__ROUTER_REQUEST__BODY_TEAM_SEND;
+        req->team_send = &b->team_send;
+        return 0;
+    case GW_REQ_TEAM_SYNC:
+        beseda__team_sync__init(&b->team_sync);
+        b->team_sync.after_seq = f->after;
+        b->team_sync.limit = GW_SYNC_LIMIT;
+        req->body_case = BESEDA__ROUTER_REQUEST__BODY_TEAM_SYNC;
+        req->team_sync = &b->team_sync;
+        return 0;
+    case GW_REQ_SURVEY:
+        beseda__survey__init(&b->survey);
+        b->survey.name = (char *) f->name;
+        b->survey.email = (char *) f->email;
+        b->survey.phone = (char *) f->phone;
+        b->survey.answer = (char *) f->answer;
+        req->body_case = BESEDA__ROUTER_REQUEST__BODY_SURVEY;
+        req->survey = &b->survey;
+        return 0;
+    case GW_REQ_OFFLINE:
+        beseda__offline_message__init(&b->offline);
+        b->offline.client_msg_id = (char *) f->client_id;
+        b->offline.name = (char *) f->name;
+        b->offline.email = (char *) f->email;
+        b->offline.phone = (char *) f->phone;
+        b->offline.text = (char *) f->text;
+        req->body_case = BESEDA__ROUTER_REQUEST__BODY_OFFLINE;
+        req->offline = &b->offline;
+        return 0;
+    case GW_REQ_TRANSCRIPT:
+        beseda__transcript_request__init(&b->transcript);
+        b->transcript.conversation_id = (char *) f->conversation;
+        b->transcript.email = (char *) f->email;
+        req->body_case = BESEDA__ROUTER_REQUEST__BODY_TRANSCRIPT;
+        req->transcript = &b->transcript;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
 uint8_t *gw_frame_pack(const gw_frame_t *f, const gw_identity_t *id, size_t *len)
 {
     Beseda__RouterRequest req = BESEDA__ROUTER_REQUEST__INIT;
@@ -481,7 +680,9 @@ uint8_t *gw_frame_pack(const gw_frame_t *f, const gw_identity_t *id, size_t *len
         req.operator_logout = &b.logout;
         break;
     default:
-        return NULL;
+        if (fill_routing_ops(&req, &b, f) < 0)
+            return NULL;
+        break;
     }
     return pack_request(&req, len);
 }

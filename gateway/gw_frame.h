@@ -36,12 +36,35 @@ typedef enum {
     GW_REQ_CLOSE,
     GW_REQ_PRESENCE_BEAT,      /* made by the gateway, never by a client */
     GW_REQ_OPERATOR_GONE,
-    GW_REQ_LOGOUT              /* an operator ends their session */
+    GW_REQ_LOGOUT,             /* an operator ends their session */
+    /* issue 6 (docs/ROUTING.md) */
+    GW_REQ_ACCEPT,             /* an operator takes a ringing chat */
+    GW_REQ_TRANSFER,
+    GW_REQ_TEAM_SEND,
+    GW_REQ_TEAM_SYNC,
+    GW_REQ_SURVEY,             /* visitor: pre-chat survey answers */
+    GW_REQ_OFFLINE,            /* visitor: the offline form */
+    GW_REQ_TRANSCRIPT,         /* visitor: mail me this chat */
+    /* HTTP API (gw_api.c), never from a WebSocket frame */
+    GW_REQ_API_SETTINGS_GET,
+    GW_REQ_API_SETTINGS_PUT,
+    GW_REQ_API_OPERATORS,
+    GW_REQ_API_STATUS,
+    GW_REQ_KIND_COUNT
 } gw_req_kind_t;
+
+/* A request of the HTTP API: answered on an HTTP connection (gw_api.c). */
+#define GW_REQ_IS_API(kind) ((kind) >= GW_REQ_API_SETTINGS_GET && (kind) <= GW_REQ_API_STATUS)
 
 #define GW_REF_MAX   (GW_MAX_CLIENT_ID * 4 + 1)   /* a client_id in UTF-8 */
 #define GW_ARG_MAX   64                           /* a UUID or a status word */
 #define GW_SYNC_LIMIT 200                         /* messages per `messages` reply */
+#define GW_NOTE_MAX_CHARS   2000                  /* a transfer's internal note */
+#define GW_GROUP_ID_MAX     32                    /* a group id: a-z 0-9 _ - */
+#define GW_NAME_MAX_CHARS   100                   /* survey / offline form: name */
+#define GW_EMAIL_MAX_BYTES  254                   /* RFC 5321 path limit */
+#define GW_PHONE_MAX_CHARS  32
+#define GW_ANSWER_MAX_CHARS 200                   /* survey: the chosen answer */
 
 typedef struct {
     gw_req_kind_t kind;
@@ -49,11 +72,13 @@ typedef struct {
     char error_message[160];
     char ref[GW_REF_MAX];            /* for error frames: client_id or type; may be "" */
     char arg[GW_ARG_MAX];            /* what the reply needs: conversation, visitor or status */
+    char arg2[GW_ARG_MAX];           /* a second id (transfer: the operator), lower-cased */
     /* Validated fields; they point into root and live until gw_frame_clear.
      * Optional ones absent from the frame are "". */
     const char *site, *token, *email, *password, *session;
     const char *conversation, *client_id, *text, *status, *visitor;
     const char *page_url, *page_title, *page_referrer, *page_language;
+    const char *to_operator, *to_group, *note, *name, *phone, *answer;
     uint64_t after;
     json_t *root;
 } gw_frame_t;

@@ -4,6 +4,7 @@
 #ifndef BESEDA_GW_GATEWAY_H
 #define BESEDA_GW_GATEWAY_H
 
+#include "gw_api.h"
 #include "gw_bus.h"
 #include "gw_frame.h"
 #include "gw_limits.h"
@@ -33,6 +34,8 @@ struct gw_server_t {
     gw_topics_t *topics;
     char own_topic[GW_OWN_TOPIC_MAX];  /* "g:<gateway id>": deliveries for one connection here */
     zhashx_t *conns;               /* "<id>" -> gw_conn_t */
+    zhashx_t *api;                 /* "<id>" -> gw_api_req_t waiting for a reply (gw_api.c) */
+    zhashx_t *api_buckets;         /* client address -> gw_bucket_t of the HTTP API */
     uint64_t next_conn_id;
     lws_sorted_usec_list_t beat_sul;
     int stopping;
@@ -104,6 +107,10 @@ void gw_conn_rx_release(gw_conn_t *conn);
  * it back is announced again. */
 int gw_conn_announce(gw_conn_t *conn, const char *conv_id);
 void gw_conn_forget(gw_conn_t *conn, const char *conv_id);
+
+/* gw_server.c: Absent Origin (not a browser) passes; a present one must be
+ * one of the allowed origins. */
+int gw_server_origin_allowed(gw_server_t *server, struct lws *wsi);
 
 /* gw_dispatch.c */
 void gw_dispatch_message(gw_conn_t *conn, const char *data, size_t len);

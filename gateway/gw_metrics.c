@@ -18,6 +18,17 @@ static const char *KIND_NAMES[GW_METRICS_KINDS] = {
     [GW_REQ_PRESENCE_BEAT] = "presence_beat",
     [GW_REQ_OPERATOR_GONE] = "operator_gone",
     [GW_REQ_LOGOUT] = "logout",
+    [GW_REQ_ACCEPT] = "accept",
+    [GW_REQ_TRANSFER] = "transfer",
+    [GW_REQ_TEAM_SEND] = "team_send",
+    [GW_REQ_TEAM_SYNC] = "team_sync",
+    [GW_REQ_SURVEY] = "survey",
+    [GW_REQ_OFFLINE] = "offline",
+    [GW_REQ_TRANSCRIPT] = "transcript",
+    [GW_REQ_API_SETTINGS_GET] = "api_settings_get",
+    [GW_REQ_API_SETTINGS_PUT] = "api_settings_put",
+    [GW_REQ_API_OPERATORS] = "api_operators",
+    [GW_REQ_API_STATUS] = "api_status",
 };
 
 const char *gw_metrics_kind_name(gw_req_kind_t kind)

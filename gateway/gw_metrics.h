@@ -7,7 +7,7 @@
 #include "gw_frame.h"
 #include "metrics.h"
 
-#define GW_METRICS_KINDS 16   /* > the last gw_req_kind_t */
+#define GW_METRICS_KINDS GW_REQ_KIND_COUNT
 
 typedef struct {
     beseda_metrics_t *registry;                 /* not owned */

@@ -86,6 +86,10 @@ static const struct {
     { "forbidden", "not allowed" },
     { "no_conversation", "conversation does not exist" },
     { "conversation_closed", "conversation is closed" },
+    { "already_taken", "another operator took this chat first" },
+    { "no_operator_available", "no operator can take it now" },
+    { "not_found", "no such resource" },
+    { "too_large", "request body too large" },
     { "unavailable", "the backend did not answer in time; retry" },
     { "internal", "internal error; retry later" },
     { NULL, NULL }
@@ -169,8 +173,40 @@ static json_t *messages_json(build_t *b, Beseda__ChatMessage *const *list, size_
     return a;
 }
 
-/* A conversation as the recipient sees it: visitors get id, state, last_seq
- * and the operator; operators also the visitor and the page. */
+static void put_nonempty(build_t *b, json_t *o, const char *key, const char *s)
+{
+    if (s && *s)
+        put_str(b, o, key, s);
+}
+
+/* What only operators see of a conversation: the visitor, the page, the
+ * survey, the routing state and a transfer's internal note. */
+static void conversation_operator_fields(build_t *b, json_t *o, const Beseda__ConversationInfo *c)
+{
+    put_str(b, o, "visitor_id", c->visitor_id);
+    put_nonempty(b, o, "visitor_name", c->visitor_name);
+    put_nonempty(b, o, "visitor_email", c->visitor_email);
+    put_nonempty(b, o, "visitor_phone", c->visitor_phone);
+    put_nonempty(b, o, "survey_answer", c->survey_answer);
+    if (c->created_ms)
+        put_int(b, o, "created", c->created_ms);
+    put(b, o, "page", page_json(b, c->page));
+    put_nonempty(b, o, "rule", c->rule);
+    if (c->deadline_ms)
+        put_int(b, o, "deadline", c->deadline_ms);
+    if (c->n_ringing) {
+        json_t *ids = json_array();
+        for (size_t i = 0; i < c->n_ringing; i++)
+            append(b, ids, jstr(c->ringing[i]));
+        put(b, o, "ringing", ids);
+    }
+    put_nonempty(b, o, "note", c->note);
+    if (c->transferred_by && *c->transferred_by->id)
+        put(b, o, "transferred_by", author_json(b, c->transferred_by));
+}
+
+/* A conversation as the recipient sees it: visitors get id, state, last_seq,
+ * the operator and whether it was missed; operators also the rest above. */
 static json_t *conversation_json(build_t *b, const Beseda__ConversationInfo *c, gw_role_t role)
 {
     json_t *o = json_object();
@@ -185,18 +221,48 @@ static json_t *conversation_json(build_t *b, const Beseda__ConversationInfo *c, 
         put_str(b, op, "name", c->operator_name);
         put(b, o, "operator", op);
     }
-    if (role == GW_ROLE_OPERATOR) {
-        put_str(b, o, "visitor_id", c->visitor_id);
-        if (*c->visitor_name)
-            put_str(b, o, "visitor_name", c->visitor_name);
-        if (c->created_ms)
-            put_int(b, o, "created", c->created_ms);
-        put(b, o, "page", page_json(b, c->page));
-    }
+    if (c->missed)
+        put(b, o, "missed", json_true());
+    if (role == GW_ROLE_OPERATOR)
+        conversation_operator_fields(b, o, c);
     return o;
 }
 
 /* -------------------------------------------------------------- replies */
+
+static json_t *survey_json(build_t *b, const Beseda__SurveyConfig *sc)
+{
+    json_t *o = json_object();
+    put(b, o, "enabled", json_true());
+    put_str(b, o, "name", *sc->name ? sc->name : "off");
+    put_str(b, o, "email", *sc->email ? sc->email : "off");
+    put_str(b, o, "phone", *sc->phone ? sc->phone : "off");
+    put_str(b, o, "question", sc->question);
+    json_t *choices = json_array();
+    for (size_t i = 0; i < sc->n_choices; i++)
+        append(b, choices, jstr(sc->choices[i]));
+    put(b, o, "choices", choices);
+    put(b, o, "question_required", json_boolean(sc->question_required));
+    return o;
+}
+
+static json_t *groups_json(build_t *b, const Beseda__OperatorWelcome *w)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < w->n_groups; i++) {
+        const Beseda__GroupInfo *g = w->groups[i];
+        if (!g)
+            continue;
+        json_t *o = json_object(), *ids = json_array();
+        put_str(b, o, "id", g->id);
+        put_str(b, o, "name", g->name);
+        for (size_t k = 0; k < g->n_operator_ids; k++)
+            append(b, ids, jstr(g->operator_ids[k]));
+        put(b, o, "operators", ids);
+        append(b, list, o);
+    }
+    return list;
+}
 
 static char *visitor_welcome_json(const Beseda__VisitorWelcome *w)
 {
@@ -206,6 +272,9 @@ static char *visitor_welcome_json(const Beseda__VisitorWelcome *w)
     put_str(&b, o, "token", w->token);
     put_str(&b, o, "site_name", w->site_name);
     put_int(&b, o, "operators_online", w->operators_online);
+    put(&b, o, "available", json_boolean(w->available));
+    if (w->survey && w->survey->enabled)
+        put(&b, o, "survey", survey_json(&b, w->survey));
     put(&b, o, "conversation", conversation_json(&b, w->conversation, GW_ROLE_VISITOR));
     return finish(&b, o);
 }
@@ -224,12 +293,18 @@ static char *operator_welcome_json(const Beseda__OperatorWelcome *w)
         put_str(&b, op, "site", info->site_id);
         put_str(&b, op, "status", *info->status ? info->status : "online");
         put_int(&b, op, "max_chats", info->max_chats);
+        put_str(&b, op, "role", *info->role ? info->role : "operator");
     }
     put(&b, o, "operator", op);
     json_t *list = json_array();
     for (size_t i = 0; i < w->n_conversations; i++)
         append(&b, list, conversation_json(&b, w->conversations[i], GW_ROLE_OPERATOR));
     put(&b, o, "conversations", list);
+    json_t *ringing = json_array();
+    for (size_t i = 0; i < w->n_ringing; i++)
+        append(&b, ringing, conversation_json(&b, w->ringing[i], GW_ROLE_OPERATOR));
+    put(&b, o, "ringing", ringing);
+    put(&b, o, "groups", groups_json(&b, w));
     return finish(&b, o);
 }
 
@@ -275,13 +350,60 @@ static char *history_json(const Beseda__HistoryList *h, const char *visitor)
     return finish(&b, o);
 }
 
-static char *ok_json(const char *ref, const char *conversation)
+/* The `ok` of a request without a body of its own: ref is the frame type;
+ * the conversation or client id the frame named comes back with it. */
+static char *ok_json(gw_req_kind_t kind, const char *ref, const char *arg)
 {
+    static const char *const NAMES[GW_REQ_KIND_COUNT] = {
+        [GW_REQ_STATUS] = "status", [GW_REQ_LOGOUT] = "logout", [GW_REQ_CLOSE] = "close",
+        [GW_REQ_ACCEPT] = "accept", [GW_REQ_TRANSFER] = "transfer", [GW_REQ_SURVEY] = "survey",
+        [GW_REQ_OFFLINE] = "offline", [GW_REQ_TRANSCRIPT] = "transcript",
+    };
     build_t b = { 0 };
     json_t *o = new_frame(&b, "ok");
-    put_str(&b, o, "ref", ref);
-    if (conversation && *conversation)
-        put_str(&b, o, "conversation", conversation);
+    put_str(&b, o, "ref", (unsigned) kind < GW_REQ_KIND_COUNT && NAMES[kind] ? NAMES[kind] : "");
+    if (kind == GW_REQ_CLOSE || kind == GW_REQ_ACCEPT || kind == GW_REQ_TRANSFER
+        || kind == GW_REQ_TRANSCRIPT)
+        put_str(&b, o, "conversation", arg);
+    if (kind == GW_REQ_OFFLINE)
+        put_str(&b, o, "client_id", ref);
+    return finish(&b, o);
+}
+
+static json_t *team_message_json(build_t *b, const Beseda__TeamMessage *m)
+{
+    json_t *o = json_object();
+    if (!m)
+        return o;
+    put_int(b, o, "seq", (json_int_t) m->seq);
+    put_str(b, o, "client_id", m->client_msg_id);
+    put(b, o, "author", author_json(b, m->author));
+    put_str(b, o, "text", m->text);
+    put_int(b, o, "ts", m->ts_ms);
+    return o;
+}
+
+static char *team_ack_json(const Beseda__TeamAck *a)
+{
+    build_t b = { 0 };
+    json_t *o = new_frame(&b, "team_ack");
+    put_str(&b, o, "client_id", a->client_msg_id);
+    put_int(&b, o, "seq", (json_int_t) a->seq);
+    put_int(&b, o, "ts", a->ts_ms);
+    put(&b, o, "duplicate", json_boolean(a->duplicate));
+    return finish(&b, o);
+}
+
+static char *team_messages_json(const Beseda__TeamMessageList *l)
+{
+    build_t b = { 0 };
+    json_t *o = new_frame(&b, "team_messages"), *list = json_array();
+    for (size_t i = 0; i < l->n_messages; i++)
+        if (l->messages[i])
+            append(&b, list, team_message_json(&b, l->messages[i]));
+    put(&b, o, "messages", list);
+    put_int(&b, o, "last_seq", (json_int_t) l->last_seq);
+    put(&b, o, "more", json_boolean(l->more));
     return finish(&b, o);
 }
 
@@ -300,6 +422,13 @@ static Beseda__RouterReply__BodyCase expected_body(gw_req_kind_t kind)
         return BESEDA__ROUTER_REPLY__BODY_MESSAGES;
     case GW_REQ_HISTORY:
         return BESEDA__ROUTER_REPLY__BODY_HISTORY;
+    case GW_REQ_ACCEPT:
+    case GW_REQ_TRANSFER:
+        return BESEDA__ROUTER_REPLY__BODY_CONVERSATION;
+    case GW_REQ_TEAM_SEND:
+        return BESEDA__ROUTER_REPLY__BODY_TEAM_ACK;
+    case GW_REQ_TEAM_SYNC:
+        return BESEDA__ROUTER_REPLY__BODY_TEAM_MESSAGES;
     default:
         return BESEDA__ROUTER_REPLY__BODY_OK;
     }
@@ -328,9 +457,12 @@ char *gw_reply_json(gw_role_t role, gw_req_kind_t kind, const char *ref, const c
         return messages_reply_json(r->messages, arg);
     case BESEDA__ROUTER_REPLY__BODY_HISTORY:
         return history_json(r->history, arg);
+    case BESEDA__ROUTER_REPLY__BODY_TEAM_ACK:
+        return team_ack_json(r->team_ack);
+    case BESEDA__ROUTER_REPLY__BODY_TEAM_MESSAGES:
+        return team_messages_json(r->team_messages);
     default:
-        return ok_json(kind == GW_REQ_STATUS ? "status" : kind == GW_REQ_LOGOUT ? "logout" : "close",
-                       kind == GW_REQ_CLOSE ? arg : NULL);
+        return ok_json(kind, ref, arg);
     }
 }
 
@@ -351,6 +483,54 @@ static char *typing_json(const Beseda__TypingEvent *t, gw_role_t role)
     if (role == GW_ROLE_OPERATOR && strcmp(kind, "visitor") == 0)
         put_str(&b, o, "text", t->text);
     return finish(&b, o);
+}
+
+static char *ring_end_json(const Beseda__RingEnd *e)
+{
+    build_t b = { 0 };
+    json_t *o = new_frame(&b, "ring_end");
+    put_str(&b, o, "conversation", e->conversation_id);
+    put_str(&b, o, "reason", e->reason);
+    if (*e->operator_id) {
+        json_t *op = json_object();
+        put_str(&b, op, "id", e->operator_id);
+        put_nonempty(&b, op, "name", e->operator_name);
+        put(&b, o, "operator", op);
+    }
+    return finish(&b, o);
+}
+
+/* Deliveries only operator connections get: ringing, the team chat, a
+ * status set elsewhere, a missed chat. */
+static char *operator_delivery_json(const Beseda__Delivery *d)
+{
+    build_t b = { 0 };
+    json_t *o;
+    switch (d->body_case) {
+    case BESEDA__DELIVERY__BODY_RING:
+        o = new_frame(&b, "ring");
+        put(&b, o, "conversation", conversation_json(&b, d->ring, GW_ROLE_OPERATOR));
+        return finish(&b, o);
+    case BESEDA__DELIVERY__BODY_RING_END:
+        return d->ring_end ? ring_end_json(d->ring_end) : NULL;
+    case BESEDA__DELIVERY__BODY_TEAM_MESSAGE:
+        o = new_frame(&b, "team_message");
+        put(&b, o, "message", team_message_json(&b, d->team_message));
+        return finish(&b, o);
+    case BESEDA__DELIVERY__BODY_STATUS:
+        if (!d->status)
+            return NULL;
+        o = new_frame(&b, "status");
+        put_str(&b, o, "operator", d->status->operator_id);
+        put_str(&b, o, "status", d->status->status);
+        return finish(&b, o);
+    case BESEDA__DELIVERY__BODY_MISSED:
+        o = new_frame(&b, "missed");
+        put(&b, o, "conversation", conversation_json(&b, d->missed, GW_ROLE_OPERATOR));
+        return finish(&b, o);
+    default:
+        return NULL;
+    }
 }
 
 char *gw_delivery_json(const Beseda__Delivery *d, gw_role_t role)
@@ -375,10 +555,12 @@ char *gw_delivery_json(const Beseda__Delivery *d, gw_role_t role)
         put(&b, o, "conversation", conversation_json(&b, d->conversation, role));
         return finish(&b, o);
     case BESEDA__DELIVERY__BODY_OPERATORS_ONLINE:
+        if (role != GW_ROLE_VISITOR)
+            return NULL;
         o = new_frame(&b, "operators");
         put_int(&b, o, "online", d->operators_online->count);
         return finish(&b, o);
     default:
-        return NULL;
+        return role == GW_ROLE_OPERATOR ? operator_delivery_json(d) : NULL;
     }
 }

@@ -30,6 +30,7 @@
 
 typedef struct {
     gw_conn_t *conn;       /* WebSocket connections only */
+    gw_api_req_t *api;     /* an HTTP API request in progress */
 } pss_t;
 
 /* The bus thread's wake-up must never touch a destroyed loop: it goes
@@ -189,7 +190,7 @@ static int endpoint_role(struct lws *wsi)
 }
 
 /* Absent Origin: a non-browser client, allowed. Present: must be listed. */
-static int origin_allowed(gw_server_t *s, struct lws *wsi)
+int gw_server_origin_allowed(gw_server_t *s, struct lws *wsi)
 {
     int len = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
     if (len <= 0)
@@ -214,7 +215,7 @@ static int confirm_upgrade(gw_server_t *s, struct lws *wsi)
         status = HTTP_STATUS_SERVICE_UNAVAILABLE;
     else if (endpoint_role(wsi) < 0)
         status = HTTP_STATUS_NOT_FOUND;
-    else if (!origin_allowed(s, wsi))
+    else if (!gw_server_origin_allowed(s, wsi))
         status = HTTP_STATUS_FORBIDDEN;
     if (!status)
         return 0;
@@ -298,14 +299,26 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     pss_t *pss = user;
     switch (reason) {
     case LWS_CALLBACK_HTTP:
+        if (pss && gw_api_path(in))
+            return gw_api_begin(s, wsi, &pss->api, in);
         return serve_http(s, wsi, in);
+    case LWS_CALLBACK_HTTP_BODY:
+        return pss && pss->api ? gw_api_body(pss->api, in, len) : 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return pss && pss->api ? gw_api_body_done(pss->api) : 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return pss && pss->api ? gw_api_writeable(&pss->api) : 0;
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (pss)
+            gw_api_release(&pss->api);
+        return 0;
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return confirm_upgrade(s, wsi);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         /* Second line of defence; the upgrade check above already answered. */
-        return s->stopping || endpoint_role(wsi) < 0 || !origin_allowed(s, wsi) ? -1 : 0;
+        return s->stopping || endpoint_role(wsi) < 0 || !gw_server_origin_allowed(s, wsi) ? -1 : 0;
     case LWS_CALLBACK_ESTABLISHED:
         return on_established(s, wsi, pss);
     case LWS_CALLBACK_RECEIVE:
@@ -452,7 +465,7 @@ gw_server_t *gw_server_new(const gw_config_t *config)
         log_error("BESEDA_TRUSTED_PROXIES is not a list of addresses and CIDRs");
         goto fail;
     }
-    if (!s->conns || !s->topics || parse_origins(s) < 0 || create_loop(box) < 0
+    if (!s->conns || !s->topics || gw_api_init(s) < 0 || parse_origins(s) < 0 || create_loop(box) < 0
         || create_context(box) < 0)
         goto fail;
     box->waker.async = &box->bus_ready;
@@ -503,6 +516,7 @@ void gw_server_destroy(gw_server_t **self_p)
     }
     gw_topics_destroy(&s->topics);
     zhashx_destroy(&s->conns);
+    gw_api_destroy(s);
     free(s->origins_text);
     pthread_mutex_destroy(&box->waker.lock);
     free(box);

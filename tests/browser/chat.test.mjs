@@ -190,3 +190,83 @@ test('visitor and operator chat through the widget and the console', async (t) =
 
   assert.deepEqual(problems, [], 'no page errors, CSP violations or dialogs');
 });
+
+/** A console page logged in as op and online. */
+async function consoleFor(op, who) {
+  const context = await browser.newContext({ viewport: { width: 1360, height: 820 } });
+  const page = await context.newPage();
+  watch(page, who);
+  await page.goto(`${cluster.gatewayUrl(0)}/console/`);
+  await page.locator('#login-email').fill(op.email);
+  await page.locator('#login-password').fill(op.password);
+  await page.locator('#login-submit').click();
+  await page.locator('#app-view').waitFor({ state: 'visible', timeout: TIMEOUT });
+  await eventually(async () => assert.equal(await page.locator('#me-name').textContent(), op.name), `${who} logged in`);
+  return { page, context };
+}
+
+async function setStatusIn(page, status) {
+  await page.locator(`#status-${status}`).click();
+  await eventually(async () => assert.equal(await page.locator(`#status-${status}`).getAttribute('aria-pressed'), 'true'), `status ${status}`);
+}
+
+test('an operator transfers a chat with a note in the real console; the team chat between two consoles', async () => {
+  const site = await cluster.createSite('Transfer shop');
+  const anna = await cluster.createOperator(site.id, { name: 'Anna' });
+  const boris = await cluster.createOperator(site.id, { name: 'Boris' });
+  const { page: a } = await consoleFor(anna, 'anna');
+  const { page: b } = await consoleFor(boris, 'boris');
+  await setStatusIn(b, 'away');          // so the chat goes to Anna
+  await setStatusIn(a, 'online');
+
+  const visitorContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const shop = await visitorContext.newPage();
+  watch(shop, 'transfer-shop');
+  await shop.goto(`${cluster.gatewayUrl(0)}/demo.html?site=${encodeURIComponent(site.id)}`);
+  await shop.locator('#beseda-launcher').click();
+  const widget = shop.frameLocator('#beseda-frame');
+  await widget.locator('#input').waitFor({ state: 'visible', timeout: TIMEOUT });
+  await widget.locator('#input').fill('I want a discount on the sofa');
+  await widget.locator('#input').press('Enter');
+  await eventually(async () => assert.equal(await a.locator('#conversations .conv').count(), 1), "the chat in Anna's list");
+  await a.locator('#conversations .conv').first().click();
+  await setStatusIn(b, 'online');
+
+  const note = 'Regular customer, offer 10%';
+  await a.locator('#transfer-open').click();
+  await eventually(async () => assert.equal(await a.locator(`#transfer-target option[value="op:${boris.id}"]:not([disabled])`).count(), 1),
+    'Boris offered as online');
+  await a.locator('#transfer-target').selectOption(`op:${boris.id}`);
+  await a.locator('#transfer-note').fill(note);
+  await shot(a, '06-console-transfer');
+  await a.locator('#transfer-submit').click();
+
+  await eventually(async () => assert.equal(await b.locator('#conversations .conv').count(), 1), "the chat in Boris's list");
+  await eventually(async () => assert.equal(await a.locator('#conversations .conv').count(), 0), "the chat gone from Anna's list");
+  await b.locator('#conversations .conv').first().click();
+  await eventually(async () => assert.match(await b.locator('#chat-messages .notice.internal').textContent(), /Anna.*Regular customer, offer 10%/),
+    'the note and who transferred, for Boris');
+  await eventually(async () => assert.deepEqual(await texts(b.locator('#chat-messages .msg-in .msg-text')), ['I want a discount on the sofa']),
+    'the earlier message for Boris');
+  await eventually(async () => assert.ok((await texts(widget.locator('#messages .notice'))).includes('Boris joined the chat')),
+    'the visitor sees Boris join');
+  assert.ok(!(await widget.locator('#messages').textContent()).includes('Regular customer'), 'the note reached the visitor');
+  await b.locator('#chat-input').fill('Boris here: 10% off for you.');
+  await b.locator('#chat-input').press('Enter');
+  await eventually(async () => assert.ok((await texts(widget.locator('.msg-in .msg-text'))).includes('Boris here: 10% off for you.')),
+    "Boris's reply in the widget");
+  await shot(b, '07-console-after-transfer');
+
+  // ---- the team chat: Anna writes, Boris sees the badge and the message
+  await a.locator('#open-team').click();
+  await a.locator('#team-input').fill('Thanks Boris!');
+  await a.locator('#team-input').press('Enter');
+  await eventually(async () => assert.deepEqual(await texts(a.locator('#team-messages .msg-out:not(.pending) .msg-text')), ['Thanks Boris!']),
+    'the team message acked for Anna');
+  await eventually(async () => assert.equal(await b.locator('#team-unread').textContent(), '1'), "Boris's team badge");
+  await b.locator('#open-team').click();
+  await eventually(async () => assert.deepEqual(await texts(b.locator('#team-messages .msg-in .msg-text')), ['Thanks Boris!']),
+    'the team message for Boris');
+  assert.equal(await widget.locator('#messages').textContent().then((x) => x.includes('Thanks Boris')), false, 'the team chat reached the visitor');
+  assert.deepEqual(problems, [], 'no page errors, CSP violations or dialogs');
+});

@@ -5,7 +5,8 @@
 // 401; a bad document is 400 with a message naming the field's path.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCluster } from '../lib/cluster.mjs';
+import net from 'node:net';
+import { startCluster, waitFor } from '../lib/cluster.mjs';
 import { operator } from '../lib/client.mjs';
 
 let c, site, admin, plain, adminWs, plainWs;
@@ -111,4 +112,59 @@ test('any operator of the site lists its operators with their presence status', 
   const after = await api('GET', '/operators', { token: adminWs.welcome.session });
   assert.equal(after.json.operators.find((o) => o.id === plain.id).status, 'away');
   assert.ok(after.json.operators.every((o) => !('password_hash' in o)));
+});
+
+/** One raw HTTP/1.1 exchange over a socket of its own; resolves with the status line's code. */
+function rawHttp(request) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(c.gatewayPorts[0], '127.0.0.1');
+    let got = '';
+    sock.on('data', (d) => { got += d; const m = /^HTTP\/1\.1 (\d+)/.exec(got); if (m && got.includes('\r\n\r\n')) { sock.destroy(); resolve(Number(m[1])); } });
+    sock.on('error', reject);
+    sock.on('close', () => { if (!/^HTTP/.test(got)) reject(new Error(`closed without an answer: ${got}`)); });
+    sock.write(request);
+  });
+}
+
+test('hostile HTTP: bodies too large, not JSON or not UTF-8, wrong methods and paths, foreign origins; the gateway carries on', async () => {
+  const token = adminWs.welcome.session;
+  const version = (await api('GET', '/settings', { token })).json.version;
+  const huge = await api('PUT', '/settings/survey', { token, body: JSON.stringify({ enabled: true, question: 'x'.repeat(70000) }) });
+  assert.equal(huge.status, 413, huge.text);
+  assert.equal(huge.json.error, 'too_large');
+  for (const body of ['{"enabled": tru', '[1,2]', '"text"', '{"a":1,"a":2}', '[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]']) {
+    const r = await api('PUT', '/settings/survey', { token, body });
+    assert.equal(r.status, 400, `${body}: ${r.text}`);
+    assert.equal(r.json.error, 'bad_json', r.text);
+  }
+  const bytes = Buffer.concat([Buffer.from('{"question":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+  const badUtf8 = await fetch(`${c.gatewayUrl(0)}/api/v1/settings/survey`, { method: 'PUT', headers: { Authorization: `Bearer ${token}` }, body: bytes });
+  assert.equal(badUtf8.status, 400);
+  assert.equal((await api('POST', '/settings', { token, body: {} })).status, 405);
+  assert.equal((await api('PUT', '/operators', { token, body: {} })).status, 405);
+  assert.equal((await api('GET', '/nothing-here', { token })).status, 404);
+  assert.equal((await api('PUT', '/settings/../../etc', { token, body: {} })).status, 404);
+  const foreign = await fetch(`${c.gatewayUrl(0)}/api/v1/operators`, { headers: { Authorization: `Bearer ${token}`, Origin: 'http://evil.example' } });
+  assert.equal(foreign.status, 403);
+  // A PUT without Content-Length (chunked) is 411; a client that hangs up while its request is out changes nothing.
+  const chunked = await rawHttp(`PUT /api/v1/settings/survey HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`);
+  assert.equal(chunked, 411);
+  await new Promise((resolve) => {
+    const sock = net.connect(c.gatewayPorts[0], '127.0.0.1', () => {
+      sock.write(`GET /api/v1/settings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+      sock.destroy(); resolve();
+    });
+  });
+  const after = await api('GET', '/settings', { token });
+  assert.equal(after.status, 200, after.text);
+  assert.equal(after.json.version, version, 'nothing was written');
+  assert.deepEqual(c.problems(), []);
+});
+
+test('the API is rate-limited per client address (429), then serves again', async () => {
+  const codes = await Promise.all([...Array(300)].map(() => api('GET', '/operators').then((r) => r.status)));
+  assert.ok(codes.includes(429), `no 429 among ${[...new Set(codes)]}`);
+  assert.ok(codes.every((s) => s === 401 || s === 429), `${[...new Set(codes)]}`);
+  await waitFor(async () => (await api('GET', '/operators', { token: plainWs.welcome.session })).status === 200,
+    { what: 'the bucket refilled', timeoutMs: 20000, intervalMs: 500 });
 });

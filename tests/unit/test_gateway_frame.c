@@ -243,7 +243,7 @@ static void test_other_frames(void)
                           GW_AUTH_DONE, &f), "ok") == 0 && strcmp(f.arg, "away") == 0
           && strcmp(gw_frame_shard(&f, &op), SITE) == 0, "status away, sharded by the operator's site");
     gw_frame_clear(&f);
-    CHECK(ops("{\"type\":\"status\",\"status\":\"busy\"}", "bad_value"), "an unknown status");
+    CHECK(ops("{\"type\":\"status\",\"status\":\"sleeping\"}", "bad_value"), "an unknown status");
     CHECK(ops("{\"type\":\"status\"}", "missing_field"), "status without a status");
     CHECK(strcmp(parse_as("{\"type\":\"history\",\"visitor\":\"" VIS "\"}", GW_ROLE_OPERATOR,
                           GW_AUTH_DONE, &f), "ok") == 0 && strcmp(f.arg, VIS) == 0, "history");
@@ -564,6 +564,155 @@ static void test_canonical_ids(void)
     gw_frame_clear(&f);
 }
 
+
+#define OP2 "b0000000-0000-4000-8000-0000000000aa"
+
+/* Issue 6 frames: who may send them, and every field rule. */
+static void test_routing_frames(void)
+{
+    CHECK(ops("{\"type\":\"accept\",\"conversation\":\"" CONV "\"}", "ok"), "accept");
+    CHECK(vis("{\"type\":\"accept\",\"conversation\":\"" CONV "\"}", "unknown_type"),
+          "a visitor cannot accept");
+    CHECK(ops("{\"type\":\"accept\"}", "missing_field"), "accept needs the conversation");
+
+    CHECK(ops("{\"type\":\"transfer\",\"conversation\":\"" CONV "\",\"to_operator\":\"" OP2 "\"}", "ok"),
+          "transfer to an operator");
+    CHECK(ops("{\"type\":\"transfer\",\"conversation\":\"" CONV "\",\"to_group\":\"sales-1\",\"note\":\"VIP\\nsecond line\"}", "ok"),
+          "transfer to a group with a note");
+    CHECK(ops("{\"type\":\"transfer\",\"conversation\":\"" CONV "\"}", "missing_field"),
+          "transfer to nobody");
+    CHECK(ops("{\"type\":\"transfer\",\"conversation\":\"" CONV "\",\"to_operator\":\"" OP2 "\",\"to_group\":\"x\"}", "bad_value"),
+          "transfer to both");
+    CHECK(ops("{\"type\":\"transfer\",\"conversation\":\"" CONV "\",\"to_operator\":\"anna\"}", "bad_value"),
+          "an operator that is no UUID");
+    CHECK(ops("{\"type\":\"transfer\",\"conversation\":\"" CONV "\",\"to_group\":\"Sales Dept\"}", "bad_value"),
+          "a group id with capitals and spaces");
+    char *note = repeat("\xd0\xb6", GW_NOTE_MAX_CHARS + 1);
+    char frame[GW_NOTE_MAX_CHARS * 2 + 256];
+    snprintf(frame, sizeof frame, "{\"type\":\"transfer\",\"conversation\":\"" CONV
+             "\",\"to_group\":\"sales\",\"note\":\"%s\"}", note);
+    CHECK(ops(frame, "field_too_long"), "a note over 2000 characters");
+    note[strlen(note) - 2] = 0;
+    snprintf(frame, sizeof frame, "{\"type\":\"transfer\",\"conversation\":\"" CONV
+             "\",\"to_group\":\"sales\",\"note\":\"%s\"}", note);
+    CHECK(ops(frame, "ok"), "a note of 2000 two-byte characters");
+    free(note);
+    CHECK(ops("{\"type\":\"transfer\",\"conversation\":\"" CONV "\",\"to_group\":\"s\",\"note\":\"a\\u0001\"}", "bad_value"),
+          "a control character in the note");
+
+    CHECK(ops("{\"type\":\"team_send\",\"client_id\":\"t1\",\"text\":\"who is free?\"}", "ok"), "team_send");
+    CHECK(ops("{\"type\":\"team_send\",\"text\":\"no id\"}", "missing_field"), "team_send needs a client id");
+    CHECK(ops("{\"type\":\"team_send\",\"client_id\":\"t1\",\"text\":\"  \"}", "empty_text"), "blank team text");
+    CHECK(vis("{\"type\":\"team_send\",\"client_id\":\"t1\",\"text\":\"hi\"}", "unknown_type"),
+          "visitors have no team chat");
+    CHECK(ops("{\"type\":\"team_sync\",\"after\":3}", "ok"), "team_sync");
+    CHECK(ops("{\"type\":\"team_sync\",\"after\":-3}", "bad_value"), "team_sync with a negative after");
+    CHECK(ops("{\"type\":\"status\",\"status\":\"busy\"}", "ok"), "busy is a status");
+    CHECK(ops("{\"type\":\"status\",\"status\":\"offline\"}", "bad_value"), "offline is not set by a frame");
+
+    CHECK(vis("{\"type\":\"survey\",\"name\":\"Ivan\",\"email\":\"i@x.ru\",\"answer\":\"Buy\"}", "ok"), "survey");
+    CHECK(vis("{\"type\":\"survey\",\"email\":\"not an address\"}", "bad_value"), "a survey e-mail without @");
+    CHECK(vis("{\"type\":\"survey\",\"email\":\"a@b@c\"}", "bad_value"), "two @");
+    CHECK(vis("{\"type\":\"survey\",\"email\":\"x@y.ru\\r\\nBcc: all@z\"}", "bad_value"),
+          "a header injection through the e-mail");
+    CHECK(vis("{\"type\":\"survey\",\"name\":\"Ivan\\u0007\"}", "bad_value"), "a control character in the name");
+    CHECK(ops("{\"type\":\"survey\",\"name\":\"Ivan\"}", "unknown_type"), "operators fill no survey");
+    CHECK(vis("{\"type\":\"offline\",\"client_id\":\"o1\",\"email\":\"i@x.ru\",\"text\":\"call me\"}", "ok"), "offline");
+    CHECK(vis("{\"type\":\"offline\",\"client_id\":\"o1\",\"email\":\"i@x.ru\"}", "missing_field"), "offline needs text");
+    CHECK(vis("{\"type\":\"offline\",\"email\":\"i@x.ru\",\"text\":\"x\"}", "missing_field"), "offline needs a client id");
+    CHECK(vis("{\"type\":\"transcript\",\"conversation\":\"" CONV "\",\"email\":\"i@x.ru\"}", "ok"), "transcript");
+    CHECK(vis("{\"type\":\"transcript\",\"conversation\":\"" CONV "\"}", "missing_field"), "transcript needs an address");
+
+    gw_frame_t f;
+    gw_identity_t id = { "gw", "1", "ip", SITE, "", "op-1", "" };
+    CHECK(strcmp(parse_as("{\"type\":\"transfer\",\"conversation\":\"" CONV "\",\"to_operator\":\"B0000000-0000-4000-8000-0000000000AA\",\"note\":\"n\"}",
+                          GW_ROLE_OPERATOR, GW_AUTH_DONE, &f), "ok") == 0, "transfer parses");
+    size_t len = 0;
+    uint8_t *buf = gw_frame_pack(&f, &id, &len);
+    Beseda__RouterRequest *req = buf ? beseda__router_request__unpack(NULL, len, buf) : NULL;
+    CHECK(req && req->body_case == BESEDA__ROUTER_REQUEST__BODY_TRANSFER
+          && strcmp(req->transfer->to_operator_id, OP2) == 0
+          && strcmp(req->transfer->conversation_id, CONV) == 0
+          && strcmp(req->transfer->note, "n") == 0
+          && strcmp(gw_frame_shard(&f, &id), CONV) == 0, "packs Transfer, lower-cased, sharded by conversation");
+    if (req)
+        beseda__router_request__free_unpacked(req, NULL);
+    free(buf);
+    gw_frame_clear(&f);
+    CHECK(strcmp(parse_as("{\"type\":\"team_send\",\"client_id\":\"t9\",\"text\":\"hi\"}",
+                          GW_ROLE_OPERATOR, GW_AUTH_DONE, &f), "ok") == 0
+          && strcmp(f.ref, "t9") == 0, "a team_send's ref is its client id");
+    buf = gw_frame_pack(&f, &id, &len);
+    req = buf ? beseda__router_request__unpack(NULL, len, buf) : NULL;
+    CHECK(req && req->body_case == BESEDA__ROUTER_REQUEST__BODY_TEAM_SEND
+          && strcmp(gw_frame_shard(&f, &id), SITE) == 0, "packs TeamSend, sharded by site");
+    if (req)
+        beseda__router_request__free_unpacked(req, NULL);
+    free(buf);
+    gw_frame_clear(&f);
+}
+
+/* Operator-only deliveries never reach visitors; the note never does. */
+static void test_routing_deliveries(void)
+{
+    Beseda__Delivery d = BESEDA__DELIVERY__INIT;
+    Beseda__ConversationInfo c = BESEDA__CONVERSATION_INFO__INIT;
+    Beseda__Author by = BESEDA__AUTHOR__INIT;
+    by.kind = "operator";
+    by.id = "op-1";
+    by.name = "Anna";
+    c.id = CONV;
+    c.state = "assigned";
+    c.operator_id = OP2;
+    c.operator_name = "Boris";
+    c.note = "secret note";
+    c.transferred_by = &by;
+    c.rule = "Buyers";
+    d.body_case = BESEDA__DELIVERY__BODY_CONVERSATION;
+    d.conversation = &c;
+    char *v = gw_delivery_json(&d, GW_ROLE_VISITOR);
+    CHECK(v && !strstr(v, "secret") && !strstr(v, "transferred_by") && !strstr(v, "Buyers"),
+          "a visitor's conversation has no note, sender or rule");
+    free(v);
+    char *o = gw_delivery_json(&d, GW_ROLE_OPERATOR);
+    CHECK(o && strstr(o, "\"note\":\"secret note\"") && strstr(o, "\"transferred_by\"")
+          && strstr(o, "\"rule\":\"Buyers\""), "an operator's has them");
+    free(o);
+
+    d.body_case = BESEDA__DELIVERY__BODY_RING;
+    d.ring = &c;
+    CHECK(gw_delivery_json(&d, GW_ROLE_VISITOR) == NULL, "visitors never ring");
+    o = gw_delivery_json(&d, GW_ROLE_OPERATOR);
+    CHECK(o && strstr(o, "\"type\":\"ring\""), "ring");
+    free(o);
+    Beseda__RingEnd e = BESEDA__RING_END__INIT;
+    e.conversation_id = CONV;
+    e.reason = "taken";
+    e.operator_id = OP2;
+    e.operator_name = "Boris";
+    d.body_case = BESEDA__DELIVERY__BODY_RING_END;
+    d.ring_end = &e;
+    o = gw_delivery_json(&d, GW_ROLE_OPERATOR);
+    CHECK(o && strstr(o, "\"reason\":\"taken\"") && strstr(o, "\"name\":\"Boris\""), "ring_end");
+    free(o);
+    Beseda__TeamMessage m = BESEDA__TEAM_MESSAGE__INIT;
+    m.seq = 4;
+    m.client_msg_id = "t1";
+    m.author = &by;
+    m.text = "team only";
+    d.body_case = BESEDA__DELIVERY__BODY_TEAM_MESSAGE;
+    d.team_message = &m;
+    CHECK(gw_delivery_json(&d, GW_ROLE_VISITOR) == NULL, "visitors never get the team chat");
+    o = gw_delivery_json(&d, GW_ROLE_OPERATOR);
+    CHECK(o && strstr(o, "\"type\":\"team_message\"") && strstr(o, "\"seq\":4"), "team_message");
+    free(o);
+    Beseda__OperatorsOnline online = BESEDA__OPERATORS_ONLINE__INIT;
+    online.count = 2;
+    d.body_case = BESEDA__DELIVERY__BODY_OPERATORS_ONLINE;
+    d.operators_online = &online;
+    CHECK(gw_delivery_json(&d, GW_ROLE_OPERATOR) == NULL, "consoles do not get the visitors' online count");
+}
+
 int main(void)
 {
     gw_limits_default(&limits);
@@ -575,5 +724,7 @@ int main(void)
     test_other_frames();
     test_replies();
     test_deliveries();
+    test_routing_frames();
+    test_routing_deliveries();
     return CHECK_DONE();
 }

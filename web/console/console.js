@@ -11,10 +11,15 @@ import { Outbox } from '../widget/lib/outbox.js';
 import { ChatCore } from '../widget/lib/chat.js';
 import { loadJSON, saveJSON, loadString, saveString, remove } from '../widget/lib/storage.js';
 import { el, icon, ICONS, appendText, formatTime, formatDate, throttle, utf8Length, initials, nearBottom } from '../widget/lib/ui.js';
+import { TeamChat } from './team.js';
+import { openSettings } from './settings.js';
+import { api } from './api.js';
 
 const MAX_TEXT_BYTES = 8192;
 const TYPING_INTERVAL = 2000;
 const DRAFT_SHOWN = 10000;
+const RING_REPEAT = 4000;     // a ringing chat beeps again this often
+const STATUSES = ['online', 'away', 'busy'];
 const KEYS = { session: 'beseda:op:session', status: 'beseda:op:status', seen: 'beseda:op:seen', outbox: 'beseda:op:outbox' };
 
 // ---------------------------------------------------------------- state
@@ -32,6 +37,10 @@ const state = {
   seen: loadJSON(KEYS.seen, {}),
   showInfo: false,
   closing: null,          // conversation id of a close request awaiting its ok
+  ringing: new Map(),     // conversation id -> conversation offered to me (ring), until accepted or ended
+  accepting: null,        // conversation id of an accept awaiting its answer
+  groups: [],             // the site's groups from the welcome (transfer targets)
+  transferring: null,     // conversation id of a transfer awaiting its answer
 };
 
 const socket = new ReconnectingSocket(endpointUrl('/ws/operator'));
@@ -45,6 +54,14 @@ const ui = {
   loginView: $('login-view'), loginForm: $('login-form'), email: $('login-email'), password: $('login-password'),
   loginError: $('login-error'), loginSubmit: $('login-submit'),
   appView: $('app-view'), conn: $('conn'), statusOnline: $('status-online'), statusAway: $('status-away'),
+  statusBusy: $('status-busy'), openTeam: $('open-team'), teamUnread: $('team-unread'), openSettings: $('open-settings'),
+  ringingBox: $('ringing-box'), ringing: $('ringing'), ringCount: $('ring-count'),
+  team: $('team'), teamMessages: $('team-messages'), teamComposer: $('team-composer'), teamInput: $('team-input'),
+  teamSend: $('team-send'), teamClose: $('team-close'),
+  settingsView: $('settings-view'), settingsSections: $('settings-sections'), settingsClose: $('settings-close'),
+  transferOpen: $('transfer-open'), transferDialog: $('transfer-dialog'), transferForm: $('transfer-form'),
+  transferTarget: $('transfer-target'), transferNote: $('transfer-note'), transferError: $('transfer-error'),
+  transferCancel: $('transfer-cancel'), transferSubmit: $('transfer-submit'),
   meAvatar: $('me-avatar'), meName: $('me-name'), logout: $('logout'),
   layout: $('layout'), list: $('conversations'), count: $('conv-count'), empty: $('conv-empty'),
   placeholder: $('chat-placeholder'), chat: $('chat'), back: $('back'), chatAvatar: $('chat-avatar'),
@@ -59,6 +76,15 @@ ui.back.append(icon(ICONS.back, 22));
 ui.info.append(icon(ICONS.info, 20));
 ui.infoClose.append(icon(ICONS.close, 20));
 ui.send.append(icon(ICONS.send, 18));
+ui.teamSend.append(icon(ICONS.send, 18));
+ui.teamClose.append(icon(ICONS.close, 20));
+ui.settingsClose.append(icon(ICONS.close, 20));
+
+const team = new TeamChat({
+  socket, root: ui.team, list: ui.teamMessages, form: ui.teamComposer, input: ui.teamInput,
+  selfId: () => (state.operator ? state.operator.id : ''),
+  onUnread: (n) => { ui.teamUnread.textContent = String(n); ui.teamUnread.hidden = !n; },
+});
 
 // ---------------------------------------------------------------- sound and notifications
 
@@ -130,10 +156,16 @@ function upsertConversation(raw) {
     };
   }
   if (Number.isSafeInteger(raw.last_seq)) conv.lastSeq = raw.last_seq;
+  for (const [key, field] of [['visitor_name', 'visitorName'], ['visitor_email', 'visitorEmail'],
+    ['visitor_phone', 'visitorPhone'], ['survey_answer', 'surveyAnswer'], ['rule', 'rule']]) {
+    if (typeof raw[key] === 'string' && raw[key]) conv[field] = raw[key];
+  }
+  if (raw.operator && typeof raw.operator === 'object' && typeof raw.operator.id === 'string') conv.operatorId = raw.operator.id;
   return conv;
 }
 
 function visitorLabel(conv) {
+  if (conv.visitorName) return conv.visitorName;
   return conv.visitorId ? `Visitor ${conv.visitorId.slice(0, 8)}` : 'Visitor';
 }
 
@@ -169,7 +201,8 @@ function renderTopbar() {
   const name = state.operator ? state.operator.name || state.operator.email : '';
   ui.meName.textContent = name;
   ui.meAvatar.textContent = initials(name);
-  for (const button of [ui.statusOnline, ui.statusAway]) {
+  ui.openSettings.hidden = !(state.operator && state.operator.role === 'admin');
+  for (const button of [ui.statusOnline, ui.statusAway, ui.statusBusy]) {
     const active = button.dataset.status === state.status;
     button.setAttribute('aria-pressed', active ? 'true' : 'false');
     button.classList.toggle('active', active);
@@ -215,6 +248,32 @@ function renderList() {
   document.title = total ? `(${total}) beseda — operator console` : 'beseda — operator console';
 }
 
+function renderRinging() {
+  const items = Array.from(state.ringing.values());
+  ui.ringingBox.hidden = items.length === 0;
+  ui.ringCount.textContent = String(items.length);
+  ui.ringing.replaceChildren(...items.map((conv) => {
+    const accept = el('button', { type: 'button', class: 'primary small', text: state.accepting === conv.id ? 'Taking…' : 'Accept', dataset: { accept: conv.id } });
+    accept.disabled = state.accepting === conv.id;
+    return el('li', { class: 'ring-item', dataset: { id: conv.id } }, [
+      el('div', { class: 'conv-main' }, [
+        el('div', { class: 'conv-name', text: conv.visitorName || (conv.visitorId ? `Visitor ${conv.visitorId.slice(0, 8)}` : 'Visitor') }),
+        el('div', { class: 'conv-preview', text: [conv.rule, conv.page.title || conv.page.url].filter(Boolean).join(' · ').slice(0, 140) }),
+      ]),
+      accept,
+    ]);
+  }));
+}
+
+let ringTimer = null;
+function ringSound() {
+  clearInterval(ringTimer);
+  ringTimer = null;
+  if (!state.ringing.size) return;
+  beep(3);
+  ringTimer = setInterval(() => { if (state.ringing.size) beep(3); else ringSound(); }, RING_REPEAT);
+}
+
 function messageNode(message, first, pending) {
   const kind = message.author.kind;
   if (kind === 'system') return el('div', { class: 'notice', text: message.text, dataset: { seq: String(message.seq) } });
@@ -249,6 +308,10 @@ function renderMessages() {
     fragment.append(messageNode(message, lastKey !== 'operator:self', true));
     lastKey = 'operator:self';
   }
+  if (conv.note || conv.transferredBy) {
+    const by = conv.transferredBy ? `Transferred to you by ${conv.transferredBy}` : 'Transferred to you';
+    fragment.prepend(el('div', { class: 'notice internal', text: conv.note ? `${by}: “${conv.note}” (internal note, the visitor does not see it)` : by }));
+  }
   if (conv.state === 'closed') fragment.append(el('div', { class: 'notice', text: 'This chat is closed.' }));
   ui.messages.replaceChildren(fragment);
   if (stick) ui.messages.scrollTop = ui.messages.scrollHeight;
@@ -279,6 +342,11 @@ function renderVisitorPanel() {
     return;
   }
   ui.visitorInfo.replaceChildren(...[
+    infoRow('Name', conv.visitorName),
+    infoRow('E-mail', conv.visitorEmail),
+    infoRow('Phone', conv.visitorPhone),
+    infoRow('Survey answer', conv.surveyAnswer),
+    infoRow('Rule', conv.rule),
     infoRow('Visitor', conv.visitorId || 'unknown'),
     infoRow('Page', conv.page.title || conv.page.url),
     infoRow('URL', conv.page.url, conv.page.url),
@@ -324,8 +392,8 @@ function renderChat() {
   const conv = state.conversations.get(state.selected);
   ui.layout.classList.toggle('has-selection', !!conv);
   ui.layout.classList.toggle('show-info', !!conv && state.showInfo);
-  ui.placeholder.hidden = !!conv;
-  ui.chat.hidden = !conv;
+  ui.placeholder.hidden = !!conv || team.visible;
+  ui.chat.hidden = !conv || team.visible;
   if (!conv) {
     renderVisitorPanel();
     return;
@@ -335,6 +403,7 @@ function renderChat() {
   ui.chatSub.textContent = conv.page.title || conv.page.url || '';
   const closed = conv.state === 'closed';
   ui.closeConv.disabled = closed;
+  ui.transferOpen.disabled = closed || state.transferring === conv.id;
   ui.closeConv.textContent = closed ? 'Closed' : 'Close chat';
   ui.input.disabled = closed;
   ui.send.disabled = closed;
@@ -345,6 +414,7 @@ function renderChat() {
 
 function renderAll() {
   renderTopbar();
+  renderRinging();
   renderList();
   renderChat();
 }
@@ -368,6 +438,8 @@ function select(id) {
   if (!conv) return;
   state.selected = id;
   state.showInfo = false;
+  showTeam(false);
+  showSettings(false);
   core.sync(id);
   if (conv.visitorId && !state.histories.has(conv.visitorId)) requestHistory(conv.visitorId);
   renderList();
@@ -379,6 +451,86 @@ function select(id) {
 function requestHistory(visitorId) {
   if (socket.send({ type: 'history', visitor: visitorId })) state.histories.set(visitorId, 'loading');
 }
+
+function showTeam(visible) {
+  team.show(visible);
+  ui.openTeam.setAttribute('aria-pressed', visible ? 'true' : 'false');
+  ui.chat.hidden = visible || !state.conversations.get(state.selected);
+  ui.placeholder.hidden = visible || !!state.conversations.get(state.selected);
+  if (visible) ui.layout.classList.add('has-selection');
+}
+
+function showSettings(visible) {
+  ui.settingsView.hidden = !visible;
+  ui.layout.classList.toggle('show-settings', visible);
+  if (visible && state.session) openSettings(ui.settingsSections, state.session);
+}
+
+function accept(id) {
+  if (!state.ringing.has(id) || state.accepting) return;
+  if (socket.send({ type: 'accept', conversation: id })) {
+    state.accepting = id;
+    renderRinging();
+  }
+}
+
+function forgetConversation(id) {
+  state.conversations.delete(id);
+  core.threads.delete(id);
+  if (state.selected === id) state.selected = null;
+}
+
+async function openTransfer() {
+  const conv = state.conversations.get(state.selected);
+  if (!conv || conv.state === 'closed' || !state.session) return;
+  ui.transferError.hidden = true;
+  ui.transferNote.value = '';
+  ui.transferTarget.replaceChildren(el('option', { value: '', text: 'Loading…' }));
+  if (typeof ui.transferDialog.showModal === 'function') ui.transferDialog.showModal();
+  else ui.transferDialog.setAttribute('open', '');
+  const res = await api(state.session, 'GET', '/operators');
+  const ops = res.status === 200 && res.json && Array.isArray(res.json.operators) ? res.json.operators : [];
+  const options = [];
+  const colleagues = ops.filter((o) => o && o.id !== state.operator.id);
+  if (colleagues.length) {
+    options.push(el('optgroup', { label: 'Operators' }, colleagues.map((o) => el('option', {
+      value: `op:${o.id}`, text: `${o.name || o.email} — ${o.status}`, disabled: o.status !== 'online' ? true : null,
+    }))));
+  }
+  if (state.groups.length) {
+    options.push(el('optgroup', { label: 'Groups' }, state.groups.map((g) => el('option', { value: `group:${g.id}`, text: g.name || g.id }))));
+  }
+  if (!options.length) options.push(el('option', { value: '', text: 'Nobody to transfer to' }));
+  ui.transferTarget.replaceChildren(...options);
+  const firstFree = ui.transferTarget.querySelector('option:not([disabled])');
+  if (firstFree) ui.transferTarget.value = firstFree.value;
+}
+
+function closeTransfer() {
+  if (typeof ui.transferDialog.close === 'function') ui.transferDialog.close();
+  else ui.transferDialog.removeAttribute('open');
+}
+
+function submitTransfer() {
+  const conv = state.conversations.get(state.selected);
+  const target = ui.transferTarget.value;
+  if (!conv || !target) return;
+  const frame = { type: 'transfer', conversation: conv.id };
+  if (target.startsWith('op:')) frame.to_operator = target.slice(3);
+  else frame.to_group = target.slice(6);
+  const note = ui.transferNote.value.trim();
+  if (note) frame.note = note;
+  if (socket.send(frame)) {
+    state.transferring = conv.id;
+    ui.transferSubmit.disabled = true;
+  }
+}
+
+const TRANSFER_ERRORS = {
+  no_operator_available: 'Nobody there can take it now (not online, or no free place).',
+  forbidden: 'This chat is no longer yours.',
+  bad_value: 'That colleague or group cannot take this chat.',
+};
 
 function setStatus(status) {
   state.wantedStatus = status;
@@ -424,6 +576,8 @@ function logout() {
   state.operator = null;
   state.authed = false;
   state.conversations.clear();
+  state.ringing.clear();
+  ringSound();
   state.selected = null;
   core.threads.clear();
   showView();
@@ -445,9 +599,17 @@ function onWelcome(frame) {
   }
   state.pendingLogin = null;
   const op = frame.operator && typeof frame.operator === 'object' ? frame.operator : {};
-  state.operator = { id: str(op.id), name: str(op.name), email: str(op.email), site: str(op.site) };
+  state.operator = { id: str(op.id), name: str(op.name), email: str(op.email), site: str(op.site), role: str(op.role) };
   core.selfAuthor = { kind: 'operator', id: state.operator.id, name: state.operator.name };
-  state.status = op.status === 'online' ? 'online' : 'away';
+  state.status = STATUSES.includes(op.status) ? op.status : 'away';
+  state.groups = (Array.isArray(frame.groups) ? frame.groups : [])
+    .filter((g) => g && typeof g.id === 'string').map((g) => ({ id: g.id, name: str(g.name) }));
+  state.ringing.clear();
+  for (const raw of Array.isArray(frame.ringing) ? frame.ringing : []) {
+    if (raw && typeof raw.id === 'string') state.ringing.set(raw.id, ringEntry(raw));
+  }
+  ringSound();
+  team.ready();
   state.authed = true;
   core.setReady(true);
 
@@ -477,10 +639,53 @@ function onWelcome(frame) {
   renderAll();
 }
 
+function ringEntry(raw) {
+  const page = raw.page && typeof raw.page === 'object' ? raw.page : {};
+  return {
+    id: raw.id, visitorId: str(raw.visitor_id), visitorName: str(raw.visitor_name), rule: str(raw.rule),
+    page: { url: str(page.url), title: str(page.title) },
+  };
+}
+
+function onRing(frame) {
+  const raw = frame.conversation;
+  if (!raw || typeof raw.id !== 'string') return;
+  state.ringing.set(raw.id, ringEntry(raw));
+  notify('A chat is waiting', str(raw.page && raw.page.title) || 'Accept it in the console', raw.id);
+  ringSound();
+  renderRinging();
+}
+
+function onRingEnd(frame) {
+  const id = frame.conversation;
+  if (!state.ringing.delete(id)) return;
+  if (state.accepting === id) state.accepting = null;
+  if (frame.reason === 'taken' && frame.operator && frame.operator.id !== (state.operator && state.operator.id)) {
+    showHint(`${str(frame.operator.name) || 'A colleague'} took that chat.`);
+  }
+  ringSound();
+  renderRinging();
+}
+
+function onStatusFrame(frame) {
+  if (!state.operator || frame.operator !== state.operator.id || !STATUSES.includes(frame.status)) return;
+  state.status = frame.status;
+  state.wantedStatus = frame.status;
+  saveString(KEYS.status, frame.status);
+  renderTopbar();
+}
+
 function onAssigned(frame) {
   const conv = upsertConversation(frame.conversation);
   if (!conv) return;
   conv.state = 'assigned';
+  state.ringing.delete(conv.id);
+  if (state.accepting === conv.id) state.accepting = null;
+  ringSound();
+  renderRinging();
+  const raw = frame.conversation;
+  if (typeof raw.note === 'string' && raw.note) conv.note = raw.note;
+  if (raw.transferred_by && typeof raw.transferred_by === 'object') conv.transferredBy = str(raw.transferred_by.name) || 'a colleague';
   core.sync(conv.id);
   beep(2);
   notify('New chat', conv.page.title || conv.page.url || visitorLabel(conv), conv.id);
@@ -491,6 +696,16 @@ function onAssigned(frame) {
 function onConversationFrame(frame) {
   const raw = frame.conversation;
   if (!raw || !state.conversations.has(raw.id)) return;
+  // Named for someone else: handed over (a transfer, an escalation). It
+  // is not ours any more; this is the last frame of it we get.
+  if (raw.operator && typeof raw.operator.id === 'string' && state.operator && raw.operator.id !== state.operator.id) {
+    const wasSelected = state.selected === raw.id;
+    forgetConversation(raw.id);
+    if (wasSelected) showHint(`The chat is now ${str(raw.operator.name) || 'a colleague'}’s.`);
+    renderList();
+    renderChat();
+    return;
+  }
   const conv = upsertConversation(raw);
   if (conv.state === 'closed') conv.draft = '';
   if (Number.isSafeInteger(raw.last_seq) && raw.last_seq > core.thread(conv.id).contiguous) core.sync(conv.id);
@@ -534,7 +749,21 @@ function onHistory(frame) {
 }
 
 function onOk(frame) {
-  if (frame.ref === 'status' && state.wantedStatus) {
+  if (frame.ref === 'accept') {
+    state.ringing.delete(frame.conversation);
+    state.accepting = null;
+    ringSound();
+    renderRinging();
+  } else if (frame.ref === 'transfer') {
+    state.transferring = null;
+    ui.transferSubmit.disabled = false;
+    closeTransfer();
+    const wasSelected = state.selected === frame.conversation;
+    forgetConversation(frame.conversation);
+    if (wasSelected) showHint('Transferred.');
+    renderList();
+    renderChat();
+  } else if (frame.ref === 'status' && state.wantedStatus) {
     state.status = state.wantedStatus;
     renderTopbar();
   } else if (frame.ref === 'close' && state.closing) {
@@ -568,6 +797,22 @@ function onError(frame) {
       : 'Wrong e-mail or password.');
     return;
   }
+  if (frame.ref === 'accept' && state.accepting) {
+    state.ringing.delete(state.accepting);
+    state.accepting = null;
+    showHint(code === 'already_taken' ? 'A colleague took that chat first.' : 'The chat could not be taken.');
+    ringSound();
+    renderRinging();
+    return;
+  }
+  if (frame.ref === 'transfer' && state.transferring) {
+    state.transferring = null;
+    ui.transferSubmit.disabled = false;
+    ui.transferError.textContent = TRANSFER_ERRORS[code] || 'The chat could not be transferred; try again.';
+    ui.transferError.hidden = false;
+    renderChat();
+    return;
+  }
   const about = core.handleError(frame);
   if (about && ['conversation_closed', 'forbidden', 'no_conversation'].includes(about.code)) {
     outbox.remove(about.entry.client_id);
@@ -588,8 +833,14 @@ function onError(frame) {
 }
 
 function onFrame(frame) {
-  if (core.handle(frame)) return;
+  if (core.handle(frame) || team.handle(frame)) return;
   switch (frame.type) {
+    case 'ring': onRing(frame); break;
+    case 'ring_end': onRingEnd(frame); break;
+    case 'status': onStatusFrame(frame); break;
+    case 'missed':
+      if (frame.conversation && state.ringing.delete(frame.conversation.id)) { ringSound(); renderRinging(); }
+      break;
     case 'welcome': onWelcome(frame); break;
     case 'assigned': onAssigned(frame); break;
     case 'conversation': onConversationFrame(frame); break;
@@ -653,6 +904,18 @@ ui.loginForm.addEventListener('submit', (event) => {
 
 ui.statusOnline.addEventListener('click', () => setStatus('online'));
 ui.statusAway.addEventListener('click', () => setStatus('away'));
+ui.statusBusy.addEventListener('click', () => setStatus('busy'));
+ui.openTeam.addEventListener('click', () => { showSettings(false); showTeam(!team.visible); });
+ui.teamClose.addEventListener('click', () => { showTeam(false); renderChat(); });
+ui.openSettings.addEventListener('click', () => { showTeam(false); showSettings(ui.settingsView.hidden); });
+ui.settingsClose.addEventListener('click', () => showSettings(false));
+ui.ringing.addEventListener('click', (event) => {
+  const button = event.target.closest('[data-accept]');
+  if (button) accept(button.dataset.accept);
+});
+ui.transferOpen.addEventListener('click', openTransfer);
+ui.transferCancel.addEventListener('click', closeTransfer);
+ui.transferForm.addEventListener('submit', (event) => { event.preventDefault(); submitTransfer(); });
 ui.logout.addEventListener('click', logout);
 
 ui.list.addEventListener('click', (event) => {

@@ -11,6 +11,7 @@ import { ChatCore } from './lib/chat.js';
 import { loadJSON, saveJSON, loadString, saveString, remove } from './lib/storage.js';
 import { el, icon, ICONS, appendText, formatTime, throttle, truncateBytes, utf8Length, initials, nearBottom } from './lib/ui.js';
 import { pickLanguage, translator } from './lib/i18n.js';
+import { Forms } from './forms.js';
 
 const MAX_TEXT_BYTES = 8192;
 const MAX_FIELD_BYTES = 2000;
@@ -54,6 +55,8 @@ const keys = {
   token: `beseda:v:${site}:token`,
   outbox: `beseda:v:${site}:outbox`,
   ui: `beseda:v:${site}:ui`,
+  offline: `beseda:v:${site}:offline`,   // an offline-form message until its ok
+  surveyed: `beseda:v:${site}:surveyed`, // the conversation whose survey was sent
 };
 
 // ---------------------------------------------------------------- state
@@ -70,6 +73,8 @@ const state = {
   unread: 0,
   operatorTyping: null,    // timer while the operator's "typing" is shown
   lastRestart: 0,
+  available: true,         // welcome.available: can a chat be answered now
+  survey: null,            // welcome.survey when the site asks for one
 };
 
 const socket = new ReconnectingSocket(endpointUrl('/ws/visitor'));
@@ -83,8 +88,40 @@ const ui = {
   avatar: $('avatar'), title: $('title'), statusDot: $('status-dot'), statusText: $('status-text'),
   minimize: $('minimize'), banner: $('banner'), messages: $('messages'), typing: $('typing'),
   typingText: $('typing-text'), hint: $('hint'), composer: $('composer'), input: $('input'),
-  send: $('send'), brand: $('brand-text'),
+  send: $('send'), brand: $('brand-text'), forms: $('forms'),
 };
+
+const forms = new Forms({
+  root: ui.forms, t, pendingKey: keys.offline,
+  send: (frame) => core.ready && socket.send(frame),
+  onDone: (ref) => {
+    if (ref === 'survey' && state.conversation) saveString(keys.surveyed, state.conversation.id);
+    thanksFor = state.conversation ? state.conversation.id : null;
+    updateForms();
+  },
+});
+
+// Which form, if any, stands in for the composer (PROTOCOL.md: welcome
+// `available` and `survey`, a missed chat, a closed one).
+let thanksFor = null;   // the conversation a form's "thank you" belongs to
+function updateForms() {
+  const conv = state.conversation;
+  const waiting = outbox.all().length > 0;
+  if (forms.waiting || (forms.mode === 'thanks' && conv && thanksFor === conv.id)) {
+    // keep what is on screen until the answer came / the visitor moves on
+  } else if (conv && conv.state === 'closed' && conv.missed) {
+    if (forms.mode !== 'offline') forms.showOffline(t('offlineMissed'));
+  } else if (conv && conv.state === 'new' && !waiting && !state.available) {
+    if (forms.mode !== 'offline') forms.showOffline();
+  } else if (conv && conv.state === 'new' && !waiting && state.survey && loadString(keys.surveyed) !== conv.id) {
+    if (forms.mode !== 'survey') forms.showSurvey(state.survey);
+  } else if (conv && conv.state === 'closed' && core.threads.get(conv.id)?.maxSeq > 0) {
+    if (forms.mode !== 'transcript-offer') forms.showTranscriptOffer(conv.id);
+  } else if (forms.mode) {
+    forms.hide();
+  }
+  ui.composer.hidden = forms.open;
+}
 
 function setupStaticText() {
   document.title = t('title');
@@ -270,6 +307,7 @@ function setConversation(conv) {
       name: typeof conv.operator.name === 'string' ? conv.operator.name : '',
     } : null,
     lastSeq: Number.isSafeInteger(conv.last_seq) ? conv.last_seq : 0,
+    missed: conv.missed === true,
   };
 }
 
@@ -277,6 +315,8 @@ function onWelcome(frame) {
   if (typeof frame.token === 'string' && frame.token) saveString(keys.token, frame.token);
   state.siteName = typeof frame.site_name === 'string' ? frame.site_name : '';
   state.operatorsOnline = Number.isSafeInteger(frame.operators_online) ? frame.operators_online : 0;
+  state.available = frame.available !== false;
+  state.survey = frame.survey && typeof frame.survey === 'object' && frame.survey.enabled ? frame.survey : null;
   setConversation(frame.conversation);
   state.connected = true;
   hideBanner();
@@ -289,8 +329,10 @@ function onWelcome(frame) {
     if (entry.conversation !== conv.id) outbox.update(entry.client_id, { conversation: conv.id });
   }
   core.resend();
+  forms.resend();
   const thread = core.thread(conv.id);
   if (conv.lastSeq > thread.contiguous || thread.hasGap()) core.sync(conv.id);
+  updateForms();
   renderHeader();
   render();
 }
@@ -302,8 +344,9 @@ function onConversation(frame) {
   setConversation(conv);
   const after = state.conversation;
   const thread = core.thread(after.id);
-  if (after.state === 'assigned' && after.operator &&
-      (!before.operator || before.operator.id !== after.operator.id)) {
+  // A first operator is announced here; a transfer's new one by the
+  // server's own system message.
+  if (after.state === 'assigned' && after.operator && !before.operator) {
     state.notices.push({ conversation: after.id, afterSeq: thread.maxSeq, text: t('joined', { name: after.operator.name || t('operator') }) });
   }
   if (after.state === 'closed' && before.state !== 'closed') {
@@ -311,6 +354,7 @@ function onConversation(frame) {
     hideOperatorTyping();
   }
   if (after.lastSeq > thread.contiguous) core.sync(after.id);
+  updateForms();
   renderHeader();
   render();
 }
@@ -383,7 +427,7 @@ function onError(frame) {
 }
 
 function onFrame(frame) {
-  if (core.handle(frame)) return;
+  if (forms.handle(frame) || core.handle(frame)) return;
   switch (frame.type) {
     case 'welcome': onWelcome(frame); break;
     case 'conversation': onConversation(frame); break;

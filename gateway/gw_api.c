@@ -1,0 +1,520 @@
+/* The HTTP API (docs/PROTOCOL.md section 3). A request is checked here —
+ * method and path, Origin, the bearer token's presence, the rate per
+ * client address, the body's size and JSON — and then becomes one
+ * RouterRequest; the router resolves the token and decides everything
+ * else. Its reply comes back through the bus like a WebSocket frame's; the
+ * answer is kept on the request and written on HTTP_WRITEABLE.
+ *
+ * Requests waiting for a reply are in server->api by id (the same counter
+ * as connections, so ids never meet); a client that hangs up releases its
+ * request, and a reply that finds nothing is dropped. */
+#include "gw_api.h"
+#include "gw_gateway.h"
+#include "log.h"
+#include "util.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define GW_API_MAX_DEPTH    16     /* a routing document nests about 6 deep */
+#define GW_API_SECTION_MAX  32
+
+struct gw_api_req_t {
+    gw_server_t *server;
+    struct lws *wsi;
+    uint64_t id;
+    char id_str[24];
+    gw_req_kind_t kind;
+    int is_put;
+    char section[GW_API_SECTION_MAX + 1];
+    char *token;
+    char *body;                    /* PUT: the body so far */
+    size_t body_len;
+    int body_too_large;
+    int body_done;                 /* GET, or the PUT's body was read: an answer may go */
+    int close_after;               /* the body will not be read: close after the answer */
+    int waiting;                   /* in server->api, a bus request out */
+    unsigned status;               /* 0 until there is an answer */
+    char *answer;
+};
+
+/* ------------------------------------------------------------ answers */
+
+static unsigned status_of(const char *code)
+{
+    static const struct { const char *code; unsigned status; } MAP[] = {
+        { "bad_session", 401 }, { "forbidden", 403 }, { "not_found", 404 },
+        { "no_such_site", 404 }, { "method_not_allowed", 405 }, { "length_required", 411 },
+        { "too_large", 413 }, { "rate_limited", 429 }, { "unavailable", 503 },
+        { "internal", 500 }, { "no_operator_available", 409 },
+    };
+    for (size_t i = 0; i < sizeof MAP / sizeof MAP[0]; i++)
+        if (strcmp(MAP[i].code, code) == 0)
+            return MAP[i].status;
+    return 400;   /* bad_value, missing_field, bad_json, field_too_long, ... */
+}
+
+/* Sets the answer and asks lws for the moment to write it. */
+static void answer(gw_api_req_t *req, unsigned status, char *json)
+{
+    free(req->answer);
+    req->answer = json;
+    req->status = json ? status : 500;
+    if (req->wsi && req->body_done)
+        lws_callback_on_writable(req->wsi);
+}
+
+static void answer_error(gw_api_req_t *req, const char *code, const char *message)
+{
+    json_t *o = json_pack("{s:s, s:s}", "error", code,
+                          "message", message && *message ? message : gw_error_text(code));
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    answer(req, status_of(code), text);
+}
+
+static int write_answer(gw_api_req_t *req)
+{
+    const char *body = req->answer ? req->answer : "{\"error\":\"internal\"}";
+    size_t n = strlen(body);
+    unsigned char head[LWS_PRE + 1024];
+    unsigned char *start = head + LWS_PRE, *p = start, *end = head + sizeof head - 1;
+    unsigned char *buf = malloc(LWS_PRE + n + 1);
+    if (!buf)
+        return -1;
+    memcpy(buf + LWS_PRE, body, n);
+    int rc = -1;
+    struct lws *wsi = req->wsi;
+    if (!lws_add_http_common_headers(wsi, req->status, "application/json; charset=utf-8", n, &p,
+                                     end)
+        && !lws_add_http_header_by_name(wsi, (const unsigned char *) "cache-control:",
+                                        (const unsigned char *) "no-store", 8, &p, end)
+        && !lws_add_http_header_by_name(wsi, (const unsigned char *) "x-content-type-options:",
+                                        (const unsigned char *) "nosniff", 7, &p, end)
+        && !lws_finalize_write_http_header(wsi, start, &p, end)
+        && lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP_FINAL) == (int) n)
+        rc = 0;
+    free(buf);
+    return rc;
+}
+
+/* ------------------------------------------------------------- requests */
+
+static gw_api_req_t *req_new(gw_server_t *s, struct lws *wsi)
+{
+    gw_api_req_t *req = calloc(1, sizeof *req);
+    if (!req)
+        return NULL;
+    req->server = s;
+    req->wsi = wsi;
+    req->id = ++s->next_conn_id;
+    snprintf(req->id_str, sizeof req->id_str, "%llu", (unsigned long long) req->id);
+    return req;
+}
+
+void gw_api_release(gw_api_req_t **req_p)
+{
+    gw_api_req_t *req = *req_p;
+    if (!req)
+        return;
+    if (req->waiting)
+        zhashx_delete(req->server->api, req->id_str);
+    free(req->token);
+    free(req->body);
+    free(req->answer);
+    free(req);
+    *req_p = NULL;
+}
+
+static void put_str_field(char **dst, const char *s)
+{
+    *dst = (char *) (s ? s : "");
+}
+
+/* The RouterRequest of the request; body is the PUT document (may be NULL). */
+static uint8_t *pack_request(gw_api_req_t *req, const char *status, size_t *len)
+{
+    Beseda__RouterRequest r = BESEDA__ROUTER_REQUEST__INIT;
+    Beseda__ApiSettingsGet get = BESEDA__API_SETTINGS_GET__INIT;
+    Beseda__ApiSettingsPut put = BESEDA__API_SETTINGS_PUT__INIT;
+    Beseda__ApiOperators ops = BESEDA__API_OPERATORS__INIT;
+    Beseda__ApiStatus st = BESEDA__API_STATUS__INIT;
+    put_str_field(&r.gateway_id, req->server->cfg.gateway_id);
+    put_str_field(&r.conn_id, req->id_str);
+    char ip[GW_IP_MAX] = "";
+    lws_get_peer_simple(req->wsi, ip, sizeof ip);
+    put_str_field(&r.ip, ip);
+    switch (req->kind) {
+    case GW_REQ_API_SETTINGS_GET:
+        get.session = req->token;
+        r.body_case = BESEDA__ROUTER_REQUEST__BODY_API_SETTINGS_GET;
+        r.api_settings_get = &get;
+        break;
+    case GW_REQ_API_SETTINGS_PUT:
+        put.session = req->token;
+        put.section = req->section;
+        put_str_field(&put.json, req->body);
+        r.body_case = BESEDA__ROUTER_REQUEST__BODY_API_SETTINGS_PUT;
+        r.api_settings_put = &put;
+        break;
+    case GW_REQ_API_OPERATORS:
+        ops.session = req->token;
+        r.body_case = BESEDA__ROUTER_REQUEST__BODY_API_OPERATORS;
+        r.api_operators = &ops;
+        break;
+    default:
+        st.session = req->token;
+        put_str_field(&st.status, status);
+        r.body_case = BESEDA__ROUTER_REQUEST__BODY_API_STATUS;
+        r.api_status = &st;
+        break;
+    }
+    *len = beseda__router_request__get_packed_size(&r);
+    uint8_t *buf = malloc(*len ? *len : 1);
+    if (buf)
+        beseda__router_request__pack(&r, buf);
+    return buf;
+}
+
+/* Sends the request to the routers. The shard key is the request's own id:
+ * nothing in the router depends on which one answers, and the token stays
+ * out of the broker's routing. */
+static void send_request(gw_api_req_t *req, const char *status)
+{
+    gw_server_t *s = req->server;
+    size_t len = 0;
+    uint8_t *body = pack_request(req, status, &len);
+    if (!body) {
+        answer_error(req, "internal", NULL);
+        return;
+    }
+    if (zhashx_insert(s->api, req->id_str, req) != 0) {
+        free(body);
+        answer_error(req, "internal", NULL);
+        return;
+    }
+    req->waiting = 1;
+    if (gw_bus_request(s->bus, req->id, req->kind, "", "", req->id_str, body, len,
+                       s->cfg.request_timeout_ms) < 0) {
+        zhashx_delete(s->api, req->id_str);
+        req->waiting = 0;
+        answer_error(req, "unavailable", NULL);
+        return;
+    }
+    s->in_flight++;
+}
+
+/* ------------------------------------------------------------- checking */
+
+int gw_api_path(const char *uri)
+{
+    return uri && strncmp(uri, "/api/", 5) == 0;
+}
+
+/* Path and method to the request kind; 0, or an error answered. */
+static int route(gw_api_req_t *req, const char *uri)
+{
+    const char *section = NULL;
+    if (strcmp(uri, "/api/v1/settings") == 0 && !req->is_put)
+        req->kind = GW_REQ_API_SETTINGS_GET;
+    else if (strncmp(uri, "/api/v1/settings/", 17) == 0 && req->is_put) {
+        req->kind = GW_REQ_API_SETTINGS_PUT;
+        section = uri + 17;
+    } else if (strcmp(uri, "/api/v1/operators") == 0 && !req->is_put)
+        req->kind = GW_REQ_API_OPERATORS;
+    else if (strcmp(uri, "/api/v1/status") == 0)
+        req->kind = GW_REQ_API_STATUS;
+    else if (strcmp(uri, "/api/v1/settings") == 0 || strcmp(uri, "/api/v1/operators") == 0
+             || strncmp(uri, "/api/v1/settings/", 17) == 0) {
+        answer_error(req, "method_not_allowed", "method not allowed on this path");
+        return -1;
+    } else {
+        answer_error(req, "not_found", "no such endpoint");
+        return -1;
+    }
+    if (section) {
+        size_t n = strlen(section);
+        if (n == 0 || n > GW_API_SECTION_MAX
+            || strspn(section, "abcdefghijklmnopqrstuvwxyz_") != n) {
+            answer_error(req, "not_found", "no such settings section");
+            return -1;
+        }
+        memcpy(req->section, section, n + 1);
+    }
+    return 0;
+}
+
+/* "Authorization: Bearer <token>"; a missing one is 401 here. */
+static int read_token(gw_api_req_t *req)
+{
+    int n = lws_hdr_total_length(req->wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    char *value = n > 0 && n < 4096 ? malloc((size_t) n + 1) : NULL;
+    if (value && lws_hdr_copy(req->wsi, value, n + 1, WSI_TOKEN_HTTP_AUTHORIZATION) < 0) {
+        free(value);
+        value = NULL;
+    }
+    const char *token = value && strncasecmp(value, "Bearer ", 7) == 0 ? value + 7 : NULL;
+    while (token && *token == ' ')
+        token++;
+    if (!token || !*token || strpbrk(token, " \t\r\n")) {
+        free(value);
+        answer_error(req, "bad_session", "an Authorization: Bearer <session> header is required");
+        return -1;
+    }
+    req->token = strdup(token);
+    free(value);
+    if (!req->token) {
+        answer_error(req, "internal", NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* Per client address, as the connection saw it (or X-Forwarded-For from a
+ * trusted proxy). The table is cleared when it grows past its bound: a
+ * flood of addresses costs the limit a moment, never the memory. */
+static int rate_ok(gw_server_t *s, struct lws *wsi)
+{
+    char peer[GW_IP_MAX] = "", ip[GW_IP_MAX] = "", xff[1024];
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    int xlen = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+    int have_xff = xlen > 0 && xlen < (int) sizeof xff
+                   && lws_hdr_copy(wsi, xff, sizeof xff, WSI_TOKEN_X_FORWARDED_FOR) >= 0;
+    gw_client_ip(&s->proxies, peer, have_xff ? xff : NULL, ip, sizeof ip);
+    int64_t now = beseda_mono_ms();
+    gw_bucket_t *b = zhashx_lookup(s->api_buckets, ip);
+    if (!b) {
+        if (zhashx_size(s->api_buckets) >= GW_API_ADDRS_MAX)
+            zhashx_purge(s->api_buckets);
+        if (!(b = malloc(sizeof *b)))
+            return 0;
+        gw_bucket_init(b, GW_API_RATE_PER_SEC, GW_API_RATE_BURST, now);
+        if (zhashx_insert(s->api_buckets, ip, b) != 0) {
+            free(b);
+            return 0;
+        }
+    }
+    return gw_bucket_take(b, now);
+}
+
+/* PUT needs a Content-Length (no chunked bodies) of at most the limit. */
+static int check_length(gw_api_req_t *req, long *length)
+{
+    char value[32];
+    int n = lws_hdr_total_length(req->wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+    if (n <= 0 || n >= (int) sizeof value
+        || lws_hdr_copy(req->wsi, value, sizeof value, WSI_TOKEN_HTTP_CONTENT_LENGTH) < 0) {
+        /* A chunked body, which is not read: answer and close, so its
+         * bytes are never taken for the next request. */
+        req->body_done = req->close_after = 1;
+        answer_error(req, "length_required", "a Content-Length header is required");
+        return -1;
+    }
+    char *endp = NULL;
+    *length = strtol(value, &endp, 10);
+    if (*endp || *length < 0) {
+        answer_error(req, "bad_value", "Content-Length is not a number");
+        return -1;
+    }
+    if (*length > GW_API_MAX_BODY_BYTES) {
+        answer_error(req, "too_large", "the body is larger than 65536 bytes");
+        return -1;
+    }
+    return 0;
+}
+
+int gw_api_begin(gw_server_t *s, struct lws *wsi, gw_api_req_t **req_p, const char *uri)
+{
+    gw_api_release(req_p);
+    gw_api_req_t *req = req_new(s, wsi);
+    if (!req)
+        return -1;
+    *req_p = req;
+    req->is_put = lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI) > 0;
+    int is_get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
+    /* Only a PUT has a body to wait for; an early answer to one waits for
+     * its body to be read (a POST's too, before its 405). */
+    req->body_done = !req->is_put && !(lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0
+                                       && !is_get);
+    long length = 0;
+    if (s->stopping)
+        answer_error(req, "unavailable", "the gateway is stopping");
+    else if (!is_get && !req->is_put)
+        answer_error(req, "method_not_allowed", "only GET and PUT are served");
+    else if (!gw_server_origin_allowed(s, wsi))
+        answer_error(req, "forbidden", "origin not allowed");
+    else if (!rate_ok(s, wsi))
+        answer_error(req, "rate_limited", NULL);
+    else if (route(req, uri) < 0 || read_token(req) < 0)
+        ;
+    else if (req->is_put && check_length(req, &length) < 0)
+        ;
+    else if (!req->is_put)
+        send_request(req, "");
+    else if (length == 0)
+        return gw_api_body_done(req);
+    /* A PUT whose answer is already known still has its body on the wire:
+     * lws reads it (gw_api_body drops it) and the answer goes after. */
+    return 0;
+}
+
+int gw_api_body(gw_api_req_t *req, const void *data, size_t len)
+{
+    if (!req || req->status)
+        return 0;                       /* answered already: the body is not needed */
+    if (req->body_len + len > GW_API_MAX_BODY_BYTES) {
+        req->body_too_large = 1;
+        return 0;
+    }
+    char *grown = realloc(req->body, req->body_len + len + 1);
+    if (!grown)
+        return -1;
+    memcpy(grown + req->body_len, data, len);
+    req->body = grown;
+    req->body_len += len;
+    req->body[req->body_len] = 0;
+    return 0;
+}
+
+/* The status document of PUT /api/v1/status: {"status": ...}. */
+static int read_status(gw_api_req_t *req, json_t *doc, const char **status)
+{
+    json_t *v = json_object_get(doc, "status");
+    *status = json_is_string(v) ? json_string_value(v) : NULL;
+    if (!*status) {
+        answer_error(req, "missing_field", "field 'status' is required and must be a string");
+        return -1;
+    }
+    if (strcmp(*status, "online") && strcmp(*status, "away") && strcmp(*status, "busy")) {
+        answer_error(req, "bad_value", "status must be 'online', 'away' or 'busy'");
+        return -1;
+    }
+    return 0;
+}
+
+int gw_api_body_done(gw_api_req_t *req)
+{
+    if (!req)
+        return -1;
+    req->body_done = 1;
+    if (req->status) {                  /* answered before the body came */
+        lws_callback_on_writable(req->wsi);
+        return 0;
+    }
+    if (req->body_too_large) {
+        answer_error(req, "too_large", "the body is larger than 65536 bytes");
+        return 0;
+    }
+    const char *text = req->body ? req->body : "";
+    json_error_t err;
+    json_t *doc = gw_json_depth_ok(text, req->body_len, GW_API_MAX_DEPTH)
+                ? json_loadb(text, req->body_len, JSON_REJECT_DUPLICATES, &err) : NULL;
+    if (!doc || !json_is_object(doc)) {
+        json_decref(doc);
+        answer_error(req, "bad_json", "the body is not a JSON object");
+        return 0;
+    }
+    const char *status = "";
+    if (req->kind != GW_REQ_API_STATUS || read_status(req, doc, &status) == 0) {
+        char *copy = strdup(status);       /* status points into doc */
+        if (copy)
+            send_request(req, copy);
+        else
+            answer_error(req, "internal", NULL);
+        free(copy);
+    }
+    json_decref(doc);
+    return 0;
+}
+
+int gw_api_writeable(gw_api_req_t **req_p)
+{
+    gw_api_req_t *req = *req_p;
+    if (!req || !req->status)
+        return 0;                       /* woken before the answer came */
+    int rc = write_answer(req);
+    struct lws *wsi = req->wsi;
+    int close_after = req->close_after;
+    gw_api_release(req_p);
+    if (rc < 0 || close_after)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- replies */
+
+static char *status_json(const Beseda__StatusInfo *st)
+{
+    json_t *o = json_pack("{s:s, s:s}", "operator", st->operator_id, "status", st->status);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return text;
+}
+
+static void answer_reply(gw_api_req_t *req, const Beseda__RouterReply *r)
+{
+    if (*r->error_code)
+        answer_error(req, r->error_code, r->error_message);
+    else if (r->body_case == BESEDA__ROUTER_REPLY__BODY_DOCUMENT && r->document)
+        answer(req, 200, strdup(r->document->json));
+    else if (r->body_case == BESEDA__ROUTER_REPLY__BODY_STATUS && r->status)
+        answer(req, 200, status_json(r->status));
+    else
+        answer_error(req, "internal", "unexpected reply from the backend");
+}
+
+void gw_api_reply(gw_server_t *s, gw_event_t *ev)
+{
+    gw_metrics_request(&s->metrics, ev->kind);
+    gw_metrics_reply(&s->metrics, ev->kind, ev->status == BUS_TIMEOUT,
+                     (double) (beseda_mono_ms() - ev->started_ms));
+    if (s->in_flight > 0)
+        s->in_flight--;
+    char key[24];
+    snprintf(key, sizeof key, "%llu", (unsigned long long) ev->conn_id);
+    gw_api_req_t *req = zhashx_lookup(s->api, key);
+    if (!req)
+        return;                         /* the client hung up */
+    zhashx_delete(s->api, key);
+    req->waiting = 0;
+    if (ev->status == BUS_TIMEOUT || !ev->body) {
+        answer_error(req, "unavailable", NULL);
+        return;
+    }
+    Beseda__RouterReply *r = beseda__router_reply__unpack(NULL, zframe_size(ev->body),
+                                                          zframe_data(ev->body));
+    if (!r) {
+        log_error("cannot decode a router reply", "request", req->id_str);
+        answer_error(req, "internal", NULL);
+        return;
+    }
+    answer_reply(req, r);
+    beseda__router_reply__free_unpacked(r, NULL);
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+static void free_bucket(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+int gw_api_init(gw_server_t *s)
+{
+    s->api = zhashx_new();
+    s->api_buckets = zhashx_new();
+    if (!s->api || !s->api_buckets)
+        return -1;
+    zhashx_set_destructor(s->api_buckets, free_bucket);
+    return 0;
+}
+
+void gw_api_destroy(gw_server_t *s)
+{
+    zhashx_destroy(&s->api);
+    zhashx_destroy(&s->api_buckets);
+}
