@@ -138,6 +138,8 @@ store_err_t store_transcript(store_ctx_t *ctx, const Beseda__StoreTranscript *re
         return ok_reply(reply, mem);
     if (strcmp(status, "no_conversation") == 0)
         return store_fail_with(reply, mem, STORE_NO_CONVERSATION, "no such conversation");
+    if (strcmp(status, "forbidden") == 0)
+        return store_fail_with(reply, mem, STORE_FORBIDDEN, "not your conversation");
     if (strcmp(status, "empty") == 0)
         return store_fail_with(reply, mem, STORE_BAD_VALUE, "conversation: it has no messages yet");
     if (strcmp(status, "rate_limited") == 0)

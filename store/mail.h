@@ -9,7 +9,9 @@
 #include <time.h>
 
 #define MAIL_CLIENT_ID_MAX            128    /* bytes of an offline message's client id */
-#define MAIL_OFFLINE_TEXT_MAX_CHARS  4000    /* characters of an offline message */
+/* An offline message's text: the gateway holds it to 8 KiB as a chat
+ * message's (docs/PROTOCOL.md); the store's own wall is wider. */
+#define MAIL_OFFLINE_TEXT_MAX_CHARS  8192
 #define MAIL_OFFLINE_TEXT_MAX_BYTES 16384
 #define MAIL_TRANSCRIPTS_MAX            3    /* transcripts queued per conversation, ever */
 #define MAIL_BACKOFF_MAX                8    /* steps in --mail-backoff */

@@ -103,9 +103,9 @@ END;
 $$;
 
 -- The visitor's own conversation, mailed to p_email. status: 'ok',
--- 'no_conversation' (none of this visitor in this site: another's is not
--- told apart from none), 'empty' (no messages), 'rate_limited' (p_max
--- transcripts of it queued already).
+-- 'no_conversation' (no conversation has this id), 'forbidden' (another
+-- visitor's or another site's), 'empty' (no messages), 'rate_limited'
+-- (p_max transcripts of it queued already).
 CREATE FUNCTION beseda_transcript(p_site uuid, p_visitor uuid, p_conv uuid, p_email text, p_max int)
 RETURNS text
 LANGUAGE plpgsql AS $$
@@ -117,7 +117,8 @@ BEGIN
     PERFORM 1 FROM conversations c
       WHERE c.id = p_conv AND c.site_id = p_site AND c.visitor_id = p_visitor FOR UPDATE;
     IF NOT FOUND THEN
-        RETURN 'no_conversation';
+        RETURN CASE WHEN EXISTS (SELECT 1 FROM conversations c WHERE c.id = p_conv)
+                    THEN 'forbidden' ELSE 'no_conversation' END;
     END IF;
     IF (SELECT count(*) FROM mail_outbox o
          WHERE o.conversation_id = p_conv AND o.kind = 'transcript') >= p_max THEN
