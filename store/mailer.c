@@ -132,10 +132,17 @@ static struct curl_slist *rcpt_list(const char **to, int n)
     return list;
 }
 
+/* Ends a transfer in progress when the store is stopping. */
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void) dt, (void) dn, (void) ut, (void) un;
+    return atomic_load((atomic_int *) arg) ? 1 : 0;
+}
+
 /* Sets up the transfer; false when curl refused an option. A password is
  * only ever sent over TLS (smtps://, or STARTTLS which is then required). */
 static bool setup_curl(CURL *curl, const json_t *offline, struct curl_slist *rcpt, upload_t *up,
-                       char *errbuf)
+                       char *errbuf, atomic_int *stop)
 {
     const char *user = setting(offline, "smtp_user");
     bool ok = curl_easy_setopt(curl, CURLOPT_URL, setting(offline, "smtp_url")) == CURLE_OK
@@ -150,6 +157,9 @@ static bool setup_curl(CURL *curl, const json_t *offline, struct curl_slist *rcp
         && curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long) MAILER_CONNECT_S) == CURLE_OK
         && curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long) MAILER_TIMEOUT_S) == CURLE_OK
         && curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK
+        && curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress) == CURLE_OK
+        && curl_easy_setopt(curl, CURLOPT_XFERINFODATA, stop) == CURLE_OK
+        && curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L) == CURLE_OK
         && curl_easy_setopt(curl, CURLOPT_USE_SSL, (long) (*user ? CURLUSESSL_ALL : CURLUSESSL_TRY))
            == CURLE_OK;
     if (ok && *user)
@@ -158,8 +168,8 @@ static bool setup_curl(CURL *curl, const json_t *offline, struct curl_slist *rcp
     return ok;
 }
 
-static bool smtp_send(const json_t *offline, const char **to, int n, const char *text, size_t len,
-                      char *err, size_t cap)
+static bool smtp_send(store_mailer_t *self, const json_t *offline, const char **to, int n,
+                      const char *text, size_t len, char *err, size_t cap)
 {
     CURL *curl = curl_easy_init();
     struct curl_slist *rcpt = rcpt_list(to, n);
@@ -168,7 +178,7 @@ static bool smtp_send(const json_t *offline, const char **to, int n, const char 
     bool sent = false;
     if (!curl || !rcpt)
         snprintf(err, cap, "out of memory");
-    else if (!setup_curl(curl, offline, rcpt, &up, errbuf))
+    else if (!setup_curl(curl, offline, rcpt, &up, errbuf, &self->stop))
         snprintf(err, cap, "cannot set up the SMTP transfer");
     else {
         CURLcode rc = curl_easy_perform(curl);
@@ -187,7 +197,7 @@ static bool smtp_send(const json_t *offline, const char **to, int n, const char 
 }
 
 /* Sends one row; true if the server took it, else err says why. */
-static bool send_row(const outbox_row_t *row, char *err, size_t cap)
+static bool send_row(store_mailer_t *self, const outbox_row_t *row, char *err, size_t cap)
 {
     const char *to[MAILER_RECIPIENTS_MAX];
     if (!smtp_settings_ok(row->offline, err, cap))
@@ -204,7 +214,7 @@ static bool send_row(const outbox_row_t *row, char *err, size_t cap)
         snprintf(err, cap, "out of memory");
         return false;
     }
-    bool sent = smtp_send(row->offline, to, n, text, len, err, cap);
+    bool sent = smtp_send(self, row->offline, to, n, text, len, err, cap);
     free(text);
     return sent;
 }
@@ -252,7 +262,7 @@ static void handle_row(store_mailer_t *self, const PGresult *res, int i)
     char err[MAILER_ERROR_MAX + 1] = "";
     if (!json_is_array(row.recipients) || !json_is_object(row.offline))
         snprintf(err, sizeof err, "cannot read the row's recipients or the site's settings");
-    else if (send_row(&row, err, sizeof err)) {
+    else if (send_row(self, &row, err, sizeof err)) {
         mark_sent(self, row.id);
         log_info("mail sent", "id", row.id, "kind", row.kind);
     }
