@@ -6,7 +6,8 @@
 // a refusing server retried with backoff until it takes the mail, a site
 // without mail settings failing with a clear error, transcripts of one's own
 // chat only (and at most 3), header injection, and forms refused with
-// nothing stored.
+// nothing stored. Two stores run, so two mailers share the outbox: no mail
+// may arrive twice.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, waitFor } from '../lib/cluster.mjs';
@@ -17,7 +18,7 @@ let c, smtp;
 before(async () => {
   smtp = await startSmtp();
   c = await startCluster({
-    gateways: 1, routers: 1,
+    gateways: 1, routers: 1, stores: 2,      // two mailers share the outbox
     env: { BESEDA_MAIL_POLL_MS: '100', BESEDA_MAIL_BACKOFF: '1', BESEDA_MAIL_ATTEMPTS: '5' },
   });
 });
@@ -218,6 +219,17 @@ test('a chat that becomes missed sends one notice to the site', async () => {
   c.sql(`UPDATE conversations SET missed = true, updated_at = now() WHERE id = '${conv}'`);
   assert.equal(outbox(`conversation_id = '${conv}' AND kind = 'missed'`).length, 1);
   v.close();
+
+  // A site that names no recipients asked for no notices.
+  const quiet = await c.createSite('Quiet');
+  const w = await visitor(c.wsUrl(0, 'visitor'), quiet.id);
+  const qconv = w.welcome.conversation.id;
+  await w.request({ type: 'send', conversation: qconv, client_id: clientId('v'), text: 'hi' }, 'ack');
+  const [[qstage]] = c.sql(`SELECT route_stage FROM conversations WHERE id = '${qconv}'`);
+  c.sql(`SELECT applied FROM beseda_route_step('${quiet.id}', '${qconv}', ${qstage}, 'miss', '{}', 0, NULL, 'Rule', 0)`);
+  assert.deepEqual(c.sql(`SELECT missed FROM conversations WHERE id = '${qconv}'`), [['t']]);
+  assert.equal(outbox(`site_id = '${quiet.id}'`).length, 0);
+  w.close();
 });
 
 test('the survey frame reaches the store', async () => {
@@ -231,4 +243,10 @@ test('the survey frame reaches the store', async () => {
   assert.deepEqual([ok.type, ok.ref], ['ok', 'survey'], JSON.stringify(ok));
   assert.deepEqual(c.sql(`SELECT name, email FROM visitors WHERE id = '${v.welcome.visitor_id}'`), [['Ольга', 'olga@mail.test']]);
   v.close();
+});
+
+test('with two mailers, no mail arrived twice', () => {
+  const ids = smtp.messages.map((m) => m.header('Message-ID'));
+  assert.ok(ids.length >= 10, `mails were sent: ${ids.length}`);
+  assert.equal(new Set(ids).size, ids.length, 'every Message-ID once');
 });
