@@ -53,6 +53,7 @@ typedef struct {
     int backoff_s[MAIL_BACKOFF_MAX];   /* the wait after the 1st, 2nd, ... failure */
     size_t n_backoff;
     int max_attempts;            /* failed after this many */
+    store_metrics_t *metrics;    /* NULL: not counted */
 } mailer_opts_t;
 
 typedef struct store_mailer_t store_mailer_t;

@@ -243,13 +243,20 @@ static void mark_failed(store_mailer_t *self, const outbox_row_t *row, const cha
         if ((unsigned char) *p < 0x20 || (unsigned char) *p >= 0x7f)
             *p = ' ';
     const char *params[] = { row->id, text, max, wait };
-    store_db_exec(self->db,
-        "UPDATE mail_outbox SET lease_until = NULL, last_error = $2,"
-        " state = CASE WHEN attempts >= $3::int THEN 'failed' ELSE 'pending' END,"
-        " next_attempt_at = now() + make_interval(secs => $4::int) WHERE id = $1::uuid",
-        4, params);
-    log_warn("mail not sent", "id", row->id, "kind", row->kind, "attempt", attempt,
-             "error", text);
+    PGresult *res;
+    bool given_up = false;
+    if (store_db_query(self->db,
+            "UPDATE mail_outbox SET lease_until = NULL, last_error = $2,"
+            " state = CASE WHEN attempts >= $3::int THEN 'failed' ELSE 'pending' END,"
+            " next_attempt_at = now() + make_interval(secs => $4::int) WHERE id = $1::uuid"
+            " RETURNING state = 'failed'", 4, params, &res) == DB_OK) {
+        given_up = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        PQclear(res);
+    }
+    store_metrics_t *m = self->opts.metrics;
+    beseda_counter_inc(m ? (given_up ? m->mail_failed : m->mail_retry) : NULL);
+    log_warn(given_up ? "mail not sent, given up" : "mail not sent, will retry", "id", row->id,
+             "kind", row->kind, "attempt", attempt, "error", text);
 }
 
 static void handle_row(store_mailer_t *self, const PGresult *res, int i)
@@ -264,6 +271,7 @@ static void handle_row(store_mailer_t *self, const PGresult *res, int i)
         snprintf(err, sizeof err, "cannot read the row's recipients or the site's settings");
     else if (send_row(self, &row, err, sizeof err)) {
         mark_sent(self, row.id);
+        beseda_counter_inc(self->opts.metrics ? self->opts.metrics->mail_sent : NULL);
         log_info("mail sent", "id", row.id, "kind", row.kind);
     }
     if (err[0])

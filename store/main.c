@@ -45,9 +45,9 @@ static void install_signals(void)
 }
 
 /* The mailer thread (mailer.c); NULL when --mail-poll-ms is 0. */
-static store_mailer_t *start_mailer(const beseda_opt_t *opts)
+static store_mailer_t *start_mailer(const beseda_opt_t *opts, store_metrics_t *metrics)
 {
-    mailer_opts_t mo = { .conninfo = beseda_config_str(opts, "pg"),
+    mailer_opts_t mo = { .conninfo = beseda_config_str(opts, "pg"), .metrics = metrics,
                          .poll_ms = (int) beseda_config_int(opts, "mail-poll-ms"),
                          .max_attempts = (int) beseda_config_int(opts, "mail-attempts") };
     if (mo.poll_ms == 0 || mailer_parse_backoff(beseda_config_str(opts, "mail-backoff"), &mo) < 0)
@@ -79,7 +79,7 @@ static int serve(const beseda_opt_t *opts, beseda_metrics_t *registry, store_met
                                                   (size_t) beseda_config_int(opts, "batch-max"),
                                                   (int) beseda_config_int(opts, "batch-wait-ms"),
                                                   (int) beseda_config_int(opts, "auth-threads"));
-        store_mailer_t *mailer = worker ? start_mailer(opts) : NULL;
+        store_mailer_t *mailer = worker ? start_mailer(opts, metrics) : NULL;
         if (worker) {
             store_worker_set_registry(worker, registry);
             log_info("store started", "name", name, "broker", beseda_config_str(opts, "broker"));

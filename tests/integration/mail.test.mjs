@@ -245,8 +245,20 @@ test('the survey frame reaches the store', async () => {
   v.close();
 });
 
-test('with two mailers, no mail arrived twice', () => {
+test('with two mailers, no mail arrived twice; the stores count their sends', async () => {
   const ids = smtp.messages.map((m) => m.header('Message-ID'));
   assert.ok(ids.length >= 10, `mails were sent: ${ids.length}`);
   assert.equal(new Set(ids).size, ids.length, 'every Message-ID once');
+  const count = async (result) => {
+    let n = 0;
+    for (const store of ['store-0', 'store-1']) {
+      const text = await (await fetch(`${c.adminUrl(store)}/metrics`)).text();
+      const m = text.match(new RegExp(`^beseda_store_mail_total\\{result="${result}"\\} (\\d+)$`, 'm'));
+      n += m ? Number(m[1]) : 0;
+    }
+    return n;
+  };
+  assert.equal(await count('sent'), smtp.messages.length, 'sent = mails the server took');
+  assert.ok(await count('retry') >= 2 + 4, 'two 451s and four attempts of the site without settings');
+  assert.ok(await count('failed') >= 1, 'the site without settings gave up');
 });
