@@ -10,7 +10,7 @@
 // may arrive twice.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCluster, waitFor } from '../lib/cluster.mjs';
+import { startCluster, waitFor, freePort } from '../lib/cluster.mjs';
 import { visitor, operator, clientId } from '../lib/client.mjs';
 import { startSmtp } from '../lib/smtp.mjs';
 
@@ -243,6 +243,40 @@ test('the survey frame reaches the store', async () => {
   assert.deepEqual([ok.type, ok.ref], ['ok', 'survey'], JSON.stringify(ok));
   assert.deepEqual(c.sql(`SELECT name, email FROM visitors WHERE id = '${v.welcome.visitor_id}'`), [['Ольга', 'olga@mail.test']]);
   v.close();
+});
+
+test('a row leased by a store that died is sent once the lease ends', async () => {
+  const site = await c.createSite('Lease');
+  mailSettings(site.id, { to: ['lease@shop.test'] });
+  const [[id]] = c.sql(`INSERT INTO mail_outbox (site_id, kind, subject, body, attempts, lease_until)
+                        VALUES ('${site.id}', 'offline', 'Leased', 'body', 1, now() + interval '1 hour') RETURNING id`);
+  // Another row queued after it goes out meanwhile: the mailers are polling.
+  c.sql(`INSERT INTO mail_outbox (site_id, kind, recipients, subject, body)
+         VALUES ('${site.id}', 'offline', '{lease-probe@shop.test}', 'Probe', 'body')`);
+  await smtp.waitFor(sentTo('lease-probe@shop.test'), { what: 'the probe' });
+  assert.equal(sentTo('lease@shop.test')(smtp.messages).length, 0, 'a live lease is left alone');
+  c.sql(`UPDATE mail_outbox SET lease_until = now() - interval '1 second' WHERE id = '${id}'`);
+  const [m] = await smtp.waitFor(sentTo('lease@shop.test'), { what: 'the mail after its lease' });
+  assert.equal(m.header('Subject'), 'Leased');
+  await waitFor(() => outbox(`id = '${id}'`)[0].state === 'sent', { what: 'marked sent' });
+  assert.equal(outbox(`id = '${id}'`)[0].attempts, 2, 'the dead store\'s attempt counts');
+});
+
+test('an unreachable server and a password without TLS are retried with the reason in last_error', async () => {
+  const site = await c.createSite('Unreachable');
+  const closed = await freePort();
+  mailSettings(site.id, { url: `smtp://127.0.0.1:${closed}` });
+  c.sql(`INSERT INTO mail_outbox (site_id, kind, subject, body) VALUES ('${site.id}', 'offline', 'x', 'y')`);
+  await waitFor(() => outbox(`site_id = '${site.id}'`)[0].error !== '', { what: 'an error recorded' });
+  assert.match(outbox(`site_id = '${site.id}'`)[0].error, /connect/i);
+
+  const tls = await c.createSite('Needs TLS');
+  const doc = JSON.stringify({ smtp_url: smtp.url, smtp_user: 'u', smtp_password: 'secret', from: 'a@b.test', to: ['tls@shop.test'] });
+  c.sql(`INSERT INTO site_settings (site_id, offline) VALUES ('${tls.id}', '${doc}'::jsonb)`);
+  c.sql(`INSERT INTO mail_outbox (site_id, kind, subject, body) VALUES ('${tls.id}', 'offline', 'x', 'y')`);
+  await waitFor(() => outbox(`site_id = '${tls.id}'`)[0].error !== '', { what: 'the TLS refusal' });
+  assert.match(outbox(`site_id = '${tls.id}'`)[0].error, /SSL|TLS/i);
+  assert.equal(sentTo('tls@shop.test')(smtp.messages).length, 0, 'nothing sent, so no password in clear');
 });
 
 test('with two mailers, no mail arrived twice; the stores count their sends', async () => {
