@@ -51,8 +51,12 @@ static store_err_t check_offline(const Beseda__OfflineMessage *m, const char *ip
         snprintf(msg, cap, "client_id: required");
         return STORE_MISSING_FIELD;
     }
-    if (!store_valid_text(m->client_msg_id, MAIL_CLIENT_ID_MAX) || !store_valid_text(ip, 64)) {
+    if (!store_valid_text(m->client_msg_id, MAIL_CLIENT_ID_MAX)) {
         snprintf(msg, cap, "client_id: at most %d bytes of UTF-8", MAIL_CLIENT_ID_MAX);
+        return STORE_BAD_VALUE;
+    }
+    if (!store_valid_text(ip, 64)) {
+        snprintf(msg, cap, "ip: at most 64 bytes");
         return STORE_BAD_VALUE;
     }
     if (strspn(text, " \t\r\n") == strlen(text)) {
