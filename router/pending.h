@@ -39,7 +39,8 @@ typedef enum {
     STEP_TEAM_APPEND,  /* StoreTeamAppend -> TeamAck, publish */
     STEP_TEAM_FETCH,   /* StoreTeamFetch -> TeamMessageList */
     STEP_API_SESSION,  /* StoreOperatorSession -> who asks -> STEP_API_CALL */
-    STEP_API_CALL      /* StoreSettingsGet/Put, StoreListOperators -> ApiDocument */
+    STEP_API_CALL,     /* StoreSettingsGet/Put, StoreListOperators -> ApiDocument */
+    STEP_VISITOR_FORM  /* StoreSurvey/Offline/Transcript -> ok (visitor_forms.h) */
 } job_step_t;
 
 /* What a STEP_LOOKUP job does once the conversation is known and allowed. */

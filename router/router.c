@@ -7,6 +7,7 @@
 #include "routing.h"
 #include "log.h"
 #include "team.h"
+#include "visitor_forms.h"
 #include "util.h"
 #include <inttypes.h>
 #include <stdio.h>
@@ -276,6 +277,9 @@ static void handle_request(router_t *self, bus_request_t *req)
     case BESEDA__ROUTER_REQUEST__BODY_TRANSFER:        transfer_request(self, job); break;
     case BESEDA__ROUTER_REQUEST__BODY_TEAM_SEND:       team_send(self, job); break;
     case BESEDA__ROUTER_REQUEST__BODY_TEAM_SYNC:       team_sync(self, job); break;
+    case BESEDA__ROUTER_REQUEST__BODY_SURVEY:
+    case BESEDA__ROUTER_REQUEST__BODY_OFFLINE:
+    case BESEDA__ROUTER_REQUEST__BODY_TRANSCRIPT:      visitor_form(self, job); break;
     case BESEDA__ROUTER_REQUEST__BODY_API_SETTINGS_GET:
     case BESEDA__ROUTER_REQUEST__BODY_API_SETTINGS_PUT:
     case BESEDA__ROUTER_REQUEST__BODY_API_OPERATORS:
@@ -313,6 +317,7 @@ static void run_step(router_t *self, job_t *job, Beseda__StoreReply *reply)
     case STEP_TEAM_FETCH:      team_on_fetch(self, job, reply); break;
     case STEP_API_SESSION:     api_on_session(self, job, reply); break;
     case STEP_API_CALL:        api_on_call(self, job, reply); break;
+    case STEP_VISITOR_FORM:    visitor_form_on_reply(self, job, reply); break;
     }
 }
 

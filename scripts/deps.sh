@@ -3,7 +3,7 @@
 # one apt-get line to run. Used by `make run` and `make test`.
 set -euo pipefail
 PACKAGES=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libczmq-dev libzmq3-dev
-          libhiredis-dev libpq-dev libwebsockets-dev libev-dev libjansson-dev libsodium-dev libmicrohttpd-dev
+          libhiredis-dev libpq-dev libwebsockets-dev libev-dev libjansson-dev libsodium-dev libmicrohttpd-dev libcurl4-openssl-dev
           postgresql redis-server nodejs npm chromium ca-certificates curl
           docker-compose haproxy iproute2    # the compose proof: config check, balancer, ss
           clang libclang-rt-14-dev)          # the fuzz smoke (tests/fuzz, libFuzzer)

@@ -1,6 +1,7 @@
 /* One dispatch switch for every request kind but append (append.c batches
  * those); one file per kind holds its handler, as in Mosquitto. */
 #include "store.h"
+#include "mail.h"
 #include "team.h"
 #include "log.h"
 
@@ -17,6 +18,7 @@ const char *store_err_code(store_err_t err)
     case STORE_NOT_FOUND: return "not_found";
     case STORE_BAD_VALUE: return "bad_value";
     case STORE_MISSING_FIELD: return "missing_field";
+    case STORE_RATE_LIMITED: return "rate_limited";
     case STORE_INTERNAL: break;
     }
     return "internal";
@@ -60,6 +62,10 @@ static store_err_t dispatch(store_ctx_t *ctx, const Beseda__StoreRequest *req,
         return store_settings_put(ctx, req->settings_put, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_SURVEY:
         return store_survey(ctx, req->survey, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_OFFLINE:
+        return store_offline(ctx, req->offline, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_TRANSCRIPT:
+        return store_transcript(ctx, req->transcript, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_GROUPS:
         return store_groups(ctx, req->groups, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_TRANSFER:

@@ -7,9 +7,11 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "mail.h"
 #include "setup.h"
 #include "store.h"
 #include "worker.h"
+#include <curl/curl.h>
 #include <czmq.h>
 #include <signal.h>
 #include <sodium.h>
@@ -42,6 +44,17 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* The mailer thread (mailer.c); NULL when --mail-poll-ms is 0. */
+static store_mailer_t *start_mailer(const beseda_opt_t *opts, store_metrics_t *metrics)
+{
+    mailer_opts_t mo = { .conninfo = beseda_config_str(opts, "pg"), .metrics = metrics,
+                         .poll_ms = (int) beseda_config_int(opts, "mail-poll-ms"),
+                         .max_attempts = (int) beseda_config_int(opts, "mail-attempts") };
+    if (mo.poll_ms == 0 || mailer_parse_backoff(beseda_config_str(opts, "mail-backoff"), &mo) < 0)
+        return NULL;                      /* off (check_limits() refused a bad list) */
+    return store_mailer_start(&mo);
+}
+
 static int serve(const beseda_opt_t *opts, beseda_metrics_t *registry, store_metrics_t *metrics)
 {
     store_ctx_t ctx = { .db = store_db_new(beseda_config_str(opts, "pg")),
@@ -66,10 +79,12 @@ static int serve(const beseda_opt_t *opts, beseda_metrics_t *registry, store_met
                                                   (size_t) beseda_config_int(opts, "batch-max"),
                                                   (int) beseda_config_int(opts, "batch-wait-ms"),
                                                   (int) beseda_config_int(opts, "auth-threads"));
+        store_mailer_t *mailer = worker ? start_mailer(opts, metrics) : NULL;
         if (worker) {
             store_worker_set_registry(worker, registry);
             log_info("store started", "name", name, "broker", beseda_config_str(opts, "broker"));
             rc = store_worker_run(worker, &stop_requested);
+            store_mailer_stop(&mailer);
             store_worker_destroy(&worker);
         } else
             log_error("cannot start the bus worker", "broker", beseda_config_str(opts, "broker"));
@@ -110,6 +125,14 @@ static int check_limits(const beseda_opt_t *opts)
                 AUTH_POOL_MAX_THREADS);
         return -1;
     }
+    mailer_opts_t mo;
+    long poll = beseda_config_int(opts, "mail-poll-ms"), attempts = beseda_config_int(opts, "mail-attempts");
+    if (poll < 0 || poll > 3600000 || attempts < 1 || attempts > 100
+        || mailer_parse_backoff(beseda_config_str(opts, "mail-backoff"), &mo) < 0) {
+        fprintf(stderr, "beseda-store: mail-poll-ms must be 0..3600000, mail-attempts 1..100, "
+                        "mail-backoff 1..%d comma-separated seconds (each 0..86400)\n", MAIL_BACKOFF_MAX);
+        return -1;
+    }
     const char *admin = beseda_config_str(opts, "admin-addr");
     if (*admin && !beseda_admin_addr_valid(admin)) {
         fprintf(stderr, "beseda-store: --admin-addr (BESEDA_ADMIN_ADDR) must be host:port, got '%s'\n",
@@ -140,6 +163,13 @@ int main(int argc, char **argv)
           "threads verifying operator passwords (argon2id) off the request loop; 0: on the loop", NULL },
         { "session-ttl", "BESEDA_SESSION_TTL", OPT_INT, "2592000",
           "operator session lifetime, seconds", NULL },
+        { "mail-poll-ms", "BESEDA_MAIL_POLL_MS", OPT_INT, "5000",
+          "how often the mailer thread looks for due mail in the outbox, ms (0: this store sends no mail)",
+          NULL },
+        { "mail-backoff", "BESEDA_MAIL_BACKOFF", OPT_STRING, "60,300,900,3600",
+          "seconds before the next attempt after the 1st, 2nd, ... failed send (the last repeats)", NULL },
+        { "mail-attempts", "BESEDA_MAIL_ATTEMPTS", OPT_INT, "5",
+          "a mail that failed this many times is given up (state failed)", NULL },
         { "migrations", "BESEDA_MIGRATIONS", OPT_STRING, "",
           "migrations directory (empty: <binary>/../store/migrations, "
           "<binary>/../share/beseda/migrations, ./store/migrations)", NULL },
@@ -169,6 +199,12 @@ int main(int argc, char **argv)
         log_error("libsodium failed to initialise");
         return 1;
     }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        log_error("libcurl failed to initialise");
+        return 1;
+    }
     install_signals();
-    return serve_with_admin(opts);
+    rc = serve_with_admin(opts);
+    curl_global_cleanup();
+    return rc;
 }

@@ -38,7 +38,8 @@ typedef enum {
     STORE_CONFLICT,         /* admin: the e-mail is taken */
     STORE_NOT_FOUND,        /* admin: no such site or operator; settings: no such section */
     STORE_BAD_VALUE,        /* a field's value is refused; error_message names it */
-    STORE_MISSING_FIELD     /* a required field is absent; error_message names it */
+    STORE_MISSING_FIELD,    /* a required field is absent; error_message names it */
+    STORE_RATE_LIMITED      /* mail: too many transcripts of one conversation */
 } store_err_t;
 
 typedef struct {

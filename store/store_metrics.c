@@ -31,6 +31,14 @@ static void init_kinds(store_metrics_t *self, beseda_metrics_t *r)
                                                 "Requests answered, by kind.", "kind", "undecodable");
 }
 
+static beseda_counter_t *mail_counter(beseda_metrics_t *r, const char *result)
+{
+    return beseda_metrics_counter(r, "beseda_store_mail_total",
+                                  "Mail sends by the mailer thread: sent, retry (refused or "
+                                  "unreachable, another attempt is due later), failed (given up).",
+                                  "result", result);
+}
+
 static beseda_counter_t *append_counter(beseda_metrics_t *r, const char *result)
 {
     return beseda_metrics_counter(r, "beseda_store_appends_total",
@@ -51,6 +59,9 @@ void store_metrics_init(store_metrics_t *self, beseda_metrics_t *r)
     self->commit_ms = beseda_metrics_histogram(r, "beseda_store_commit_duration_ms",
                                                "Time of one group commit (one transaction).", NULL, NULL,
                                                METRICS_LATENCY_MS_BOUNDS, METRICS_LATENCY_MS_COUNT);
+    self->mail_sent = mail_counter(r, "sent");
+    self->mail_retry = mail_counter(r, "retry");
+    self->mail_failed = mail_counter(r, "failed");
     self->appends_ok = append_counter(r, "ok");
     self->appends_duplicate = append_counter(r, "duplicate");
     self->appends_refused = append_counter(r, "refused");

@@ -27,6 +27,9 @@ typedef struct {
     beseda_counter_t *skipped_expired;    /* dropped unanswered: their sender gave up */
     beseda_counter_t *skipped_resend;     /* a resend of a request already held */
     beseda_gauge_t *verifying;            /* logins waiting for their password check */
+    beseda_counter_t *mail_sent;          /* the mailer thread's sends, by outcome */
+    beseda_counter_t *mail_retry;
+    beseda_counter_t *mail_failed;
 } store_metrics_t;
 
 /* Registers every series (each request kind gets its own up front). */

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startCluster } from '../lib/cluster.mjs';
+import { startSmtp } from '../lib/smtp.mjs';
 
 const CHROMIUM = process.env.BESEDA_CHROMIUM || '/usr/bin/chromium';
 const SHOTS = process.env.BESEDA_SCREENSHOTS || '';
@@ -63,7 +64,7 @@ function watch(page, who) {
 }
 
 before(async () => {
-  cluster = await startCluster({ gateways: 1, routers: 2 });
+  cluster = await startCluster({ gateways: 1, routers: 2, env: { BESEDA_MAIL_POLL_MS: '100' } });
   // launch() gives every run a fresh temporary user-data dir of its own.
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -268,5 +269,65 @@ test('an operator transfers a chat with a note in the real console; the team cha
   await eventually(async () => assert.deepEqual(await texts(b.locator('#team-messages .msg-in .msg-text')), ['Thanks Boris!']),
     'the team message for Boris');
   assert.equal(await widget.locator('#messages').textContent().then((x) => x.includes('Thanks Boris')), false, 'the team chat reached the visitor');
+  assert.deepEqual(problems, [], 'no page errors, CSP violations or dialogs');
+});
+
+test('the widget: the offline form when nobody can answer (its mail arrives); the pre-chat survey before the chat, seen in the console', async (t) => {
+  const smtp = await startSmtp();
+  t.after(() => smtp.stop());
+  const gw = cluster.gatewayUrl(0);
+  const closed = await cluster.createSite('Closed shop');
+  cluster.sql(`INSERT INTO site_settings (site_id, offline) VALUES ('${closed.id}',
+    '${JSON.stringify({ smtp_url: smtp.url, smtp_user: '', smtp_password: '', from: 'chat@closed.test', to: ['support@closed.test'] })}'::jsonb)`);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const shop = await context.newPage();
+  watch(shop, 'closed-shop');
+  await shop.goto(`${gw}/demo.html?site=${encodeURIComponent(closed.id)}`);
+  await shop.locator('#beseda-launcher').click();
+  const widget = shop.frameLocator('#beseda-frame');
+  await widget.locator('#offline-text').waitFor({ state: 'visible', timeout: TIMEOUT });
+  assert.equal(await widget.locator('#composer').isVisible(), false, 'no chat input while nobody can answer');
+  await widget.locator('#offline-name').fill('Ivan <b>Petrov</b>');
+  await widget.locator('#offline-text').fill('Please call me after 6 pm');
+  await widget.locator('.form-submit').click();
+  await eventually(async () => assert.match(await widget.locator('.form-panel .form-error').textContent(), /e-mail or a phone/),
+    'asked for a way back');
+  await widget.locator('#offline-email').fill('ivan@example.test');
+  await widget.locator('.form-submit').click();
+  await eventually(async () => assert.match(await widget.locator('.form-panel').textContent(), /Thank you/), 'thanked');
+  await shot(shop, '08-widget-offline-thanks');
+  const [mail] = await smtp.waitFor((ms) => ms.filter((m) => m.to.includes('support@closed.test')), { what: 'the offline mail' });
+  assert.match(mail.body, /Please call me after 6 pm/);
+  assert.match(mail.body, /ivan@example\.test/);
+  assert.equal(mail.header('Reply-To'), 'ivan@example.test');
+
+  // ---- the survey: required name, a question; its answers reach the console
+  const surveyed = await cluster.createSite('Survey shop');
+  cluster.sql(`INSERT INTO site_settings (site_id, survey) VALUES ('${surveyed.id}',
+    '${JSON.stringify({ enabled: true, name: 'required', email: 'optional', phone: 'off', question: 'What do you need?', choices: ['Buy', 'Help with an order'], question_required: true })}'::jsonb)`);
+  const vera = await cluster.createOperator(surveyed.id, { name: 'Vera' });
+  const { page: op } = await consoleFor(vera, 'vera');
+  await setStatusIn(op, 'online');
+  const shop2 = await context.newPage();
+  watch(shop2, 'survey-shop');
+  await shop2.goto(`${gw}/demo.html?site=${encodeURIComponent(surveyed.id)}`);
+  await shop2.locator('#beseda-launcher').click();
+  const w2 = shop2.frameLocator('#beseda-frame');
+  await w2.locator('#survey-name').waitFor({ state: 'visible', timeout: TIMEOUT });
+  assert.equal(await w2.locator('#composer').isVisible(), false, 'the survey comes first');
+  await w2.locator('.form-submit').click();
+  await eventually(async () => assert.match(await w2.locator('.form-panel .form-error').textContent(), /required/), 'required fields');
+  await w2.locator('#survey-name').fill('Ivan');
+  await w2.locator('#survey-answer').selectOption('Help with an order');
+  await w2.locator('.form-submit').click();
+  await w2.locator('#input').waitFor({ state: 'visible', timeout: TIMEOUT });
+  await w2.locator('#input').fill('Where is my order 1234?');
+  await w2.locator('#input').press('Enter');
+  await eventually(async () => assert.equal(await op.locator('#conversations .conv').count(), 1), "the chat in Vera's list");
+  await eventually(async () => assert.equal(await op.locator('#conversations .conv .conv-name').first().textContent(), 'Ivan'),
+    'the visitor named by the survey');
+  await op.locator('#conversations .conv').first().click();
+  await eventually(async () => assert.match(await op.locator('#visitor-info').textContent(), /Help with an order/), 'the survey answer in the panel');
+  await shot(shop2, '09-widget-after-survey');
   assert.deepEqual(problems, [], 'no page errors, CSP violations or dialogs');
 });

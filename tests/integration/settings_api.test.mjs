@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startCluster, waitFor } from '../lib/cluster.mjs';
-import { operator } from '../lib/client.mjs';
+import { operator, visitor, clientId } from '../lib/client.mjs';
 
 let c, site, admin, plain, adminWs, plainWs;
 before(async () => {
@@ -112,6 +112,35 @@ test('any operator of the site lists its operators with their presence status', 
   const after = await api('GET', '/operators', { token: adminWs.welcome.session });
   assert.equal(after.json.operators.find((o) => o.id === plain.id).status, 'away');
   assert.ok(after.json.operators.every((o) => !('password_hash' in o)));
+});
+
+test('a settings change takes effect at once, without a restart: the next chat follows the new rule, the next welcome has the survey', async () => {
+  const token = adminWs.welcome.session;
+  const routeTo = (op) => api('PUT', '/settings/routing', { token, body: {
+    timezone: 'UTC', groups: [{ id: 'first', name: 'First', operators: [op.id] }],
+    rules: [{ name: 'All to first', match: {}, groups: ['first'], mode: 'auto' }] } });
+  const chatGoesTo = async (ws) => {
+    const v = await visitor(c.wsUrl(0, 'visitor'), site.id);
+    const conv = v.welcome.conversation.id;
+    const ack = await v.request({ type: 'send', conversation: conv, client_id: clientId('m'), text: 'hello' }, 'ack');
+    assert.equal(ack.type, 'ack', JSON.stringify(ack));
+    const got = await ws.next((f) => f.type === 'assigned' && f.conversation.id === conv, { what: `assigned ${conv}` });
+    assert.equal(got.conversation.rule, 'All to first');
+    v.close();
+  };
+  assert.equal((await routeTo(plain)).status, 200);
+  await chatGoesTo(plainWs);
+  assert.equal((await routeTo(admin)).status, 200);
+  await chatGoesTo(adminWs);
+  const survey = await api('PUT', '/settings/survey', { token, body: { enabled: true, name: 'required', email: 'optional',
+    phone: 'off', question: 'What do you need?', choices: ['Buy', 'Help'], question_required: true } });
+  assert.equal(survey.status, 200, survey.text);
+  const v = await visitor(c.wsUrl(0, 'visitor'), site.id);
+  assert.equal(v.welcome.survey.enabled, true, JSON.stringify(v.welcome));
+  assert.deepEqual([v.welcome.survey.name, v.welcome.survey.email, v.welcome.survey.phone], ['required', 'optional', 'off']);
+  assert.deepEqual(v.welcome.survey.choices, ['Buy', 'Help']);
+  v.close();
+  assert.equal((await api('PUT', '/settings/survey', { token, body: { enabled: false } })).status, 200);
 });
 
 /** One raw HTTP/1.1 exchange over a socket of its own; resolves with the status line's code. */

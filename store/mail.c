@@ -1,0 +1,153 @@
+/* Requests that send mail (proto StoreOffline, StoreTranscript; docs/STORE.md
+ * "Mail"). Each checks its fields here, then one SQL function (migration
+ * 0016) stores what it reports and queues the outbox row in one transaction;
+ * the mailer thread (mailer.c) sends it later. */
+#include "mail.h"
+#include "rows.h"
+#include "settings_check.h"
+#include "validate.h"
+#include <stdio.h>
+#include <string.h>
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char) *s & 0xC0) != 0x80;
+    return n;
+}
+
+/* An arena copy of s with every control character (CR, LF, tab, ...) made a
+ * space: a name ends up in a mail's Subject, where a line break would let
+ * a visitor write headers of their own. */
+char *store_mail_one_line(store_mem_t *mem, const char *s)
+{
+    char *out = store_mem_strdup(mem, s ? s : "");
+    if (!out)
+        return NULL;
+    for (char *p = out; *p; p++)
+        if ((unsigned char) *p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    return out;
+}
+
+static store_err_t ok_reply(Beseda__StoreReply *reply, store_mem_t *mem)
+{
+    Beseda__Empty *ok = store_mem_alloc(mem, sizeof *ok);
+    if (!ok)
+        return STORE_INTERNAL;
+    beseda__empty__init(ok);
+    reply->body_case = BESEDA__STORE_REPLY__BODY_OK;
+    reply->ok = ok;
+    return STORE_OK;
+}
+
+/* The form's fields; STORE_OK, or the error with msg naming the field. */
+static store_err_t check_offline(const Beseda__OfflineMessage *m, const char *ip, char *msg, size_t cap)
+{
+    const char *email = m->email ? m->email : "", *phone = m->phone ? m->phone : "";
+    const char *text = m->text ? m->text : "";
+    if (!m->client_msg_id || !*m->client_msg_id) {
+        snprintf(msg, cap, "client_id: required");
+        return STORE_MISSING_FIELD;
+    }
+    if (!store_valid_text(m->client_msg_id, MAIL_CLIENT_ID_MAX)) {
+        snprintf(msg, cap, "client_id: at most %d bytes of UTF-8", MAIL_CLIENT_ID_MAX);
+        return STORE_BAD_VALUE;
+    }
+    if (!store_valid_text(ip, 64)) {
+        snprintf(msg, cap, "ip: at most 64 bytes");
+        return STORE_BAD_VALUE;
+    }
+    if (strspn(text, " \t\r\n") == strlen(text)) {
+        snprintf(msg, cap, "text: required");
+        return STORE_MISSING_FIELD;
+    }
+    if (!store_valid_text(text, MAIL_OFFLINE_TEXT_MAX_BYTES) || utf8_chars(text) > MAIL_OFFLINE_TEXT_MAX_CHARS) {
+        snprintf(msg, cap, "text: at most %d characters of UTF-8", MAIL_OFFLINE_TEXT_MAX_CHARS);
+        return STORE_BAD_VALUE;
+    }
+    if (!store_valid_text(m->name, 400) || utf8_chars(m->name ? m->name : "") > 100) {
+        snprintf(msg, cap, "name: at most 100 characters of UTF-8");
+        return STORE_BAD_VALUE;
+    }
+    if (!*email && !*phone) {
+        snprintf(msg, cap, "email or phone: required");
+        return STORE_MISSING_FIELD;
+    }
+    if (*email && !settings_valid_email(email)) {
+        snprintf(msg, cap, "email: not an e-mail address");
+        return STORE_BAD_VALUE;
+    }
+    if (*phone && !settings_valid_phone(phone)) {
+        snprintf(msg, cap, "phone: not a phone number");
+        return STORE_BAD_VALUE;
+    }
+    return STORE_OK;
+}
+
+store_err_t store_offline(store_ctx_t *ctx, const Beseda__StoreOffline *req,
+                          Beseda__StoreReply *reply, store_mem_t *mem)
+{
+    if (!store_valid_uuid(req->site_id) || !store_valid_uuid(req->visitor_id) || !req->message)
+        return STORE_BAD_REQUEST;
+    const Beseda__OfflineMessage *m = req->message;
+    const char *ip = req->ip ? req->ip : "";
+    char msg[160] = "";
+    store_err_t err = check_offline(m, ip, msg, sizeof msg);
+    if (err != STORE_OK)
+        return store_fail_with(reply, mem, err, msg);
+    char *name = store_mail_one_line(mem, m->name);
+    if (!name)
+        return STORE_INTERNAL;
+    const char *params[] = { req->site_id, req->visitor_id, m->client_msg_id, name,
+                             m->email ? m->email : "", m->phone ? m->phone : "", m->text, ip };
+    PGresult *res;
+    db_status_t st = store_db_query(ctx->db,
+        "SELECT beseda_offline($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8)", 8, params, &res);
+    if (st != DB_OK)
+        return rows_err(st);
+    if (!store_mem_keep(mem, res))
+        return STORE_INTERNAL;
+    const char *status = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
+    if (strcmp(status, "ok") == 0 || strcmp(status, "duplicate") == 0)
+        return ok_reply(reply, mem);       /* a retry: stored and queued the first time */
+    if (strcmp(status, "no_visitor") == 0)
+        return store_fail_with(reply, mem, STORE_NOT_FOUND, "no such visitor");
+    return STORE_INTERNAL;
+}
+
+store_err_t store_transcript(store_ctx_t *ctx, const Beseda__StoreTranscript *req,
+                             Beseda__StoreReply *reply, store_mem_t *mem)
+{
+    if (!store_valid_uuid(req->site_id) || !store_valid_uuid(req->visitor_id))
+        return STORE_BAD_REQUEST;
+    if (!req->conversation_id || !store_valid_uuid(req->conversation_id))
+        return store_fail_with(reply, mem, STORE_NO_CONVERSATION, "no such conversation");
+    if (!req->email || !*req->email)
+        return store_fail_with(reply, mem, STORE_MISSING_FIELD, "email: required");
+    if (!settings_valid_email(req->email))
+        return store_fail_with(reply, mem, STORE_BAD_VALUE, "email: not an e-mail address");
+    const char *params[] = { req->site_id, req->visitor_id, req->conversation_id, req->email,
+                             STORE_STR(MAIL_TRANSCRIPTS_MAX) };
+    PGresult *res;
+    db_status_t st = store_db_query(ctx->db,
+        "SELECT beseda_transcript($1::uuid, $2::uuid, $3::uuid, $4, $5::int)", 5, params, &res);
+    if (st != DB_OK)
+        return rows_err(st);
+    if (!store_mem_keep(mem, res))
+        return STORE_INTERNAL;
+    const char *status = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
+    if (strcmp(status, "ok") == 0)
+        return ok_reply(reply, mem);
+    if (strcmp(status, "no_conversation") == 0)
+        return store_fail_with(reply, mem, STORE_NO_CONVERSATION, "no such conversation");
+    if (strcmp(status, "forbidden") == 0)
+        return store_fail_with(reply, mem, STORE_FORBIDDEN, "not your conversation");
+    if (strcmp(status, "empty") == 0)
+        return store_fail_with(reply, mem, STORE_BAD_VALUE, "conversation: it has no messages yet");
+    if (strcmp(status, "rate_limited") == 0)
+        return store_fail_with(reply, mem, STORE_RATE_LIMITED,
+                               "transcript: at most " STORE_STR(MAIL_TRANSCRIPTS_MAX) " per conversation");
+    return STORE_INTERNAL;
+}
