@@ -77,8 +77,10 @@ bool route_conversation(router_t *self, const job_t *queue_job, const Beseda__Co
     for (size_t i = 0; strcmp(plan.action, "assign") == 0 && i < n_live; i++)
         if (strcasecmp(live[i].operator_id, plan.ops[0].operator_id) == 0)
             live[i].open_chats++;         /* the pass counts its own picks */
-    if (strcmp(plan.action, "assign") == 0 && plan.deadline_ms == 0) {
-        /* No limit: the plain assignment (epoch-fenced, idempotent by assign_id). */
+    if (strcmp(plan.action, "assign") == 0 && plan.deadline_ms == 0 && !d->matched) {
+        /* No rule (the site default): the plain assignment, epoch-fenced and
+         * idempotent by assign_id. A rule's assignment is a route step: it
+         * records the rule on the conversation (shown to operators). */
         assign_ask(self, queue_job, conv->id, plan.ops[0].operator_id,
                    operator_name(self, plan.ops[0].operator_id), "");
         return true;

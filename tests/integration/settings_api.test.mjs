@@ -116,6 +116,8 @@ test('any operator of the site lists its operators with their presence status', 
 
 test('a settings change takes effect at once, without a restart: the next chat follows the new rule, the next welcome has the survey', async () => {
   const token = adminWs.welcome.session;
+  // The test before left the plain operator away, and away gets no new chats.
+  assert.equal((await plainWs.request({ type: 'status', status: 'online' }, 'ok')).type, 'ok');
   const routeTo = (op) => api('PUT', '/settings/routing', { token, body: {
     timezone: 'UTC', groups: [{ id: 'first', name: 'First', operators: [op.id] }],
     rules: [{ name: 'All to first', match: {}, groups: ['first'], mode: 'auto' }] } });
