@@ -278,7 +278,16 @@ static void deliver(gw_server_t *s, const Beseda__Delivery *d, const char *topic
     free(text[1]);
 }
 
-/* On g:<this gateway>: an `assigned` for the one connection named in it,
+/* A ring names the operators it is offered to. */
+static int rings_for(const Beseda__ConversationInfo *c, const gw_conn_t *conn)
+{
+    for (size_t i = 0; c && i < c->n_ringing; i++)
+        if (c->ringing[i] && strcasecmp(c->ringing[i], conn->operator_id) == 0)
+            return 1;
+    return 0;
+}
+
+/* On g:<this gateway>: an `assigned` (or a `ring`) for the one connection named in it,
  * which must still be that operator's (conn ids are never reused, but
  * check anyway). */
 static void handle_direct(gw_server_t *s, gw_event_t *ev)
@@ -291,8 +300,9 @@ static void handle_direct(gw_server_t *s, gw_event_t *ev)
     }
     gw_conn_t *conn = *d->conn_id ? zhashx_lookup(s->conns, d->conn_id) : NULL;
     if (conn && conn->role == GW_ROLE_OPERATOR && *conn->operator_id
-        && d->body_case == BESEDA__DELIVERY__BODY_ASSIGNED && d->assigned
-        && strcasecmp(d->assigned->operator_id, conn->operator_id) == 0)
+        && ((d->body_case == BESEDA__DELIVERY__BODY_ASSIGNED && d->assigned
+             && strcasecmp(d->assigned->operator_id, conn->operator_id) == 0)
+            || (d->body_case == BESEDA__DELIVERY__BODY_RING && rings_for(d->ring, conn))))
         deliver(s, d, ev->topic, &conn->id, 1);
     else
         log_debug("delivery for a connection not here (any more)", "conn", d->conn_id);

@@ -109,6 +109,17 @@ void publish_ring(zsock_t *pub, const char *operator_id, const Beseda__Conversat
     publish_delivery(pub, "o", operator_id, &d);
 }
 
+void publish_ring_to_conn(zsock_t *pub, const char *gateway_id, const char *conn_id,
+                          const Beseda__ConversationInfo *info)
+{
+    Beseda__Delivery d = BESEDA__DELIVERY__INIT;
+    d.site_id = info->site_id;
+    d.conn_id = (char *) conn_id;
+    d.body_case = BESEDA__DELIVERY__BODY_RING;
+    d.ring = (Beseda__ConversationInfo *) info;
+    publish_delivery(pub, "g", gateway_id, &d);
+}
+
 void publish_ring_end(zsock_t *pub, const char *site_id, const char *operator_id,
                       const char *conv_id, const char *reason, const char *by_id,
                       const char *by_name)

@@ -27,6 +27,11 @@ void publish_team_message(zsock_t *pub, const char *site_id, const Beseda__TeamM
 /* Routing (routing.h), on o:<operator>: a chat rings for you; stop ringing
  * (reason "taken" with who took it, "escalated", "missed", "closed"). */
 void publish_ring(zsock_t *pub, const char *operator_id, const Beseda__ConversationInfo *info);
+/* The g:<gateway> copy of a ring for the one connection whose login's
+ * queue pass rang it (its o: subscription may not have reached us yet),
+ * as publish_assigned_to_conn does for an assignment. */
+void publish_ring_to_conn(zsock_t *pub, const char *gateway_id, const char *conn_id,
+                          const Beseda__ConversationInfo *info);
 void publish_ring_end(zsock_t *pub, const char *site_id, const char *operator_id,
                       const char *conv_id, const char *reason, const char *by_id,
                       const char *by_name);

@@ -169,8 +169,11 @@ static void publish_step(router_t *self, const job_t *job, Beseda__ConversationI
                  "escalated", "", "");
     bool had_operator = job->from_operator_id && job->from_operator_id[0];
     if (strcmp(a, "ring") == 0) {
-        for (size_t i = 0; i < info->n_ringing; i++)
+        for (size_t i = 0; i < info->n_ringing; i++) {
             publish_ring(self->pub, info->ringing[i], info);
+            if (for_origin(job, info->ringing[i]))
+                publish_ring_to_conn(self->pub, job->notify_gateway, job->notify_conn, info);
+        }
         if (!had_operator)
             return;                       /* the visitor still waits; nothing changed for them */
         /* Taken from an operator who did not answer: they (and the
@@ -335,6 +338,11 @@ void ring_on_accept(router_t *self, job_t *job, Beseda__StoreReply *reply)
         info->operator_name = (char *) operator_name(self, me);
     reply_conversation(self, job, info);
     publish_assigned(self->pub, me, info);
+    /* The accepting console may have logged in a moment ago, its o:
+     * subscription still travelling: a g: copy for it (the gateway
+     * announces an assignment once per connection). */
+    if (job->msg->gateway_id[0] && job->msg->conn_id[0])
+        publish_assigned_to_conn(self->pub, job->msg->gateway_id, job->msg->conn_id, info);
     publish_conversation(self->pub, info);
     ring_end_all(self, info->site_id, info->id, ar->ended_ringing, ar->n_ended_ringing, "taken",
                  me, info->operator_name);

@@ -204,3 +204,27 @@ test('a resumed session with a second console: each connection hears an assignme
   }
   first.close(); second.close(); v.close();
 });
+
+test('a login whose gateway subscribes slowly still hears the chat that rings for it (ring mode)', async () => {
+  const site = await c.createSite('Login race ring');
+  const op = await c.createOperator(site.id, { name: 'Ringo' });
+  c.sql(`INSERT INTO site_settings (site_id, routing) VALUES ('${site.id}', '${JSON.stringify({
+    groups: [{ id: 'all', name: 'All', operators: [op.id] }],
+    rules: [{ name: 'Ring all', match: {}, groups: ['all'], mode: 'ring', notify: 2, response_limit_s: 600 }] })}')`);
+  const v = await visitor(c.wsUrl(0, 'visitor'), site.id);
+  const conv = v.welcome.conversation.id;
+  const ack = await v.request({ type: 'send', conversation: conv, client_id: clientId('q'), text: 'anyone?' }, 'ack');
+  assert.equal(ack.type, 'ack', JSON.stringify(ack));
+  const { client, seen } = await startLogin(SLOW_GW, op, 'login');
+  const w = await client.next((f) => f.type === 'welcome' || f.type === 'error', { what: 'welcome' });
+  assert.equal(w.type, 'welcome', JSON.stringify(w));
+  const rang = w.ringing.some((x) => x.id === conv) ? null
+    : await client.next((f) => f.type === 'ring' && f.conversation.id === conv, { what: 'ring through the slow gateway', timeoutMs: 5000 });
+  if (rang) assert.ok(rang.conversation.ringing.includes(op.id));
+  const ok = await client.request({ type: 'accept', conversation: conv }, 'ok');
+  assert.deepEqual([ok.type, ok.ref], ['ok', 'accept'], JSON.stringify(ok));
+  await client.next((f) => f.type === 'assigned' && f.conversation.id === conv, { what: 'assigned after accept' });
+  assert.ok(seen.filter((f) => f.type === 'assigned').length >= 1);
+  client.close();
+  v.close();
+});
