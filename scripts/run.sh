@@ -76,7 +76,7 @@ if [ ! -f "$VAR/demo.env" ]; then
     site=$("$B/beseda-store" create-site --name "Demo shop")
     password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=' | head -c 12)
     "$B/beseda-store" create-operator --site "$site" --email demo@beseda.local \
-        --password "$password" --name "Demo operator" >/dev/null
+        --password "$password" --name "Demo operator" --role admin >/dev/null
     printf 'SITE=%s\nEMAIL=%s\nPASSWORD=%s\n' "$site" demo@beseda.local "$password" > "$VAR/demo.env"
     chmod 600 "$VAR/demo.env"
 fi
