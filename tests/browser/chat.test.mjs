@@ -331,3 +331,35 @@ test('the widget: the offline form when nobody can answer (its mail arrives); th
   await shot(shop2, '09-widget-after-survey');
   assert.deepEqual(problems, [], 'no page errors, CSP violations or dialogs');
 });
+
+test("the admin's settings page: a bad routing document is refused naming the path, a good one is saved and applies", async () => {
+  const site = await cluster.createSite('Settings shop');
+  const email = `admin-${Date.now()}@settings.test`;
+  const id = cluster.storeAdmin('create-operator', '--site', site.id, '--email', email, '--password', 'correct horse battery',
+    '--name', 'Alla Admin', '--role', 'admin');
+  const admin = { id, email, password: 'correct horse battery', name: 'Alla Admin' };
+  const { page } = await consoleFor(admin, 'admin');
+  await page.locator('#open-settings').waitFor({ state: 'visible', timeout: TIMEOUT });
+  await page.locator('#open-settings').click();
+  const routing = page.locator('#settings-routing');
+  await routing.waitFor({ state: 'visible', timeout: TIMEOUT });
+  const bad = { timezone: 'UTC', groups: [{ id: 'sales', name: 'Sales', operators: [id] }],
+    rules: [{ name: 'Weekdays', match: {}, groups: ['sales'], hours: { mon: [['25:00', '18:00']] } }] };
+  await routing.fill(JSON.stringify(bad));
+  await page.locator('#settings-save-routing').click();
+  await eventually(async () => assert.match(await page.locator('.settings-section').first().locator('.settings-status').textContent(),
+    /rules\[0\]\.hours\.mon\[0\]/), 'the error names the path');
+  const good = { ...bad, rules: [{ ...bad.rules[0], hours: { mon: [['09:00', '18:00']] } }] };
+  await routing.fill(JSON.stringify(good, null, 2));
+  await page.locator('#settings-save-routing').click();
+  await eventually(async () => assert.match(await page.locator('.settings-section').first().locator('.settings-status').textContent(), /Saved/),
+    'saved');
+  const stored = cluster.sql(`SELECT routing->'rules'->0->'hours'->'mon'->0->>0 FROM site_settings WHERE site_id = '${site.id}'`)[0][0];
+  assert.equal(stored, '09:00');
+  await shot(page, '10-console-settings');
+  // A plain operator has no settings button.
+  const plain = await cluster.createOperator(site.id, { name: 'Plain' });
+  const { page: p2 } = await consoleFor(plain, 'plain');
+  assert.equal(await p2.locator('#open-settings').isVisible(), false);
+  assert.deepEqual(problems, [], 'no page errors, CSP violations or dialogs');
+});

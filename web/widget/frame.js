@@ -147,6 +147,7 @@ function renderHeader() {
   ui.statusDot.classList.toggle('on', online && state.connected);
   if (!state.connected) ui.statusText.textContent = t('connecting');
   else if (operator) ui.statusText.textContent = `${t('operator')} · ${state.siteName || t('online')}`;
+  else if (!state.available && !operator) ui.statusText.textContent = `${t('offline')} · ${t('closedHint')}`;
   else ui.statusText.textContent = online ? `${t('online')} · ${t('onlineHint')}` : `${t('offline')} · ${t('offlineHint')}`;
 }
 
