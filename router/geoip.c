@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct geoip_t {
     MMDB_s mmdb;
@@ -23,16 +25,28 @@ geoip_t *geoip_new(const char *path, const char **why)
         *why = "no path given";
         return NULL;
     }
+    /* libmaxminddb says only "error opening": name the cause first. */
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        *why = strerror(errno);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        *why = "not a regular file";
+        return NULL;
+    }
+    if (access(path, R_OK) != 0) {
+        *why = strerror(errno);
+        return NULL;
+    }
     geoip_t *self = calloc(1, sizeof *self);
     if (!self) {
         *why = "out of memory";
         return NULL;
     }
-    errno = 0;
     int status = MMDB_open(path, MMDB_MODE_MMAP, &self->mmdb);
     if (status != MMDB_SUCCESS) {
-        /* An I/O error is most often a missing or unreadable file: say which. */
-        *why = status == MMDB_IO_ERROR && errno ? strerror(errno) : MMDB_strerror(status);
+        *why = MMDB_strerror(status);
         free(self);
         return NULL;
     }
