@@ -7,7 +7,7 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS     = libczmq libzmq libprotobuf-c hiredis libpq libwebsockets jansson libsodium libmicrohttpd libcurl
+PKGS     = libczmq libzmq libprotobuf-c hiredis libpq libwebsockets jansson libsodium libmicrohttpd libcurl libmaxminddb
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Icommon -I$(BUILD)/proto \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -33,6 +33,7 @@ static beseda_opt_t options[] = {
     { "login-max-fails-ip", "BESEDA_LOGIN_MAX_FAILS_IP", OPT_INT, "20", "failed logins per client address per 15 min (0: no limit)", NULL },
     { "store-timeout-ms", "BESEDA_STORE_TIMEOUT_MS", OPT_INT, "5000", "a store request unanswered this long makes the reply 'unavailable'", NULL },
     { "due-poll-ms", "BESEDA_DUE_POLL_MS", OPT_INT, "500", "how often each router looks for conversations whose ring timeout or response limit passed (escalation, missed)", NULL },
+    { "geoip-db", "BESEDA_GEOIP_DB", OPT_STRING, "", "path to a MaxMind DB file (.mmdb: GeoLite2/GeoIP2 City or Country, DB-IP Lite) giving visitors' country and city for routing rules; empty: off", NULL },
     { "admin-addr", "BESEDA_ADMIN_ADDR", OPT_STRING, "", "host:port of the admin HTTP listener (/metrics, /healthz, /readyz); empty: off", NULL },
     { NULL, NULL, OPT_STRING, NULL, NULL, NULL }
 };
@@ -98,6 +99,29 @@ static int config_from_options(router_config_t *cfg, char *name_buf, size_t name
     return 0;
 }
 
+/* Opens --geoip-db when given; -1 (reported) if it cannot be read. */
+static int open_geoip(router_config_t *cfg, geoip_t **geoip)
+{
+    *geoip = NULL;
+    const char *path = beseda_config_str(options, "geoip-db");
+    if (!path || !*path) {
+        log_info("geoip off: rules on country and city match no visitor");
+        return 0;
+    }
+    const char *why = "";
+    if (!(*geoip = geoip_new(path, &why))) {
+        fprintf(stderr, "beseda-router: --geoip-db (BESEDA_GEOIP_DB): cannot open '%s': %s\n",
+                path, why);
+        return -1;
+    }
+    char build[32];
+    snprintf(build, sizeof build, "%llu", geoip_build_epoch(*geoip));
+    log_info("geoip database open", "path", path, "type", geoip_database_type(*geoip),
+             "build_epoch", build);
+    cfg->geoip = *geoip;
+    return 0;
+}
+
 /* Runs the router with its metrics and, when configured, the admin listener. */
 static int serve(router_config_t *cfg)
 {
@@ -132,13 +156,17 @@ int main(int argc, char **argv)
     beseda_log_init("router");
     router_config_t cfg;
     char name_buf[200];
-    if (config_from_options(&cfg, name_buf, sizeof name_buf) != 0)
+    geoip_t *geoip = NULL;
+    if (config_from_options(&cfg, name_buf, sizeof name_buf) != 0 || open_geoip(&cfg, &geoip) != 0)
         return 2;
     if (sodium_init() < 0) {
         log_error("libsodium cannot start");
+        geoip_destroy(&geoip);
         return 1;
     }
     zsys_handler_set(NULL);
     install_signals();
-    return serve(&cfg);
+    rc = serve(&cfg);
+    geoip_destroy(&geoip);
+    return rc;
 }

@@ -19,6 +19,7 @@
 #include "bus.h"
 #include "claim.h"
 #include "conv_cache.h"
+#include "geoip.h"
 #include "pending.h"
 #include "presence.h"
 #include "redis.h"
@@ -52,6 +53,7 @@ typedef struct {
     long login_max_fails_ip;
     int store_timeout_ms;
     int due_poll_ms;               /* how often deadlines are polled (routing.h) */
+    const geoip_t *geoip;          /* not owned; NULL: no GeoIP, places unknown */
     beseda_metrics_t *metrics;     /* not owned; NULL: not counted */
 } router_config_t;
 

@@ -4,7 +4,12 @@
  * then confirms the site exists, creates or finds the visitor, records the
  * page, and returns the visitor's open conversation. A visitor with none
  * gets a fresh conversation id in state "new": it becomes real with the
- * first send (StoreAppend creates it), so idle page views create nothing. */
+ * first send (StoreAppend creates it), so idle page views create nothing.
+ *
+ * The visitor's country and city are the router's GeoIP lookup of the
+ * address the gateway saw (RouterRequest.ip), never what the client sent:
+ * the page goes to the store with them, so the visit records them, the
+ * conversation takes them from it, and rules on country/city match them. */
 #include "router.h"
 #include "log.h"
 #include "routing.h"
@@ -12,6 +17,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* The hello's page with the place GeoIP gives for the request's address
+ * (both "" without a database or for an address it does not hold). `out`
+ * borrows the hello's strings and the two buffers. */
+static void page_with_place(const router_t *self, const job_t *job, Beseda__PageInfo *out,
+                            char country[GEOIP_COUNTRY_LEN], char city[GEOIP_CITY_LEN])
+{
+    const Beseda__PageInfo *given = job->msg->visitor_hello->page;
+    Beseda__PageInfo blank = BESEDA__PAGE_INFO__INIT;
+    *out = given ? *given : blank;
+    geoip_lookup(self->cfg.geoip, job->msg->ip, country, city);
+    out->country = country;
+    out->city = city;
+}
 
 void visitor_hello(router_t *self, job_t *job)
 {
@@ -41,7 +60,10 @@ void visitor_hello(router_t *self, job_t *job)
     Beseda__StoreVisitorHello sh = BESEDA__STORE_VISITOR_HELLO__INIT;
     sh.site_id = hello->site_id;
     sh.visitor_id = visitor_id;
-    sh.page = hello->page;
+    Beseda__PageInfo page;
+    char country[GEOIP_COUNTRY_LEN], city[GEOIP_CITY_LEN];
+    page_with_place(self, job, &page, country, city);
+    sh.page = &page;
     sh.ip = job->msg->ip;
     Beseda__StoreRequest request = BESEDA__STORE_REQUEST__INIT;
     request.body_case = BESEDA__STORE_REQUEST__BODY_VISITOR_HELLO;
@@ -82,7 +104,10 @@ static void ask_route(router_t *self, job_t *job, const Beseda__ConversationInfo
     sr.site_id = hello->site_id;
     sr.conversation_id = exists ? conv->id : "";
     sr.visitor_id = conv->visitor_id;
-    sr.page = hello->page;
+    Beseda__PageInfo page;
+    char country[GEOIP_COUNTRY_LEN], city[GEOIP_CITY_LEN];
+    page_with_place(self, job, &page, country, city);
+    sr.page = &page;
     Beseda__StoreRequest request = BESEDA__STORE_REQUEST__INIT;
     request.body_case = BESEDA__STORE_REQUEST__BODY_ROUTE;
     request.route = &sr;

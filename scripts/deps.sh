@@ -3,10 +3,11 @@
 # one apt-get line to run. Used by `make run` and `make test`.
 set -euo pipefail
 PACKAGES=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libczmq-dev libzmq3-dev
-          libhiredis-dev libpq-dev libwebsockets-dev libev-dev libjansson-dev libsodium-dev libmicrohttpd-dev libcurl4-openssl-dev
+          libhiredis-dev libpq-dev libwebsockets-dev libev-dev libjansson-dev libsodium-dev libmicrohttpd-dev libcurl4-openssl-dev libmaxminddb-dev
           postgresql redis-server nodejs npm chromium ca-certificates curl
           docker-compose haproxy iproute2    # the compose proof: config check, balancer, ss
-          clang libclang-rt-14-dev)          # the fuzz smoke (tests/fuzz, libFuzzer)
+          clang libclang-rt-14-dev           # the fuzz smoke (tests/fuzz, libFuzzer)
+          mmdb-bin)                          # mmdblookup: the GeoIP test checks its .mmdb writer with it
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -61,7 +61,9 @@ int store_valid_page(const Beseda__PageInfo *page)
         && store_valid_text(page->title, STORE_FIELD_MAX_BYTES)
         && store_valid_text(page->referrer, STORE_FIELD_MAX_BYTES)
         && store_valid_text(page->user_agent, STORE_FIELD_MAX_BYTES)
-        && store_valid_text(page->language, STORE_FIELD_MAX_BYTES);
+        && store_valid_text(page->language, STORE_FIELD_MAX_BYTES)
+        && store_valid_text(page->country, STORE_FIELD_MAX_BYTES)
+        && store_valid_text(page->city, STORE_FIELD_MAX_BYTES);
 }
 
 store_err_t store_validate_append(const Beseda__StoreAppend *req)

@@ -6,7 +6,7 @@
 #include "store.h"
 #include "validate.h"
 
-/* One round trip (migration 0005): the function checks the site, touches or
+/* One round trip (migrations 0005, 0017 with the place): the function checks the site, touches or
  * creates the visitor and records the visit in the statement's transaction;
  * the lateral join adds the newest open conversation (the function writes no
  * conversation, so the statement's snapshot sees them all). */
@@ -14,7 +14,7 @@
     "SELECT h.site_name, h.visitor_id::text, h.visitor_exists, oc.*, ss.survey::text FROM"
 #define HELLO_SQL \
     HELLO_SQL_SURVEY \
-    " beseda_visitor_hello($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8) h" \
+    " beseda_visitor_hello($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8, $9, $10) h" \
     " LEFT JOIN LATERAL (SELECT " CONV_COLUMNS CONV_FROM \
     "   WHERE c.site_id = $1::uuid AND c.visitor_id = h.visitor_id AND c.state <> 'closed'" \
     "   ORDER BY c.created_at DESC LIMIT 1) oc ON true" \
@@ -29,10 +29,11 @@ static store_err_t run_hello(store_ctx_t *ctx, const Beseda__StoreVisitorHello *
     const char *given = store_valid_uuid(req->visitor_id) ? req->visitor_id : NULL;
     const char *params[] = {
         req->site_id, given, p ? p->url : "", p ? p->title : "", p ? p->referrer : "",
-        p ? p->user_agent : "", p ? p->language : "", req->ip ? req->ip : ""
+        p ? p->user_agent : "", p ? p->language : "", req->ip ? req->ip : "",
+        p ? p->country : "", p ? p->city : ""   /* the router's GeoIP lookup */
     };
     PGresult *res;
-    db_status_t st = store_db_query(ctx->db, HELLO_SQL, 8, params, &res);
+    db_status_t st = store_db_query(ctx->db, HELLO_SQL, 10, params, &res);
     if (st != DB_OK)
         return rows_err(st);
     if (!store_mem_keep(mem, res))

@@ -28,6 +28,7 @@ const refused = [
   ['beseda-router', [], { BESEDA_SECRET: '' }, /BESEDA_SECRET/],
   ['beseda-router', [], { BESEDA_SECRET: 'short' }, /BESEDA_SECRET.*16/],
   ['beseda-router', ['--presence-ttl-ms', '-5'], {}, /presence-ttl-ms|PRESENCE_TTL/],
+  ['beseda-router', ['--geoip-db', '/nonexistent/GeoLite2-City.mmdb'], {}, /geoip-db.*BESEDA_GEOIP_DB.*GeoLite2-City\.mmdb.*No such file/],
   ['beseda-gateway', ['--http-port', '99999'], {}, /port/],
   ['beseda-gateway', ['--no-such-option', '1'], {}, /unknown option/],
   ['beseda-broker', ['stray-argument'], {}, /unexpected argument/],
