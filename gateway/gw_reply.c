@@ -135,6 +135,10 @@ static json_t *page_json(build_t *b, const Beseda__PageInfo *p)
         put_str(b, o, "referrer", p->referrer);
     if (*p->language)
         put_str(b, o, "language", p->language);
+    if (*p->country)
+        put_str(b, o, "country", p->country);     /* GeoIP: only operators see pages */
+    if (*p->city)
+        put_str(b, o, "city", p->city);
     return o;
 }
 

@@ -95,6 +95,8 @@ test('a rule on country: the Russian visitor\'s chat goes to the Russian group, 
   assert.deepEqual([visit.country, visit.city, visit.ip], ['RU', 'Moscow', '77.88.1.2']);
   const a1 = await ru.ws.next((f) => f.type === 'assigned' && f.conversation.id === moscow.conv, { what: 'assigned to Olga' });
   assert.equal(a1.conversation.rule, 'Russia');
+  assert.deepEqual([a1.conversation.page.country, a1.conversation.page.city], ['RU', 'Moscow'], 'the operator sees the place');
+  assert.ok(!JSON.stringify(moscow.v.frames).includes('Moscow'), 'the visitor is not told where they are');
 
   const usa = await chatFrom(c, site, '8.8.8.8');
   assert.equal(usa.row.operator, all.id, 'Oliver (group all) has the American visitor');

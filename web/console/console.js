@@ -153,6 +153,7 @@ function upsertConversation(raw) {
     conv.page = {
       url: str(raw.page.url) || conv.page.url || '', title: str(raw.page.title) || conv.page.title || '',
       referrer: str(raw.page.referrer) || conv.page.referrer || '', language: str(raw.page.language) || conv.page.language || '',
+      country: str(raw.page.country) || conv.page.country || '', city: str(raw.page.city) || conv.page.city || '',
     };
   }
   if (Number.isSafeInteger(raw.last_seq)) conv.lastSeq = raw.last_seq;
@@ -352,6 +353,7 @@ function renderVisitorPanel() {
     infoRow('URL', conv.page.url, conv.page.url),
     infoRow('Came from', conv.page.referrer, conv.page.referrer),
     infoRow('Language', conv.page.language),
+    infoRow('Location', [conv.page.city, conv.page.country].filter(Boolean).join(', ')),
     infoRow('Conversation', conv.id),
   ].filter(Boolean));
   const history = conv.visitorId ? state.histories.get(conv.visitorId) : null;
