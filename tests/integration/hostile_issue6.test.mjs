@@ -659,3 +659,26 @@ test('the HTTP API rate limit holds per address and the gateway stays up', async
   assert.equal((await api('GET', '/status', { token })).status, 200, 'the limit refills');
   await alive('HTTP rate limit');
 });
+
+test('a transfer to an operator without a free place is refused (max_chats holds)', async () => {
+  const [anna] = A.ops;
+  const dora = await c.createOperator(A.site.id, { name: 'Dora', maxChats: 1 });
+  dora.ws = await operator(c.wsUrl(0, 'operator'), dora);
+  // Everything goes to Anna (auto), who hands two chats to Dora, whose limit is 1.
+  await setRouting(A, { groups: [{ id: 'anna', name: 'Anna', operators: [anna.id] }],
+    rules: [{ name: 'Anna', match: {}, groups: ['anna'], mode: 'auto' }] });
+  const chats = [await chat(A.site), await chat(A.site)];
+  for (const { conv } of chats)
+    await waitFor(() => c.sql(`SELECT operator_id FROM conversations WHERE id = '${conv}'`)[0]?.[0] === anna.id, { what: 'assigned to Anna' });
+  const first = await anna.ws.request({ type: 'transfer', conversation: chats[0].conv, to_operator: dora.id }, 'ok');
+  assert.equal(first.type, 'ok', JSON.stringify(first));
+  const second = await anna.ws.request({ type: 'transfer', conversation: chats[1].conv, to_operator: dora.id }, 'ok');
+  assert.equal(second.type, 'error', JSON.stringify(second));
+  assert.equal(second.code, 'no_operator_available', JSON.stringify(second));
+  const [open, max] = c.sql(`SELECT open_chats, max_chats FROM operators WHERE id = '${dora.id}'`)[0].map(Number);
+  assert.ok(open <= max, `Dora has ${open} chats with a limit of ${max}`);
+  assert.equal(c.sql(`SELECT operator_id FROM conversations WHERE id = '${chats[1].conv}'`)[0][0], anna.id, 'the second chat stays with Anna');
+  for (const { v } of chats) v.close();
+  dora.ws.close();
+  await alive('transfer over the limit');
+});
