@@ -149,5 +149,8 @@ store_err_t store_transcript(store_ctx_t *ctx, const Beseda__StoreTranscript *re
     if (strcmp(status, "rate_limited") == 0)
         return store_fail_with(reply, mem, STORE_RATE_LIMITED,
                                "transcript: at most " STORE_STR(MAIL_TRANSCRIPTS_MAX) " per conversation");
+    if (strcmp(status, "rate_limited_site") == 0)
+        return store_fail_with(reply, mem, STORE_RATE_LIMITED,
+                               "transcript: too many sent to this address or from this site; try later");
     return STORE_INTERNAL;
 }

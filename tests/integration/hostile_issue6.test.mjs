@@ -682,3 +682,27 @@ test('a transfer to an operator without a free place is refused (max_chats holds
   dora.ws.close();
   await alive('transfer over the limit');
 });
+
+test('transcripts are no open mail relay: at most 10 a day to one address from a site', async () => {
+  const victim = `victim-${Date.now()}@x.example`;
+  const answers = [];
+  for (let i = 0; i < 12; i++) {
+    // A fresh visitor and chat each time, as a script would do.
+    const v = await visitor(c.wsUrl(0, 'visitor'), B.site.id);
+    const conv = v.welcome.conversation.id;
+    assert.equal((await v.request({ type: 'send', conversation: conv, client_id: clientId('m'), text: `buy pills ${i}` }, 'ack')).type, 'ack');
+    const r = await v.request({ type: 'transcript', conversation: conv, email: victim.toUpperCase() }, 'ok');
+    answers.push(r.type === 'ok' ? 'ok' : r.code);
+    if (r.type === 'error') assert.match(r.message, /too many/, JSON.stringify(r));
+    v.close();
+  }
+  assert.deepEqual(answers, [...Array(10).fill('ok'), 'rate_limited', 'rate_limited']);
+  assert.equal(count(`SELECT count(*) FROM mail_outbox WHERE kind = 'transcript' AND lower(recipients[1]) = lower('${victim}')`), 10);
+  // Another address still works.
+  const v = await visitor(c.wsUrl(0, 'visitor'), B.site.id);
+  const conv = v.welcome.conversation.id;
+  await v.request({ type: 'send', conversation: conv, client_id: clientId('m'), text: 'hi' }, 'ack');
+  assert.equal((await v.request({ type: 'transcript', conversation: conv, email: 'someone.else@x.example' }, 'ok')).type, 'ok');
+  v.close();
+  await alive('transcript relay');
+});
