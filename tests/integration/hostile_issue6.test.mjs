@@ -706,3 +706,25 @@ test('transcripts are no open mail relay: at most 10 a day to one address from a
   v.close();
   await alive('transcript relay');
 });
+
+test('offline forms from one address are capped at 20 an hour per site; a retry of a stored one is still ok', async () => {
+  const site = await c.createSite('Offline flood');
+  const answers = [];
+  let first;
+  for (let i = 0; i < 22; i++) {
+    const v = await visitor(c.wsUrl(0, 'visitor'), site.id);
+    const frame = { type: 'offline', client_id: clientId('flood'), email: `bot${i}@spam.example`, text: `spam ${i}` };
+    if (i === 0) first = { v, frame };
+    const r = await v.request(frame, 'ok');
+    answers.push(r.type === 'ok' ? 'ok' : r.code);
+    if (r.type === 'error') assert.match(r.message, /too many/, JSON.stringify(r));
+    if (i) v.close();
+  }
+  assert.deepEqual(answers, [...Array(20).fill('ok'), 'rate_limited', 'rate_limited']);
+  assert.equal(count(`SELECT count(*) FROM offline_messages WHERE site_id = '${site.id}'`), 20);
+  assert.equal(count(`SELECT count(*) FROM mail_outbox WHERE site_id = '${site.id}'`), 20);
+  const retry = await first.v.request(first.frame, 'ok');
+  assert.equal(retry.type, 'ok', JSON.stringify(retry));
+  first.v.close();
+  await alive('offline flood');
+});
