@@ -354,6 +354,10 @@ test('three accepts at once: exactly one wins; many transfers at once: exactly o
     replies.push(await winner.ws.next((f) => (f.type === 'ok' && f.ref === 'transfer') || (f.type === 'error' && f.ref === 'transfer'), { what: 'transfer reply' }));
   assert.equal(replies.filter((r) => r.type === 'ok').length, 1, JSON.stringify(replies));
   assert.equal(count(`SELECT count(*) FROM messages WHERE conversation_id = '${conv}' AND author_kind = 'system'`), 1, 'one system message');
+  await v.next((f) => f.type === 'message' && f.author?.kind === 'system', { what: 'the visitor hears who joined' });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(!v.frames.some((f) => /"note"|transferred_by|"ringing"|"rule"|"deadline"/.test(JSON.stringify(f))),
+    `the visitor got operator-only fields: ${JSON.stringify(v.frames).slice(0, 400)}`);
   assert.equal(count(`SELECT count(*) FROM conversation_notes WHERE conversation_id = '${conv}'`), 1, 'one note');
   const [owner] = c.sql(`SELECT operator_id FROM conversations WHERE id = '${conv}'`);
   assert.ok(others.some((o) => o.id === owner[0]), 'the chat went to one colleague');
