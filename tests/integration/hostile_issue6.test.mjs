@@ -524,8 +524,12 @@ test('hostile settings documents are refused with a path, and nothing is written
   const mega = await api('PUT', '/settings/routing', { token, body: 'x'.repeat(1 << 20) });
   assert.equal(mega.status, 413, mega.text);
   assert.equal(version(A.site), v0, 'no hostile document was written');
-  const [row] = c.sql(`SELECT offline::text FROM site_settings WHERE site_id = '${A.site.id}'`);
-  assert.ok(!/passwd|169\.254|victim/.test(row[0]), 'nothing of the attack is in the row');
+  const stored = c.sql(`SELECT offline::text || routing::text || survey::text FROM site_settings WHERE site_id = '${A.site.id}'`);
+  assert.ok(!/passwd|169\.254|victim|Mars|DROP/.test(stored[0]?.[0] || ''), 'nothing of the attack is in the row');
+  // An operator id in upper case is the same operator: stored in lower case.
+  const up = await api('PUT', '/settings/routing', { token, body: { groups: [{ id: 'sales', name: 'Sales', operators: [anna.id.toUpperCase()] }] } });
+  assert.equal(up.status, 200, up.text);
+  assert.deepEqual(up.json.routing.groups[0].operators, [anna.id]);
   await alive('hostile settings');
 });
 
