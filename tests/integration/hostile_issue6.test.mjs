@@ -736,3 +736,19 @@ test('offline forms from one address are capped at 20 an hour per site; a retry 
   first.v.close();
   await alive('offline flood');
 });
+
+test('tokens across roles: a visitor token is no operator session and an operator session no visitor token', async () => {
+  const v = await visitor(c.wsUrl(0, 'visitor'), A.site.id);
+  const op = await Client.connect(c.wsUrl(0, 'operator'));
+  for (const session of [v.welcome.token, v.welcome.visitor_id, A.site.id, `${A.admin.ws.welcome.session}\u0001`]) {
+    const e = await op.request({ type: 'hello', session }, 'welcome');
+    assert.equal(e.type, 'error', JSON.stringify(e));
+    assert.ok(['bad_session', 'bad_value'].includes(e.code), JSON.stringify(e));
+  }
+  op.close();
+  const vis = await Client.connect(c.wsUrl(0, 'visitor'));
+  const e = await vis.request({ type: 'hello', site: A.site.id, token: A.admin.ws.welcome.session }, 'welcome');
+  assert.equal(e.code, 'bad_token', JSON.stringify(e));
+  vis.close(); v.close();
+  await alive('tokens across roles');
+});
