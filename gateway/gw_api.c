@@ -347,7 +347,7 @@ int gw_api_begin(gw_server_t *s, struct lws *wsi, gw_api_req_t **req_p, const ch
     else if (!gw_server_origin_allowed(s, wsi))
         answer_error(req, "forbidden", "origin not allowed");
     else if (!rate_ok(s, wsi))
-        answer_error(req, "rate_limited", NULL);
+        answer_error(req, "rate_limited", "too many requests from this address; slow down");
     else if (route(req, uri) < 0 || read_token(req) < 0)
         ;
     else if (req->is_put && check_length(req, &length) < 0)

@@ -202,7 +202,9 @@ static void fail_refused(router_t *self, job_t **job_p, const char *refused)
     else if (strcmp(refused, "bad_value") == 0)
         router_fail(self, job_p, "bad_value", "to_operator: not an operator of this site");
     else if (strcmp(refused, "no_operator_available") == 0)
-        router_fail(self, job_p, "no_operator_available", "nobody of that group has a free place");
+        router_fail(self, job_p, "no_operator_available",
+                    (*job_p)->msg->transfer->to_operator_id[0] ? "that operator has no free place"
+                                                               : "nobody of that group has a free place");
     else if (strcmp(refused, "closed") == 0)
         router_fail(self, job_p, "conversation_closed", "the conversation is closed");
     else if (strcmp(refused, "stale_epoch") == 0)

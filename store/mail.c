@@ -114,6 +114,9 @@ store_err_t store_offline(store_ctx_t *ctx, const Beseda__StoreOffline *req,
         return ok_reply(reply, mem);       /* a retry: stored and queued the first time */
     if (strcmp(status, "no_visitor") == 0)
         return store_fail_with(reply, mem, STORE_NOT_FOUND, "no such visitor");
+    if (strcmp(status, "rate_limited") == 0)
+        return store_fail_with(reply, mem, STORE_RATE_LIMITED,
+                               "offline: too many messages from this address; try later");
     return STORE_INTERNAL;
 }
 
@@ -149,5 +152,8 @@ store_err_t store_transcript(store_ctx_t *ctx, const Beseda__StoreTranscript *re
     if (strcmp(status, "rate_limited") == 0)
         return store_fail_with(reply, mem, STORE_RATE_LIMITED,
                                "transcript: at most " STORE_STR(MAIL_TRANSCRIPTS_MAX) " per conversation");
+    if (strcmp(status, "rate_limited_site") == 0)
+        return store_fail_with(reply, mem, STORE_RATE_LIMITED,
+                               "transcript: too many sent to this address or from this site; try later");
     return STORE_INTERNAL;
 }

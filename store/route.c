@@ -412,6 +412,20 @@ store_err_t store_accept(store_ctx_t *ctx, const Beseda__StoreAccept *req,
         "SELECT won, array_to_string(ended, ',') FROM beseda_accept($1::uuid, $2::uuid, $3::uuid,"
         " $4::bigint)", 4, params, req->site_id, req->conversation_id, &r->won,
         &r->ended_ringing, &r->n_ended_ringing, &r->conversation);
+    if (err == STORE_NO_CONVERSATION) {
+        /* Not of this site: another site's chat is "forbidden" (as for
+         * every other frame, docs/PROTOCOL.md), an id nobody has is not. */
+        const char *id[] = { req->conversation_id };
+        PGresult *res;
+        db_status_t st = store_db_query(ctx->db, "SELECT 1 FROM conversations WHERE id = $1::uuid",
+                                        1, id, &res);
+        if (st != DB_OK)
+            return rows_err(st);
+        bool elsewhere = PQntuples(res) > 0;
+        PQclear(res);
+        return elsewhere ? store_fail_with(reply, mem, STORE_FORBIDDEN, "this conversation does not ring for you")
+                         : store_fail_with(reply, mem, STORE_NO_CONVERSATION, "no such conversation");
+    }
     if (err != STORE_OK)
         return err;
     reply->body_case = BESEDA__STORE_REPLY__BODY_ACCEPT;

@@ -3,6 +3,7 @@
  * properly would need tables for little gain (non-ASCII bytes compare as
  * themselves). */
 #include "route_eval.h"
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -22,13 +23,43 @@ static bool starts_with_n(const char *text, const char *part, size_t n)
     return true;
 }
 
-/* First place at or after text where part (n bytes) occurs; NULL for none. */
+/* First place at or after text where part (n bytes) occurs; NULL for none.
+ * Knuth-Morris-Pratt over folded bytes: O(text + n) whatever the two hold
+ * (a plain scan is O(text * n): a 1000-byte part that almost matches at
+ * every place of a 2 KiB URL cost milliseconds per value, seconds per
+ * document of 100 rules with 50 values each). */
 static const char *find_n(const char *text, const char *part, size_t n)
 {
-    for (; *text; text++)
-        if (starts_with_n(text, part, n))
-            return text;
-    return n == 0 ? text : NULL;
+    if (n == 0)
+        return text;
+    size_t stack_fail[256];
+    size_t *fail = n <= sizeof stack_fail / sizeof stack_fail[0] ? stack_fail
+                                                                  : malloc(n * sizeof *fail);
+    if (!fail)
+        return NULL;
+    fail[0] = 0;
+    for (size_t i = 1, k = 0; i < n; i++) {
+        while (k > 0 && fold((unsigned char) part[i]) != fold((unsigned char) part[k]))
+            k = fail[k - 1];
+        if (fold((unsigned char) part[i]) == fold((unsigned char) part[k]))
+            k++;
+        fail[i] = k;
+    }
+    const char *found = NULL;
+    size_t k = 0;
+    for (const char *t = text; *t; t++) {
+        while (k > 0 && fold((unsigned char) *t) != fold((unsigned char) part[k]))
+            k = fail[k - 1];
+        if (fold((unsigned char) *t) == fold((unsigned char) part[k]))
+            k++;
+        if (k == n) {
+            found = t + 1 - n;
+            break;
+        }
+    }
+    if (fail != stack_fail)
+        free(fail);
+    return found;
 }
 
 /* A pattern is parts separated by stars: the first part must begin the text,

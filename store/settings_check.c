@@ -501,6 +501,25 @@ static bool check_offline(checker_t *c, const json_t *doc)
 
 /* ------------------------------------------------------------------ entry */
 
+/* Operator ids are kept in lower case, as every other id: Redis keys,
+ * topics and the console compare them as text, so "ABC…" in a group would
+ * be an operator who is never online (no group transfer, no ring). */
+static void lower_operator_ids(json_t *routing)
+{
+    size_t i, k;
+    json_t *g, *op;
+    json_array_foreach(json_object_get(routing, "groups"), i, g) {
+        json_array_foreach(json_object_get(g, "operators"), k, op) {
+            char id[40];
+            snprintf(id, sizeof id, "%s", json_string_value(op));
+            for (char *p = id; *p; p++)
+                if (*p >= 'A' && *p <= 'F')
+                    *p = (char) (*p - 'A' + 'a');
+            json_string_set(op, id);
+        }
+    }
+}
+
 bool settings_section_known(const char *section)
 {
     return section && (strcmp(section, "routing") == 0 || strcmp(section, "survey") == 0
@@ -525,6 +544,8 @@ json_t *settings_check(const char *section, const json_t *doc, const json_t *sto
     if (!ok)
         return NULL;
     json_t *out = json_deep_copy(doc);
+    if (out && strcmp(section, "routing") == 0)
+        lower_operator_ids(out);
     if (out && strcmp(section, "offline") == 0 && !json_object_get(doc, "smtp_password")) {
         const json_t *kept = json_object_get(stored, "smtp_password");
         if (json_is_string(kept))

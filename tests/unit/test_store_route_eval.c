@@ -43,6 +43,31 @@ static void test_glob(void)
     CHECK(!m, "pathological pattern does not match");
     CHECK(secs < 0.5, "pathological pattern is fast");
     free(text);
+
+    /* A long middle part that almost occurs at every place of a long URL:
+     * a document may hold 100 rules of 50 such values (url and referrer),
+     * all tried for one chat. A plain scan is O(url * part) per value
+     * (7 s for the document); the matcher must be linear. */
+    char url[2049], part[1001];
+    memset(url, 'a', 2048);
+    url[2048] = '\0';
+    part[0] = '*';
+    memset(part + 1, 'A', 997);
+    part[998] = 'b';
+    part[999] = '*';
+    part[1000] = '\0';
+    t0 = clock();
+    int hits = 0;
+    for (int i = 0; i < 10000; i++)
+        hits += route_glob_match(part, url);
+    secs = (double) (clock() - t0) / CLOCKS_PER_SEC;
+    CHECK(hits == 0, "an almost-occurring part does not match");
+    CHECK(secs < 1.0, "10000 long almost-matching parts are fast");
+    part[998] = 'a';
+    CHECK(route_glob_match(part, url), "the long part, when it occurs, matches (case-insensitive)");
+    CHECK(route_glob_match("*abab*", "xabaabab"), "a part found after a false start that overlaps it");
+    CHECK(route_glob_match("*aab*", "aaab"), "a part found after a longer false start");
+    CHECK(!route_glob_match("*abc*x", "ababab"), "a part that never occurs");
 }
 
 static void test_language(void)

@@ -196,8 +196,25 @@ static void test_helpers(void)
     CHECK(!settings_valid_phone("+-"), "no digit");
 }
 
+/* Operator ids of groups are stored in lower case, whatever case was sent. */
+static void test_lower_ids(void)
+{
+    json_t *doc = json_loads("{\"groups\":[{\"id\":\"a\",\"name\":\"A\",\"operators\":"
+                             "[\"5D1C0000-AAAA-4BBB-8CCC-DDDDEEEEFFFF\",\"5d1c0000-aaaa-4bbb-8ccc-000000000001\"]}]}",
+                             0, NULL);
+    json_t *out = settings_check("routing", doc, NULL, err, sizeof err);
+    const json_t *ops = json_object_get(json_array_get(json_object_get(out, "groups"), 0), "operators");
+    CHECK(out && strcmp(json_string_value(json_array_get(ops, 0)), "5d1c0000-aaaa-4bbb-8ccc-ddddeeeeffff") == 0,
+          "an upper-case operator id is stored in lower case");
+    CHECK(out && strcmp(json_string_value(json_array_get(ops, 1)), "5d1c0000-aaaa-4bbb-8ccc-000000000001") == 0,
+          "a lower-case one as it is");
+    json_decref(out);
+    json_decref(doc);
+}
+
 int main(void)
 {
+    test_lower_ids();
     test_routing_good();
     test_routing_bad();
     test_survey();
