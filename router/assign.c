@@ -96,6 +96,10 @@ static void ask_site_queue(router_t *self, const char *site_id, const char *conv
     sq.site_id = (char *) site_id;
     if (!conv_id && from_operator_id)
         sq.operator_id = (char *) from_operator_id;
+    /* A visitor's chat (not an offline operator's hand-off): its own row
+     * only, wherever it stands in the queue (route_one reads nothing else). */
+    if (conv_id && (!from_operator_id || !*from_operator_id))
+        sq.conversation_id = (char *) conv_id;
     Beseda__StoreRequest request = BESEDA__STORE_REQUEST__INIT;
     request.body_case = BESEDA__STORE_REQUEST__BODY_SITE_QUEUE;
     request.site_queue = &sq;
@@ -199,6 +203,22 @@ static const Beseda__RouteDecision *decision_at(const Beseda__StoreSiteQueueRepl
     return i < q->n_decisions ? q->decisions[i] : NULL;
 }
 
+/* The decision with its candidates: the store leaves them out of an
+ * unmatched decision (the site default: every operator), which are the
+ * reply's loads (store/site_queue.c). copy holds the filled-in one; the
+ * unpacked reply is never changed (it frees its own arrays). */
+static const Beseda__RouteDecision *with_candidates(const Beseda__StoreSiteQueueReply *q,
+                                                    const Beseda__RouteDecision *d,
+                                                    Beseda__RouteDecision *copy)
+{
+    if (!d || d->matched || d->n_candidates > 0)
+        return d;
+    *copy = *d;
+    copy->candidates = q->loads;
+    copy->n_candidates = q->n_loads;
+    return copy;
+}
+
 /* Index of conv_id among the unassigned, or -1 (ringing, assigned, closed,
  * or beyond the queue's bound). */
 static long unassigned_index(const Beseda__StoreSiteQueueReply *q, const char *conv_id)
@@ -221,7 +241,9 @@ static void route_one(router_t *self, const job_t *job, const Beseda__StoreSiteQ
         claim_release(self->assigning, job->conv_id);
         return;
     }
-    route_conversation(self, job, q->unassigned[i], d, loads, q->n_loads, online, n_online);
+    Beseda__RouteDecision copy;
+    route_conversation(self, job, q->unassigned[i], with_candidates(q, d, &copy), loads, q->n_loads,
+                       online, n_online);
 }
 
 /* Picks operators for the job's conversation, for the offline operator's
@@ -257,8 +279,11 @@ static void distribute(router_t *self, const job_t *job, const Beseda__StoreSite
             continue;
         if (moving)
             place(self, job, q, loads, online, n_online, conv->id);
-        else
-            route_conversation(self, job, conv, d, loads, q->n_loads, online, n_online);
+        else {
+            Beseda__RouteDecision copy;
+            route_conversation(self, job, conv, with_candidates(q, d, &copy), loads, q->n_loads,
+                               online, n_online);
+        }
     }
 }
 

@@ -63,6 +63,15 @@ static store_err_t decide_each(store_ctx_t *ctx, const char *site_id, const PGre
             err = STORE_INTERNAL;
             break;
         }
+        /* The site default's candidates are every operator: the reply's
+         * loads already list them once. Copying them into each of up to
+         * STORE_QUEUE_MAX decisions made a reply of queue x operators
+         * (100 x 250 loads per visitor message under load); the router
+         * reads the loads for an unmatched decision without candidates. */
+        if (!d->matched) {
+            d->candidates = NULL;
+            d->n_candidates = 0;
+        }
         d->stage = (uint32_t) rows_u64(res, (int) i, CONV_NCOLS);
         d->state = r->unassigned[i]->state;
         d->deadline_ms = r->unassigned[i]->deadline_ms;
@@ -77,15 +86,20 @@ static store_err_t decide_each(store_ctx_t *ctx, const char *site_id, const PGre
 
 /* Open conversations nobody has, oldest first; a ringing one is being
  * offered (it waits for an accept, not for an assignment). */
-static store_err_t load_unassigned(store_ctx_t *ctx, const char *site_id,
+static store_err_t load_unassigned(store_ctx_t *ctx, const char *site_id, const char *conv_id,
                                    Beseda__StoreSiteQueueReply *r, store_mem_t *mem)
 {
-    const char *params[] = { site_id };
+    const char *params[] = { site_id, conv_id };
     PGresult *res;
-    db_status_t st = store_db_query(ctx->db,
-        "SELECT " CONV_COLUMNS ", c.route_stage, array_to_string(c.tried, ',')" CONV_FROM
-        "WHERE c.site_id = $1 AND c.operator_id IS NULL AND c.state NOT IN ('closed', 'ringing')"
-        " ORDER BY c.created_at LIMIT " STORE_STR(STORE_QUEUE_MAX), 1, params, &res);
+    db_status_t st = conv_id
+        ? store_db_query(ctx->db,
+            "SELECT " CONV_COLUMNS ", c.route_stage, array_to_string(c.tried, ',')" CONV_FROM
+            "WHERE c.site_id = $1 AND c.id = $2 AND c.operator_id IS NULL"
+            " AND c.state NOT IN ('closed', 'ringing')", 2, params, &res)
+        : store_db_query(ctx->db,
+            "SELECT " CONV_COLUMNS ", c.route_stage, array_to_string(c.tried, ',')" CONV_FROM
+            "WHERE c.site_id = $1 AND c.operator_id IS NULL AND c.state NOT IN ('closed', 'ringing')"
+            " ORDER BY c.created_at LIMIT " STORE_STR(STORE_QUEUE_MAX), 1, params, &res);
     if (st != DB_OK)
         return rows_err(st);
     if (!store_mem_keep(mem, res))
@@ -107,7 +121,9 @@ store_err_t store_site_queue(store_ctx_t *ctx, const Beseda__StoreSiteQueue *req
                              Beseda__StoreReply *reply, store_mem_t *mem)
 {
     bool of_operator = req->operator_id && *req->operator_id;
-    if (!store_valid_uuid(req->site_id) || (of_operator && !store_valid_uuid(req->operator_id)))
+    bool of_conv = req->conversation_id && *req->conversation_id;
+    if (!store_valid_uuid(req->site_id) || (of_operator && !store_valid_uuid(req->operator_id))
+        || (of_conv && !store_valid_uuid(req->conversation_id)))
         return STORE_BAD_REQUEST;
     Beseda__StoreSiteQueueReply *r = store_mem_alloc(mem, sizeof *r);
     if (!r)
@@ -128,5 +144,5 @@ store_err_t store_site_queue(store_ctx_t *ctx, const Beseda__StoreSiteQueue *req
         if (err != STORE_OK)
             return err;
     }
-    return load_unassigned(ctx, req->site_id, r, mem);
+    return load_unassigned(ctx, req->site_id, of_conv ? req->conversation_id : NULL, r, mem);
 }

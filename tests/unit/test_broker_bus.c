@@ -71,10 +71,14 @@ int main(void)
     zsys_handler_set(NULL);
     int port = 20000 + (int) (beseda_mono_ms() % 20000);
     char ep[64], pub[64], sub[64];
-    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
-    snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", port + 1);
-    snprintf(sub, sizeof sub, "tcp://127.0.0.1:%d", port + 2);
-    broker = broker_new(ep, pub, sub);
+    /* A port picked at random may be taken (another test, an ephemeral
+     * port): try further ones before calling it a failure. */
+    for (int attempt = 0; attempt < 20 && !broker; attempt++, port += 7) {
+        snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+        snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", port + 1);
+        snprintf(sub, sizeof sub, "tcp://127.0.0.1:%d", port + 2);
+        broker = broker_new(ep, pub, sub);
+    }
     CHECK(broker != NULL, "broker binds");
     if (!broker)
         return CHECK_DONE();
