@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # `make run`: a demo cluster on this machine. PostgreSQL and Redis run from
-# Debian's packages under ./var on loopback ports; then 1 broker, 1 store,
-# 2 routers and 1 gateway. A demo site and operator are created once and kept
-# in ./var. Ctrl-C stops every process this script started.
+# Debian's packages on loopback ports; then 1 broker, 1 store, 2 routers and
+# 1 gateway. A demo site and operator are created once and kept in ./var.
+# Ctrl-C stops every process this script started.
+#
+# The database files: as a normal user in ./var/pg. As root PostgreSQL runs as
+# the postgres account, which may not be able to enter the checkout (a clone
+# in /root or any 0700 directory), so they live in
+# /var/lib/beseda-demo/<first 12 hex of sha256 of the checkout path>/pg, owned
+# by postgres (BESEDA_DEMO_PG_DIR moves it; the banner prints it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -12,6 +18,14 @@ PG_PORT=${BESEDA_DEMO_PG_PORT:-55432}
 REDIS_PORT=${BESEDA_DEMO_REDIS_PORT:-56379}
 HTTP_PORT=${BESEDA_HTTP_PORT:-8080}
 mkdir -p "$VAR/log"
+if [ "$(id -u)" -eq 0 ]; then
+    PG_ROOT=${BESEDA_DEMO_PG_DIR:-/var/lib/beseda-demo/$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)}
+else
+    PG_ROOT=${BESEDA_DEMO_PG_DIR:-$VAR}
+fi
+PG_DATA=$PG_ROOT/pg
+PG_LOG=$PG_ROOT/postgres.log
+[ "$PG_ROOT" = "$VAR" ] && PG_LOG=$VAR/log/postgres.log
 
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 pids=()
@@ -25,20 +39,30 @@ cleanup() {
         kill -TERM "${pids[i]}" 2>/dev/null || true
         wait "${pids[i]}" 2>/dev/null || true
     done
-    as_pg "$PG_BIN/pg_ctl" stop -D "$VAR/pg" -m fast -w >/dev/null 2>&1 || true
+    as_pg "$PG_BIN/pg_ctl" stop -D "$PG_DATA" -m fast -w >/dev/null 2>&1 || true
     echo "stopped"
     exit 0
 }
 trap cleanup INT TERM EXIT
 
-if [ ! -f "$VAR/pg/PG_VERSION" ]; then
-    mkdir -p "$VAR/pg"
-    [ "$(id -u)" -eq 0 ] && chown postgres "$VAR" "$VAR/pg" "$VAR/log"
-    as_pg "$PG_BIN/initdb" -D "$VAR/pg" -A trust -U beseda -E UTF8 >/dev/null
+if [ "$(id -u)" -eq 0 ]; then
+    # Every directory on the way must be enterable by postgres.
+    [ -d "$(dirname "$PG_ROOT")" ] || mkdir -p -m 755 "$(dirname "$PG_ROOT")"
+    install -d -m 700 -o postgres -g postgres "$PG_ROOT"
+    # An older demo kept its database in ./var/pg: move it once.
+    if [ "$PG_ROOT" != "$VAR" ] && [ -f "$VAR/pg/PG_VERSION" ] && [ ! -e "$PG_DATA" ]; then
+        mv "$VAR/pg" "$PG_DATA"
+    fi
 fi
-[ "$(id -u)" -eq 0 ] && chown -R postgres "$VAR/pg" && chown postgres "$VAR" "$VAR/log"
-as_pg "$PG_BIN/pg_ctl" start -D "$VAR/pg" -w -l "$VAR/log/postgres.log" \
-    -o "-p $PG_PORT -k $VAR -c listen_addresses=127.0.0.1" >/dev/null
+if [ ! -f "$PG_DATA/PG_VERSION" ]; then
+    mkdir -p "$PG_DATA"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$PG_DATA"
+    as_pg "$PG_BIN/initdb" -D "$PG_DATA" -A trust -U beseda -E UTF8 >/dev/null
+fi
+[ "$(id -u)" -eq 0 ] && chown -R postgres "$PG_DATA"
+[ "$PG_LOG" = "$VAR/log/postgres.log" ] || ln -sfn "$PG_LOG" "$VAR/log/postgres.log"
+as_pg "$PG_BIN/pg_ctl" start -D "$PG_DATA" -w -l "$PG_LOG" \
+    -o "-p $PG_PORT -k $PG_ROOT -c listen_addresses=127.0.0.1" >/dev/null
 as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U beseda beseda 2>/dev/null || true
 
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$VAR" \
@@ -89,7 +113,7 @@ for _ in $(seq 1 100); do
 done
 cat <<EOT
 
-beseda is running (logs in var/log/).
+beseda is running (logs in var/log/, database files in $PG_DATA).
   demo page with the chat widget:  http://127.0.0.1:$HTTP_PORT/demo.html?site=$SITE
   operator console:                http://127.0.0.1:$HTTP_PORT/console/
   operator login:                  $EMAIL / $PASSWORD

@@ -3,6 +3,7 @@
 // broker, store, routers and gateways — and stops every process it started,
 // also when a test fails or the runner dies.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -47,14 +48,17 @@ function runAs(cmd, args, opts = {}) {
   return execFileSync(c, a, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
 }
 
-/** An initdb'ed data dir, made once per build dir and copied per cluster (initdb takes seconds). */
+/** An initdb'ed data dir, made once per build dir and copied per cluster (initdb takes seconds).
+ * It lives under os.tmpdir(), never inside the checkout: as root PostgreSQL runs
+ * as the postgres account, which cannot traverse a clone under a 0700 directory
+ * (e.g. /root/beseda). One template per build dir and user, named by a hash of both. */
 function pgTemplate() {
-  const dir = path.join(BUILD, 'pg-template');
+  const key = createHash('sha256').update(`${BUILD}\0${process.getuid ? process.getuid() : ''}`).digest('hex').slice(0, 12);
+  const dir = path.join(os.tmpdir(), `beseda-pg-template-${key}`);
   // A template that was ever started (postmaster.opts) is not pristine: rebuild it.
   if (fs.existsSync(path.join(dir, 'PG_VERSION')) && !fs.existsSync(path.join(dir, 'postmaster.opts'))) return dir;
   fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(BUILD, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(BUILD, 'pg-template-'));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `beseda-pg-template-${key}-`));
   if (IS_ROOT) execFileSync('chown', ['postgres', tmp]);
   runAs(path.join(PG_BIN, 'initdb'), ['-D', tmp, '-A', 'trust', '-U', 'beseda', '-E', 'UTF8', '--no-sync']);
   try { fs.renameSync(tmp, dir); } catch { fs.rmSync(tmp, { recursive: true, force: true }); }

@@ -1,0 +1,104 @@
+// scripts/run.sh (`make run`) from a copy of the checkout under a 0700
+// directory — as root PostgreSQL runs as the postgres account, which cannot
+// enter such a directory — on free ports moved by the documented variables,
+// so it never collides with a real `make run` on this machine.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT, freePort, waitFor } from '../lib/cluster.mjs';
+
+const BUILD = process.env.BESEDA_BUILD || path.join(ROOT, 'build');
+const cleanups = [];
+after(async () => { for (const f of cleanups.reverse()) await f(); });
+
+/** A copy of what run.sh needs (scripts, web, migrations, binaries) in <0700 dir>/p. */
+function copyCheckout() {
+  const outer = fs.mkdtempSync(path.join(os.tmpdir(), 'beseda-run-'));
+  fs.chmodSync(outer, 0o700);
+  const p = path.join(outer, 'p');
+  for (const d of ['scripts', 'web', 'store/migrations']) fs.cpSync(path.join(ROOT, d), path.join(p, d), { recursive: true });
+  fs.mkdirSync(path.join(p, 'build'));
+  for (const b of ['beseda-broker', 'beseda-store', 'beseda-router', 'beseda-gateway']) {
+    fs.copyFileSync(path.join(BUILD, b), path.join(p, 'build', b));
+    fs.chmodSync(path.join(p, 'build', b), 0o755);
+  }
+  cleanups.push(() => fs.rmSync(outer, { recursive: true, force: true }));
+  return p;
+}
+
+const canBind = (port) => new Promise((resolve) => {
+  const srv = net.createServer();
+  srv.once('error', () => resolve(false));
+  srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+});
+
+/** n consecutive free loopback ports (run.sh numbers the admin ports from a base). */
+async function freeRange(n) {
+  for (;;) {
+    const base = 20000 + Math.floor(Math.random() * 30000);
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) ok = await canBind(base + i);
+    if (ok) return base;
+  }
+}
+
+/** Every port run.sh takes, free, as the variables that move them. */
+async function demoEnv() {
+  const ports = new Set();
+  const take = async () => { for (;;) { const p = await freePort(); if (!ports.has(p)) { ports.add(p); return p; } } };
+  const env = {
+    BESEDA_HTTP_PORT: String(await take()),
+    BESEDA_DEMO_PG_PORT: String(await take()),
+    BESEDA_DEMO_REDIS_PORT: String(await take()),
+    BESEDA_DEMO_SMTP_PORT: String(await take()),
+    BESEDA_BROKER: `tcp://127.0.0.1:${await take()}`,
+    BESEDA_BROKER_PUB: `tcp://127.0.0.1:${await take()}`,
+    BESEDA_BROKER_SUB: `tcp://127.0.0.1:${await take()}`,
+  };
+  let base;
+  do { base = await freeRange(5); } while ([...ports].some((p) => p >= base && p < base + 5));
+  env.BESEDA_ADMIN_BASE = String(base);
+  return env;
+}
+
+/** Starts run.sh in checkout p; collects its output; stops it (and the database dir it made) at the end. */
+function runScript(p, env) {
+  const child = spawn(path.join(p, 'scripts', 'run.sh'), [], {
+    cwd: os.tmpdir(), env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const r = { child, out: '', code: undefined };
+  child.stdout.on('data', (d) => { r.out += d; });
+  child.stderr.on('data', (d) => { r.out += d; });
+  r.exited = new Promise((resolve) => child.on('exit', (code, sig) => { r.code = code; r.signal = sig; resolve(); }));
+  cleanups.push(async () => {
+    if (r.code === undefined) {
+      child.kill('SIGINT');
+      const t = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 20000);
+      await r.exited; clearTimeout(t);
+    }
+    const m = r.out.match(/database files in (\S+)\/pg\b/);
+    if (m && m[1].startsWith('/var/lib/beseda-demo/')) fs.rmSync(m[1], { recursive: true, force: true });
+  });
+  return r;
+}
+
+test('run.sh starts from a checkout under a 0700 directory, serves /healthz, and stops cleanly on Ctrl-C', { timeout: 180000 }, async () => {
+  const p = copyCheckout();
+  const env = await demoEnv();
+  const r = runScript(p, env);
+  await waitFor(() => /beseda is running/.test(r.out) || r.code !== undefined,
+    { timeoutMs: 120000, intervalMs: 200, what: 'the banner' });
+  assert.match(r.out, /beseda is running/, `run.sh output:\n${r.out}`);
+  const res = await fetch(`http://127.0.0.1:${env.BESEDA_HTTP_PORT}/healthz`);
+  assert.equal(res.status, 200);
+  assert.ok(r.out.includes(`http://127.0.0.1:${env.BESEDA_HTTP_PORT}/console/`), r.out);
+  if (process.getuid() === 0) assert.match(r.out, /database files in \/var\/lib\/beseda-demo\/[0-9a-f]{12}\/pg/);
+  r.child.kill('SIGINT');
+  await r.exited;
+  assert.equal(r.code, 0, `exit after Ctrl-C:\n${r.out}`);
+  assert.match(r.out, /stopped/);
+});
