@@ -2,6 +2,7 @@
  * never waits for the process loop and a stuck loop still answers /healthz
  * (with 503). The answers are small and built per request. */
 #include "admin_http.h"
+#include "bind_probe.h"
 #include "log.h"
 #include "util.h"
 #include <errno.h>
@@ -180,9 +181,17 @@ beseda_admin_t *beseda_admin_new(const char *addr, beseda_metrics_t *metrics,
                                     MHD_OPTION_CONNECTION_LIMIT, (unsigned) ADMIN_MAX_CONNECTIONS,
                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) ADMIN_TIMEOUT_S,
                                     MHD_OPTION_END);
+    int err = self->daemon ? 0 : errno;
+    if (!self->daemon) {
+        /* libmicrohttpd's errno is not always the bind's: try the bind itself. */
+        int probe = beseda_bind_probe(ai->ai_addr, ai->ai_addrlen);
+        if (probe)
+            err = probe;
+    }
     freeaddrinfo(ai);
     if (!self->daemon) {
-        log_error("cannot start the admin listener", "admin_addr", addr, "error", strerror(errno));
+        log_error("cannot start the admin listener", "admin_addr", addr,
+                  "error", err ? strerror(err) : "libmicrohttpd could not start");
         free(self);
         return NULL;
     }

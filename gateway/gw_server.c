@@ -8,6 +8,7 @@
  * before the loop got round to them), and the woken loop drains the whole
  * bus queue. */
 #include "admin_http.h"
+#include "bind_probe.h"
 #include "gw_gateway.h"
 #include "gw_static.h"
 #include "log.h"
@@ -440,7 +441,12 @@ static int create_context(server_box_t *box)
     info.foreign_loops = foreign_loops;
     s->context = lws_create_context(&info);
     if (!s->context) {
-        log_error("cannot listen", "host", s->cfg.host);
+        /* libwebsockets does not say why: try the same bind for the reason. */
+        char port[16];
+        snprintf(port, sizeof port, "%d", s->cfg.port);
+        int err = beseda_bind_probe_host(s->cfg.host, s->cfg.port);
+        log_error("cannot listen", "host", s->cfg.host, "port", port,
+                  "error", err ? strerror(err) : "libwebsockets could not create its context");
         return -1;
     }
     return 0;

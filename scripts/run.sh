@@ -17,6 +17,54 @@ PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | tail -1)
 PG_PORT=${BESEDA_DEMO_PG_PORT:-55432}
 REDIS_PORT=${BESEDA_DEMO_REDIS_PORT:-56379}
 HTTP_PORT=${BESEDA_HTTP_PORT:-8080}
+ADMIN_BASE=${BESEDA_ADMIN_BASE:-9100}
+export BESEDA_BROKER=${BESEDA_BROKER:-tcp://127.0.0.1:5570}
+export BESEDA_BROKER_PUB=${BESEDA_BROKER_PUB:-tcp://127.0.0.1:5571}
+export BESEDA_BROKER_SUB=${BESEDA_BROKER_SUB:-tcp://127.0.0.1:5572}
+# The processes, in the order they start; each gets an admin listener
+# (/metrics, /healthz, /readyz) on its own loopback port from ADMIN_BASE up.
+NAMES=(broker store-1 router-1 router-2 gateway-1)
+
+# Every port this demo takes, checked before anything is started or printed:
+# a taken port must not look like success (the banner would point at the other
+# program). "port|what|variable" per line.
+ports_wanted() {
+    echo "$HTTP_PORT|HTTP: widget, console, API|BESEDA_HTTP_PORT"
+    echo "$PG_PORT|PostgreSQL|BESEDA_DEMO_PG_PORT"
+    echo "$REDIS_PORT|Redis|BESEDA_DEMO_REDIS_PORT"
+    echo "${BESEDA_BROKER##*:}|broker bus (requests)|BESEDA_BROKER"
+    echo "${BESEDA_BROKER_PUB##*:}|broker bus (publish)|BESEDA_BROKER_PUB"
+    echo "${BESEDA_BROKER_SUB##*:}|broker bus (deliveries)|BESEDA_BROKER_SUB"
+    local i
+    for i in "${!NAMES[@]}"; do
+        echo "$((ADMIN_BASE + i))|admin listener of ${NAMES[i]}; the admin ports are BESEDA_ADMIN_BASE..+$((${#NAMES[@]} - 1))|BESEDA_ADMIN_BASE"
+    done
+}
+# Prints the program listening on TCP port $1 ("name (pid N)"), "" if none is
+# known; returns 1 if nothing listens there.
+port_holder() {
+    local port=$1 line
+    if command -v ss >/dev/null; then
+        line=$(ss -Hltnp "sport = :$port" 2>/dev/null | head -1)
+        [ -n "$line" ] || return 1
+        if [[ $line =~ users:\(\(\"([^\"]+)\",pid=([0-9]+) ]]; then
+            echo "${BASH_REMATCH[1]} (pid ${BASH_REMATCH[2]})"
+        fi
+        return 0
+    fi
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
+}
+busy=0
+while IFS='|' read -r port what var; do
+    if holder=$(port_holder "$port"); then
+        echo "beseda: port $port ($what) is already taken${holder:+ by $holder}; free it or set $var to another port" >&2
+        busy=1
+    fi
+done < <(ports_wanted)
+if [ "$busy" -ne 0 ]; then
+    echo "beseda: nothing started" >&2
+    exit 1
+fi
 mkdir -p "$VAR/log"
 if [ "$(id -u)" -eq 0 ]; then
     PG_ROOT=${BESEDA_DEMO_PG_DIR:-/var/lib/beseda-demo/$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)}
@@ -27,9 +75,31 @@ PG_DATA=$PG_ROOT/pg
 PG_LOG=$PG_ROOT/postgres.log
 [ "$PG_ROOT" = "$VAR" ] && PG_LOG=$VAR/log/postgres.log
 
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# From /: the postgres account may not be able to enter the checkout.
+as_pg() { if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 pids=()
+pid_names=()
+# Says which process exited (and the end of its log); exits non-zero.
+died() {
+    echo "beseda: $1 exited${2:+ $2}; the end of var/log/$1.log:" >&2
+    tail -n 5 "$VAR/log/$1.log" >&2 2>/dev/null || true
+    exit 1
+}
+# Waits until command "$2..." succeeds while the process of pids[$1] lives.
+wait_ready() {
+    local i=$1; shift
+    for _ in $(seq 1 300); do
+        "$@" >/dev/null 2>&1 && return 0
+        kill -0 "${pids[i]}" 2>/dev/null || died "${pid_names[i]}" "during start"
+        sleep 0.1
+    done
+    echo "beseda: ${pid_names[i]} did not become ready in 30 s; see var/log/${pid_names[i]}.log" >&2
+    exit 1
+}
+# Ctrl-C or SIGTERM: stop everything, exit 0. Any other way out (a process
+# that did not start or exited, a failed step): stop everything, exit non-zero.
 cleanup() {
+    local rc=$1
     trap - INT TERM EXIT
     echo; echo "stopping..."
     # In the reverse order of starting: gateways drain first (their clients
@@ -41,9 +111,10 @@ cleanup() {
     done
     as_pg "$PG_BIN/pg_ctl" stop -D "$PG_DATA" -m fast -w >/dev/null 2>&1 || true
     echo "stopped"
-    exit 0
+    exit "$rc"
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup 0' INT TERM
+trap 'cleanup $?' EXIT
 
 if [ "$(id -u)" -eq 0 ]; then
     # Every directory on the way must be enterable by postgres.
@@ -68,6 +139,7 @@ as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U beseda beseda 2>/dev/null
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$VAR" \
     > "$VAR/log/redis.log" 2>&1 &
 pids+=($!)
+pid_names+=(redis)
 
 export BESEDA_PG="host=127.0.0.1 port=$PG_PORT dbname=beseda user=beseda"
 export BESEDA_REDIS_HOST=127.0.0.1 BESEDA_REDIS_PORT=$REDIS_PORT
@@ -76,25 +148,28 @@ export BESEDA_WEB_ROOT=$ROOT/web
 if [ ! -f "$VAR/secret" ]; then head -c 32 /dev/urandom | base64 > "$VAR/secret"; chmod 600 "$VAR/secret"; fi
 BESEDA_SECRET=$(cat "$VAR/secret"); export BESEDA_SECRET
 
+wait_ready 0 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping
+
 B=$ROOT/build
-# Each process gets an admin listener (/metrics, /healthz, /readyz) on its own
-# loopback port, from ADMIN_BASE up (docs/OPERATIONS.md).
-ADMIN_BASE=${BESEDA_ADMIN_BASE:-9100}
 admin_port=$ADMIN_BASE
 admin_urls=()
+# Starts process $1 (one of NAMES, in order) and waits for its /readyz.
 start() {
     local name=$1; shift
     BESEDA_NAME=$name BESEDA_ADMIN_ADDR=127.0.0.1:$admin_port "$@" >> "$VAR/log/$name.log" 2>&1 &
     pids+=($!)
+    pid_names+=("$name")
     admin_urls+=("$(printf '  %-10s http://127.0.0.1:%s/metrics' "$name" "$admin_port")")
+    wait_ready $((${#pids[@]} - 1)) curl -fs "http://127.0.0.1:$admin_port/readyz"
     admin_port=$((admin_port + 1))
 }
 start broker "$B/beseda-broker"
-"$B/beseda-store" migrate >> "$VAR/log/store.log" 2>&1
+"$B/beseda-store" migrate >> "$VAR/log/store-1.log" 2>&1 || died "store-1" "(migrate failed)"
 start store-1 "$B/beseda-store"
 start router-1 "$B/beseda-router"
 start router-2 "$B/beseda-router"
 start gateway-1 "$B/beseda-gateway"
+wait_ready $((${#pids[@]} - 1)) curl -fs "http://127.0.0.1:$HTTP_PORT/healthz"
 
 if [ ! -f "$VAR/demo.env" ]; then
     site=$("$B/beseda-store" create-site --name "Demo shop")
@@ -107,10 +182,6 @@ fi
 # shellcheck disable=SC1091
 . "$VAR/demo.env"
 
-for _ in $(seq 1 100); do
-    curl -fs "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
 cat <<EOT
 
 beseda is running (logs in var/log/, database files in $PG_DATA).
@@ -124,6 +195,9 @@ $(printf '%s\n' "${admin_urls[@]}")
 
 Press Ctrl-C to stop.
 EOT
+# Any process that exits from now on ends the demo with a non-zero status.
 wait -n "${pids[@]}" || true
-echo "a process exited; see var/log/" >&2
-exit 1
+for i in "${!pids[@]}"; do
+    kill -0 "${pids[i]}" 2>/dev/null || died "${pid_names[i]}"
+done
+died "a process"

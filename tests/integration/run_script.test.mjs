@@ -4,7 +4,8 @@
 // so it never collides with a real `make run` on this machine.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -80,8 +81,9 @@ function runScript(p, env) {
       const t = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 20000);
       await r.exited; clearTimeout(t);
     }
-    const m = r.out.match(/database files in (\S+)\/pg\b/);
-    if (m && m[1].startsWith('/var/lib/beseda-demo/')) fs.rmSync(m[1], { recursive: true, force: true });
+    // As root the database files are in /var/lib/beseda-demo/<hash of the checkout path>.
+    const hash = createHash('sha256').update(p).digest('hex').slice(0, 12);
+    if (process.getuid() === 0) fs.rmSync(`/var/lib/beseda-demo/${hash}`, { recursive: true, force: true });
   });
   return r;
 }
@@ -101,4 +103,63 @@ test('run.sh starts from a checkout under a 0700 directory, serves /healthz, and
   await r.exited;
   assert.equal(r.code, 0, `exit after Ctrl-C:\n${r.out}`);
   assert.match(r.out, /stopped/);
+});
+
+/** A listener on port (as another program would hold it); closed at the end. */
+async function occupy(port) {
+  const srv = net.createServer();
+  await new Promise((resolve, reject) => { srv.once('error', reject); srv.listen(port, '127.0.0.1', resolve); });
+  cleanups.push(() => new Promise((resolve) => srv.close(resolve)));
+  return srv;
+}
+
+test('a taken port stops run.sh before it starts or prints anything: the port, its variable and its holder, exit non-zero', { timeout: 60000 }, async () => {
+  const p = copyCheckout();
+  const env = await demoEnv();
+  await occupy(Number(env.BESEDA_HTTP_PORT));
+  const admin = Number(env.BESEDA_ADMIN_BASE) + 2;   // router-1's admin port
+  await occupy(admin);
+  const r = runScript(p, env);
+  await r.exited;
+  assert.notEqual(r.code, 0, r.out);
+  assert.doesNotMatch(r.out, /beseda is running/);
+  assert.match(r.out, new RegExp(`port ${env.BESEDA_HTTP_PORT} \\(HTTP[^)]*\\) is already taken by node \\(pid ${process.pid}\\); free it or set BESEDA_HTTP_PORT to another port`));
+  assert.match(r.out, new RegExp(`port ${admin} \\(admin listener of router-1; [^)]*\\) is already taken.*set BESEDA_ADMIN_BASE to another port`));
+  assert.ok(!fs.existsSync(path.join(p, 'var', 'log', 'gateway-1.log')), 'nothing was started');
+});
+
+test('a process that exits after the start ends run.sh with a non-zero status naming it', { timeout: 180000 }, async () => {
+  const p = copyCheckout();
+  const env = await demoEnv();
+  const r = runScript(p, env);
+  await waitFor(() => /beseda is running/.test(r.out) || r.code !== undefined,
+    { timeoutMs: 120000, intervalMs: 200, what: 'the banner' });
+  assert.match(r.out, /beseda is running/, r.out);
+  const gw = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).find((d) => {
+    try { return fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').startsWith(path.join(p, 'build', 'beseda-gateway')); } catch { return false; }
+  });
+  assert.ok(gw, 'the gateway process of this copy');
+  process.kill(Number(gw), 'SIGKILL');
+  await waitFor(() => r.code !== undefined, { timeoutMs: 30000, what: 'run.sh to exit' });
+  assert.notEqual(r.code, 0, r.out);
+  assert.match(r.out, /gateway-1 exited/);
+});
+
+test('a listener that cannot bind logs its address and the reason', { timeout: 60000 }, async () => {
+  const port = await freePort();
+  await occupy(port);
+  const bus = [await freePort(), await freePort(), await freePort()].map((x) => `tcp://127.0.0.1:${x}`);
+  const run = (bin, env) => spawnSync(path.join(BUILD, bin), [], {
+    env: { ...process.env, BESEDA_SECRET: 'x'.repeat(40), BESEDA_BROKER: bus[0], BESEDA_BROKER_PUB: bus[1], BESEDA_BROKER_SUB: bus[2], ...env },
+    encoding: 'utf8', timeout: 20000,
+  });
+  const gw = run('beseda-gateway', { BESEDA_HTTP_HOST: '127.0.0.1', BESEDA_HTTP_PORT: String(port) });
+  assert.notEqual(gw.status, 0);
+  assert.match(gw.stdout + gw.stderr, new RegExp(`"msg":"cannot listen","host":"127.0.0.1","port":"${port}","error":"Address already in use"`));
+  const admin = run('beseda-broker', { BESEDA_ADMIN_ADDR: `127.0.0.1:${port}` });
+  assert.notEqual(admin.status, 0);
+  assert.match(admin.stdout + admin.stderr, new RegExp(`"msg":"cannot start the admin listener","admin_addr":"127.0.0.1:${port}","error":"Address already in use"`));
+  const broker = run('beseda-broker', { BESEDA_BROKER: `tcp://127.0.0.1:${port}` });
+  assert.notEqual(broker.status, 0);
+  assert.match(broker.stdout + broker.stderr, new RegExp(`"msg":"cannot bind","endpoint":"tcp://127.0.0.1:${port}","error":"Address already in use"`));
 });
