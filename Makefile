@@ -1,7 +1,7 @@
 # beseda — build, run, test.
 #   make          build the four processes into build/
-#   make run      install what is missing, build, start a demo cluster (Ctrl-C stops it)
-#   make test     install what is missing, build, run every test; ends with "N passed, N failed"
+#   make run      install what running needs, build, start a demo cluster (Ctrl-C stops it)
+#   make test     install what testing needs too, build, run every test; ends with "N passed, N failed"
 #   make asan     build with AddressSanitizer + UBSan into build-asan/
 #   make fuzz     run every libFuzzer target FUZZ_SECONDS (30) each, built into build-fuzz/
 
@@ -20,7 +20,7 @@ BINARIES    = $(PROCESSES:%=$(BUILD)/beseda-%)
 UNIT_SRC    = $(wildcard tests/unit/test_*.c)
 UNIT_BIN    = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all clean run test unit deps asan $(PROCESSES)
+.PHONY: all clean run test unit deps deps-run asan $(PROCESSES)
 all: $(BINARIES)
 $(PROCESSES): %: $(BUILD)/beseda-%
 
@@ -66,10 +66,14 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(foreach p,$(PROCESSES),$(BUILD)/lib
 
 unit: $(UNIT_BIN)
 
+# `make run` installs only what building and running needs; `make test` (and
+# `make deps`) the test tooling on top (scripts/deps.sh).
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh test
+deps-run:
+	@scripts/deps.sh run
 
-run: deps
+run: deps-run
 	@$(MAKE) --no-print-directory all
 	@scripts/run.sh
 

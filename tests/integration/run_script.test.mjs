@@ -163,3 +163,17 @@ test('a listener that cannot bind logs its address and the reason', { timeout: 6
   assert.notEqual(broker.status, 0);
   assert.match(broker.stdout + broker.stderr, new RegExp(`"msg":"cannot bind","endpoint":"tcp://127.0.0.1:${port}","error":"Address already in use"`));
 });
+
+test('make run installs only what running needs; make test adds the test tooling', () => {
+  const list = (what) => spawnSync(path.join(ROOT, 'scripts', 'deps.sh'), ['--list', what], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  const run = list('run'); const all = list('test');
+  for (const p of ['postgresql', 'redis-server', 'libwebsockets-dev', 'curl', 'nodejs']) assert.ok(run.includes(p), `run needs ${p}`);
+  for (const p of ['chromium', 'clang', 'docker-compose', 'haproxy', 'mmdb-bin', 'npm']) {
+    assert.ok(!run.includes(p), `run must not install ${p}`);
+    assert.ok(all.includes(p), `test needs ${p}`);
+  }
+  for (const p of run) assert.ok(all.includes(p), `test needs what run needs (${p})`);
+  const dry = (target) => spawnSync('make', ['-n', '--no-print-directory', target], { cwd: ROOT, encoding: 'utf8' }).stdout;
+  assert.match(dry('run'), /scripts\/deps\.sh run\b/);
+  assert.match(dry('test'), /scripts\/deps\.sh test\b/);
+});
