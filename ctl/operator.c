@@ -3,6 +3,7 @@
  * (--password-stdin) or is generated and printed once; the store keeps only
  * its argon2id hash. A reset also ends the operator's sessions. */
 #include "ctl.h"
+#include "table.h"
 #include "util.h"
 #include <stdio.h>
 #include <string.h>
@@ -161,7 +162,11 @@ static void print_operators(ctl_t *ctl, const Beseda__AdminOperatorList *list)
     printf("%-36s %-32s %-20s %-8s %s\n", "ID", "EMAIL", "NAME", "ROLE", "MAX CHATS");
     for (size_t i = 0; i < list->n_operators; i++) {
         const Beseda__AdminOperator *op = list->operators[i];
-        printf("%-36s %-32s %-20.20s %-8s %u\n", op->id, op->email, op->name, op->role, op->max_chats);
+        /* Columns by display width, names cut on a character boundary. */
+        char email[512], name[256];
+        ctl_cell(email, sizeof email, op->email, ctl_text_width(op->email) > 32 ? 0 : 32, 1);
+        ctl_cell(name, sizeof name, op->name, 20, 1);
+        printf("%-36s %s %s %-8s %u\n", op->id, email, name, op->role, op->max_chats);
     }
 }
 

@@ -2,6 +2,7 @@
  * Both print the widget embed snippet, which needs the public URL of the
  * gateways (--gateway-url or BESEDA_PUBLIC_URL). */
 #include "ctl.h"
+#include "table.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -117,7 +118,9 @@ static void print_sites(ctl_t *ctl, const Beseda__SiteList *list, const char *ur
     printf("%-36s %-24s %s\n", "ID", "NAME", "ORIGINS");
     for (size_t i = 0; i < list->n_sites; i++) {
         const Beseda__SiteInfo *s = list->sites[i];
-        printf("%-36s %-24.24s ", s->id, s->name);
+        char name[256];
+        ctl_cell(name, sizeof name, s->name, 24, 1);
+        printf("%-36s %s ", s->id, name);
         for (size_t j = 0; j < s->n_origins; j++)
             printf("%s%s", j ? "," : "", s->origins[j]);
         printf("%s\n", s->n_origins ? "" : "(any listed by the gateway)");

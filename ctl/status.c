@@ -4,6 +4,7 @@
  * parallel. No broker answer: exit 3. No store answer: the broker part is
  * still printed, queues are reported unavailable, exit 1. */
 #include "ctl.h"
+#include "table.h"
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -91,9 +92,11 @@ static void print_text(const Beseda__ClusterStatus *s, const Beseda__QueueLength
         return;
     }
     printf("\n%-36s %-24s %-7s %s\n", "SITE", "NAME", "QUEUED", "ASSIGNED");
-    for (size_t i = 0; i < q->n_sites; i++)
-        printf("%-36s %-24.24s %-7u %u\n", q->sites[i]->site_id, q->sites[i]->site_name,
-               q->sites[i]->queued, q->sites[i]->assigned);
+    for (size_t i = 0; i < q->n_sites; i++) {
+        char name[256];
+        ctl_cell(name, sizeof name, q->sites[i]->site_name, 24, 1);
+        printf("%-36s %s %-7u %u\n", q->sites[i]->site_id, name, q->sites[i]->queued, q->sites[i]->assigned);
+    }
 }
 
 /* Packs the two requests; 0, or -1 when out of memory. */

@@ -95,6 +95,24 @@ test('operator create: a generated password and one from stdin both log in; list
   assert.match(noSite.stderr, /not_found/);
 });
 
+/** Terminal columns of a string: CJK two a character, everything else here one. */
+const columns = (s) => [...s].reduce((w, ch) => w + (/[\u1100-\u115F\u2E80-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFF00-\uFF60]/.test(ch) ? 2 : 1), 0);
+
+test('operator list cuts UTF-8 names on a character boundary and lines up the columns by display width', async () => {
+  const site = await c.createSite('Columns shop');
+  const names = ['Анна Смирнова-Петровская', '王小明', 'Bob', 'Ёж'];
+  for (const name of names) await c.createOperator(site.id, { name });
+  const r = await c.ctl(['operator', 'list', '--site', site.id]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n').filter(Boolean);
+  assert.equal(lines.length, 1 + names.length, r.stdout);
+  assert.ok(!r.stdout.includes('\uFFFD'), `no character cut in half:\n${r.stdout}`);
+  assert.ok(lines.some((l) => l.includes('Анна Смирнова-Петро…')), `the long name cut whole, with an ellipsis:\n${r.stdout}`);
+  // The ROLE column starts at the same terminal column on every line.
+  const roleAt = lines.map((l) => columns(l.slice(0, l.search(/ (ROLE|operator|admin) /))));
+  assert.ok(roleAt.every((x) => x === roleAt[0] && x > 0), `ROLE column at ${roleAt.join(', ')}:\n${r.stdout}`);
+});
+
 test('reset-password: the old password is refused, the new one accepted', async () => {
   const op = await c.createOperator(c.site.id, { name: 'Reset me', password: 'old password 1' });
   const r = await c.ctl(['operator', 'reset-password', '--email', op.email, '--password-stdin'], { input: 'new password 2\n' });
