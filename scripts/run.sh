@@ -188,7 +188,8 @@ beseda is running (logs in var/log/, database files in $PG_DATA).
   demo page with the chat widget:  http://127.0.0.1:$HTTP_PORT/demo.html?site=$SITE
   operator console:                http://127.0.0.1:$HTTP_PORT/console/
   operator login:                  $EMAIL / $PASSWORD
-  embed snippet for your pages:    <script src="http://127.0.0.1:$HTTP_PORT/widget.js" data-site="$SITE" async></script>
+  embed snippet for this machine:  <script src="http://127.0.0.1:$HTTP_PORT/widget.js" data-site="$SITE" async></script>
+                                   (a real site: https and your own host name, see README.md "The widget on a real site")
 
 metrics (also /healthz and /readyz on each port):
 $(printf '%s\n' "${admin_urls[@]}")
