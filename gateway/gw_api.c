@@ -142,6 +142,7 @@ static uint8_t *pack_request(gw_api_req_t *req, const char *status, size_t *len)
     Beseda__ApiSettingsPut put = BESEDA__API_SETTINGS_PUT__INIT;
     Beseda__ApiOperators ops = BESEDA__API_OPERATORS__INIT;
     Beseda__ApiStatus st = BESEDA__API_STATUS__INIT;
+    Beseda__ApiMailOutbox outbox = BESEDA__API_MAIL_OUTBOX__INIT;
     put_str_field(&r.gateway_id, req->server->cfg.gateway_id);
     put_str_field(&r.conn_id, req->id_str);
     char ip[GW_IP_MAX] = "";
@@ -164,6 +165,11 @@ static uint8_t *pack_request(gw_api_req_t *req, const char *status, size_t *len)
         ops.session = req->token;
         r.body_case = BESEDA__ROUTER_REQUEST__BODY_API_OPERATORS;
         r.api_operators = &ops;
+        break;
+    case GW_REQ_API_MAIL_OUTBOX:
+        outbox.session = req->token;
+        r.body_case = BESEDA__ROUTER_REQUEST__BODY_API_MAIL_OUTBOX;
+        r.api_mail_outbox = &outbox;
         break;
     default:
         st.session = req->token;
@@ -227,7 +233,10 @@ static int route(gw_api_req_t *req, const char *uri)
         req->kind = GW_REQ_API_OPERATORS;
     else if (strcmp(uri, "/api/v1/status") == 0)
         req->kind = GW_REQ_API_STATUS;
+    else if (strcmp(uri, "/api/v1/mail/outbox") == 0 && !req->is_put)
+        req->kind = GW_REQ_API_MAIL_OUTBOX;
     else if (strcmp(uri, "/api/v1/settings") == 0 || strcmp(uri, "/api/v1/operators") == 0
+             || strcmp(uri, "/api/v1/mail/outbox") == 0
              || strncmp(uri, "/api/v1/settings/", 17) == 0) {
         answer_error(req, "method_not_allowed", "method not allowed on this path");
         return -1;

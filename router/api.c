@@ -9,6 +9,7 @@
  *   api_settings_get  -> StoreSettingsGet            (admin)
  *   api_settings_put  -> StoreSettingsPut            (admin; the store validates)
  *   api_operators     -> StoreListOperators + presence  (any operator of the site)
+ *   api_mail_outbox   -> StoreMailOutbox             (admin; mail not sent and why)
  *   api_status        -> presence (the operator's own status; status.c)
  *
  * Rate limits are the gateway's (per IP). */
@@ -28,6 +29,7 @@ static const char *request_session(const Beseda__RouterRequest *msg)
     case BESEDA__ROUTER_REQUEST__BODY_API_SETTINGS_GET: return msg->api_settings_get->session;
     case BESEDA__ROUTER_REQUEST__BODY_API_SETTINGS_PUT: return msg->api_settings_put->session;
     case BESEDA__ROUTER_REQUEST__BODY_API_OPERATORS:    return msg->api_operators->session;
+    case BESEDA__ROUTER_REQUEST__BODY_API_MAIL_OUTBOX:  return msg->api_mail_outbox->session;
     case BESEDA__ROUTER_REQUEST__BODY_API_STATUS:       return msg->api_status->session;
     default:                                            return "";
     }
@@ -96,6 +98,14 @@ void api_on_session(router_t *self, job_t *job, Beseda__StoreReply *reply)
         sg.site_id = job->site_id;
         request.body_case = BESEDA__STORE_REQUEST__BODY_SETTINGS_GET;
         request.settings_get = &sg;
+        call_store(self, job, &request);
+        return;
+    }
+    if (job->msg->body_case == BESEDA__ROUTER_REQUEST__BODY_API_MAIL_OUTBOX) {
+        Beseda__StoreMailOutbox mo = BESEDA__STORE_MAIL_OUTBOX__INIT;
+        mo.site_id = job->site_id;
+        request.body_case = BESEDA__STORE_REQUEST__BODY_MAIL_OUTBOX;
+        request.mail_outbox = &mo;
         call_store(self, job, &request);
         return;
     }

@@ -66,6 +66,8 @@ static store_err_t dispatch(store_ctx_t *ctx, const Beseda__StoreRequest *req,
         return store_offline(ctx, req->offline, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_TRANSCRIPT:
         return store_transcript(ctx, req->transcript, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_MAIL_OUTBOX:
+        return store_mail_outbox(ctx, req->mail_outbox, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_GROUPS:
         return store_groups(ctx, req->groups, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_TRANSFER:

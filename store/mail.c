@@ -157,3 +157,46 @@ store_err_t store_transcript(store_ctx_t *ctx, const Beseda__StoreTranscript *re
                                "transcript: too many sent to this address or from this site; try later");
     return STORE_INTERNAL;
 }
+
+/* GET /api/v1/mail/outbox: the JSON is built by PostgreSQL in one statement
+ * (counts and the newest unsent rows). A row without recipients of its own
+ * goes to the site's offline.to as it is now: shown as such. */
+store_err_t store_mail_outbox(store_ctx_t *ctx, const Beseda__StoreMailOutbox *req,
+                              Beseda__StoreReply *reply, store_mem_t *mem)
+{
+    if (!store_valid_uuid(req->site_id))
+        return STORE_BAD_REQUEST;
+    char limit[16];
+    unsigned n = req->limit > 0 && req->limit < MAIL_OUTBOX_LIST_MAX ? req->limit : MAIL_OUTBOX_LIST_MAX;
+    snprintf(limit, sizeof limit, "%u", n);
+    const char *params[] = { req->site_id, limit };
+    PGresult *res;
+    db_status_t st = store_db_query(ctx->db,
+        "SELECT json_build_object("
+        " 'pending', (SELECT count(*) FROM mail_outbox WHERE site_id = $1::uuid AND state = 'pending'),"
+        " 'failed', (SELECT count(*) FROM mail_outbox WHERE site_id = $1::uuid AND state = 'failed'),"
+        " 'sent_last_day', (SELECT count(*) FROM mail_outbox WHERE site_id = $1::uuid AND state = 'sent'"
+        "                   AND sent_at > now() - interval '1 day'),"
+        " 'messages', coalesce((SELECT json_agg(json_build_object("
+        "     'id', m.id, 'kind', m.kind, 'state', m.state,"
+        "     'to', CASE WHEN cardinality(m.recipients) > 0 THEN m.recipients ELSE beseda_mail_to(m.site_id) END,"
+        "     'subject', m.subject, 'attempts', m.attempts, 'last_error', m.last_error,"
+        "     'created_ms', (extract(epoch FROM m.created_at) * 1000)::bigint,"
+        "     'next_attempt_ms', CASE WHEN m.state = 'pending'"
+        "                        THEN (extract(epoch FROM m.next_attempt_at) * 1000)::bigint END)"
+        "     ORDER BY m.created_at DESC, m.id)"
+        "   FROM (SELECT * FROM mail_outbox WHERE site_id = $1::uuid AND state <> 'sent'"
+        "         ORDER BY created_at DESC, id LIMIT $2::int) m), '[]'::json))::text",
+        2, params, &res);
+    if (st != DB_OK)
+        return rows_err(st);
+    store_mem_keep(mem, res);
+    Beseda__ApiDocument *d = store_mem_alloc(mem, sizeof *d);
+    if (!d || PQntuples(res) != 1)
+        return STORE_INTERNAL;
+    beseda__api_document__init(d);
+    d->json = PQgetvalue(res, 0, 0);
+    reply->body_case = BESEDA__STORE_REPLY__BODY_DOCUMENT;
+    reply->document = d;
+    return STORE_OK;
+}

@@ -20,6 +20,12 @@ store_err_t store_offline(store_ctx_t *ctx, const Beseda__StoreOffline *req,
                           Beseda__StoreReply *reply, store_mem_t *mem);
 store_err_t store_transcript(store_ctx_t *ctx, const Beseda__StoreTranscript *req,
                              Beseda__StoreReply *reply, store_mem_t *mem);
+/* The site's mail that is not sent yet (pending) or never will be (failed),
+ * newest first, with attempts and the last error, as an ApiDocument (JSON;
+ * docs/PROTOCOL.md GET /api/v1/mail/outbox). */
+#define MAIL_OUTBOX_LIST_MAX          100
+store_err_t store_mail_outbox(store_ctx_t *ctx, const Beseda__StoreMailOutbox *req,
+                              Beseda__StoreReply *reply, store_mem_t *mem);
 /* An arena copy of s with every control character made a space. */
 char *store_mail_one_line(store_mem_t *mem, const char *s);
 
