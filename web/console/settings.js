@@ -5,6 +5,7 @@
 
 import { el } from '../widget/lib/ui.js';
 import { api } from './api.js';
+import { outboxSection } from './outbox.js';
 
 const SECTIONS = [
   { id: 'routing', title: 'Routing: groups and distribution rules', hint: 'timezone, groups [{id, name, operators}], rules [{name, match, groups, fallback_groups, mode, notify, response_limit_s, hours}]' },
@@ -22,7 +23,7 @@ export async function openSettings(container, session) {
   const doc = got.json;
   const version = el('p', { class: 'muted settings-version', text: `Version ${doc.version}` });
   const nodes = SECTIONS.map((section) => sectionNode(section, doc[section.id], session, version));
-  container.replaceChildren(version, ...nodes);
+  container.replaceChildren(version, ...nodes, outboxSection(session));
 }
 
 function sectionNode(section, value, session, versionNode) {
