@@ -17,6 +17,7 @@ PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | tail -1)
 PG_PORT=${BESEDA_DEMO_PG_PORT:-55432}
 REDIS_PORT=${BESEDA_DEMO_REDIS_PORT:-56379}
 HTTP_PORT=${BESEDA_HTTP_PORT:-8080}
+SMTP_PORT=${BESEDA_DEMO_SMTP_PORT:-2525}
 ADMIN_BASE=${BESEDA_ADMIN_BASE:-9100}
 export BESEDA_BROKER=${BESEDA_BROKER:-tcp://127.0.0.1:5570}
 export BESEDA_BROKER_PUB=${BESEDA_BROKER_PUB:-tcp://127.0.0.1:5571}
@@ -32,6 +33,7 @@ ports_wanted() {
     echo "$HTTP_PORT|HTTP: widget, console, API|BESEDA_HTTP_PORT"
     echo "$PG_PORT|PostgreSQL|BESEDA_DEMO_PG_PORT"
     echo "$REDIS_PORT|Redis|BESEDA_DEMO_REDIS_PORT"
+    echo "$SMTP_PORT|demo mail sink (SMTP)|BESEDA_DEMO_SMTP_PORT"
     echo "${BESEDA_BROKER##*:}|broker bus (requests)|BESEDA_BROKER"
     echo "${BESEDA_BROKER_PUB##*:}|broker bus (publish)|BESEDA_BROKER_PUB"
     echo "${BESEDA_BROKER_SUB##*:}|broker bus (deliveries)|BESEDA_BROKER_SUB"
@@ -85,6 +87,14 @@ died() {
     tail -n 5 "$VAR/log/$1.log" >&2 2>/dev/null || true
     exit 1
 }
+# True if TCP port $1 is listened on by process $2 (when ss can tell): a port
+# taken by another program after the check must not pass for ours.
+listening_ours() {
+    command -v ss >/dev/null || return 0
+    ss -Hltnp "sport = :$1" 2>/dev/null | grep -q "pid=$2,"
+}
+# True if http://127.0.0.1:$1$2 answers 2xx and process $3 listens on port $1.
+http_ready() { curl -fs "http://127.0.0.1:$1$2" >/dev/null 2>&1 && listening_ours "$1" "$3"; }
 # Waits until command "$2..." succeeds while the process of pids[$1] lives.
 wait_ready() {
     local i=$1; shift
@@ -100,7 +110,8 @@ wait_ready() {
 # that did not start or exited, a failed step): stop everything, exit non-zero.
 cleanup() {
     local rc=$1
-    trap - INT TERM EXIT
+    trap '' INT TERM    # a second Ctrl-C must not cut the stopping short
+    trap - EXIT
     echo; echo "stopping..."
     # In the reverse order of starting: gateways drain first (their clients
     # are told to reconnect while the routers and store still answer), the
@@ -136,6 +147,7 @@ as_pg "$PG_BIN/pg_ctl" start -D "$PG_DATA" -w -l "$PG_LOG" \
     -o "-p $PG_PORT -k $PG_ROOT -c listen_addresses=127.0.0.1" >/dev/null
 as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U beseda beseda 2>/dev/null || true
 
+redis_ready() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && listening_ours "$REDIS_PORT" "${pids[0]}"; }
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$VAR" \
     > "$VAR/log/redis.log" 2>&1 &
 pids+=($!)
@@ -148,7 +160,16 @@ export BESEDA_WEB_ROOT=$ROOT/web
 if [ ! -f "$VAR/secret" ]; then head -c 32 /dev/urandom | base64 > "$VAR/secret"; chmod 600 "$VAR/secret"; fi
 BESEDA_SECRET=$(cat "$VAR/secret"); export BESEDA_SECRET
 
-wait_ready 0 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping
+wait_ready 0 redis_ready
+
+# The demo's mail goes to a local sink that writes each message to var/mail/
+# (scripts/mail-sink.mjs), never out to the Internet.
+MAIL_DIR=$VAR/mail
+node "$ROOT/scripts/mail-sink.mjs" --port "$SMTP_PORT" --dir "$MAIL_DIR" >> "$VAR/log/mail-sink.log" 2>&1 &
+pids+=($!)
+pid_names+=(mail-sink)
+smtp_ready() { (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && listening_ours "$SMTP_PORT" "${pids[1]}"; }
+wait_ready 1 smtp_ready
 
 B=$ROOT/build
 admin_port=$ADMIN_BASE
@@ -160,7 +181,7 @@ start() {
     pids+=($!)
     pid_names+=("$name")
     admin_urls+=("$(printf '  %-10s http://127.0.0.1:%s/metrics' "$name" "$admin_port")")
-    wait_ready $((${#pids[@]} - 1)) curl -fs "http://127.0.0.1:$admin_port/readyz"
+    wait_ready $((${#pids[@]} - 1)) http_ready "$admin_port" /readyz "${pids[-1]}"
     admin_port=$((admin_port + 1))
 }
 start broker "$B/beseda-broker"
@@ -169,7 +190,11 @@ start store-1 "$B/beseda-store"
 start router-1 "$B/beseda-router"
 start router-2 "$B/beseda-router"
 start gateway-1 "$B/beseda-gateway"
-wait_ready $((${#pids[@]} - 1)) curl -fs "http://127.0.0.1:$HTTP_PORT/healthz"
+wait_ready $((${#pids[@]} - 1)) http_ready "$HTTP_PORT" /healthz "${pids[-1]}"
+# Everything must still be running when the banner says so.
+for i in "${!pids[@]}"; do
+    kill -0 "${pids[i]}" 2>/dev/null || died "${pid_names[i]}" "during start"
+done
 
 if [ ! -f "$VAR/demo.env" ]; then
     site=$("$B/beseda-store" create-site --name "Demo shop")
@@ -181,6 +206,17 @@ if [ ! -f "$VAR/demo.env" ]; then
 fi
 # shellcheck disable=SC1091
 . "$VAR/demo.env"
+# The demo site's mail (offline form, transcripts, missed chats) goes to the
+# sink; set once, and again when the sink's port moved, never over a mail
+# server an admin set (their "from" is not the demo's).
+DEMO_FROM=demo-mail@beseda.local
+offline_doc="{\"smtp_url\":\"smtp://127.0.0.1:$SMTP_PORT\",\"smtp_user\":\"\",\"smtp_password\":\"\",\"from\":\"$DEMO_FROM\",\"to\":[\"$EMAIL\"]}"
+psql "host=127.0.0.1 port=$PG_PORT dbname=beseda user=beseda" -v ON_ERROR_STOP=1 -qAt -c "
+    INSERT INTO site_settings (site_id, offline) VALUES ('$SITE', '$offline_doc'::jsonb)
+    ON CONFLICT (site_id) DO UPDATE SET offline = EXCLUDED.offline, version = site_settings.version + 1
+    WHERE coalesce(site_settings.offline->>'smtp_url', '') = ''
+       OR (site_settings.offline->>'from' = '$DEMO_FROM' AND site_settings.offline <> EXCLUDED.offline)" \
+    >> "$VAR/log/store-1.log" 2>&1 || echo "beseda: could not point the demo site's mail at the sink (see var/log/store-1.log)" >&2
 
 cat <<EOT
 
@@ -190,6 +226,11 @@ beseda is running (logs in var/log/, database files in $PG_DATA).
   operator login:                  $EMAIL / $PASSWORD
   embed snippet for this machine:  <script src="http://127.0.0.1:$HTTP_PORT/widget.js" data-site="$SITE" async></script>
                                    (a real site: https and your own host name, see README.md "The widget on a real site")
+
+demo mail (offline form, transcripts, missed-chat notices) is not sent out:
+  each message lands in $MAIL_DIR/ as an .eml file (a local SMTP sink on
+  127.0.0.1:$SMTP_PORT; set a real server in the console: Settings, "Offline form
+  and e-mail"). Mail that could not be delivered, and why: Settings, "Outgoing mail".
 
 metrics (also /healthz and /readyz on each port):
 $(printf '%s\n' "${admin_urls[@]}")

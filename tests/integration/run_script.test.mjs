@@ -11,6 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, freePort, waitFor } from '../lib/cluster.mjs';
+import { visitor, clientId } from '../lib/client.mjs';
 
 const BUILD = process.env.BESEDA_BUILD || path.join(ROOT, 'build');
 const cleanups = [];
@@ -99,6 +100,21 @@ test('run.sh starts from a checkout under a 0700 directory, serves /healthz, and
   assert.equal(res.status, 200);
   assert.ok(r.out.includes(`http://127.0.0.1:${env.BESEDA_HTTP_PORT}/console/`), r.out);
   if (process.getuid() === 0) assert.match(r.out, /database files in \/var\/lib\/beseda-demo\/[0-9a-f]{12}\/pg/);
+
+  // Out of the box the demo's mail lands in var/mail/ (the banner says so):
+  // an offline message through the widget's protocol becomes a file there.
+  const mailDir = path.join(p, 'var', 'mail');
+  assert.ok(r.out.includes(`lands in ${mailDir}/`), r.out);
+  const site = fs.readFileSync(path.join(p, 'var', 'demo.env'), 'utf8').match(/^SITE=(\S+)$/m)[1];
+  const v = await visitor(`ws://127.0.0.1:${env.BESEDA_HTTP_PORT}/ws/visitor`, site);
+  const ok = await v.request({ type: 'offline', client_id: clientId('off'), name: 'Пётр', email: 'petr@example.ru', text: 'Перезвоните мне' }, 'ok');
+  assert.equal(ok.type, 'ok', JSON.stringify(ok));
+  v.close();
+  const file = await waitFor(() => (fs.existsSync(mailDir) ? fs.readdirSync(mailDir).find((f) => f.endsWith('.eml')) : null),
+    { timeoutMs: 30000, intervalMs: 200, what: 'a mail file in var/mail' });
+  const mail = fs.readFileSync(path.join(mailDir, file), 'utf8');
+  assert.match(mail, /^X-Beseda-Sink-To: demo@beseda\.local/m, mail);
+  assert.match(mail, /^Reply-To: petr@example\.ru/m);
   r.child.kill('SIGINT');
   await r.exited;
   assert.equal(r.code, 0, `exit after Ctrl-C:\n${r.out}`);
