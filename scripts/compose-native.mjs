@@ -172,12 +172,16 @@ function imageFromDockerfile(file, imageRoot) {
       default: break;
     }
   }
-  // Lay the image out as symlinks under imageRoot: only what the image holds is there.
+  // Lay the image out under imageRoot: only what the image holds is there.
+  // Copies, not symlinks into the checkout: the services run as other
+  // accounts (nobody, postgres), which cannot enter a clone under a 0700
+  // directory such as /root/beseda.
   for (const c of img.copies) {
     if (!fs.existsSync(c.host)) fail(`${file}: ${c.host} (copied to ${c.target}) does not exist; run make`);
     const at = path.join(imageRoot, c.target);
     fs.mkdirSync(path.dirname(at), { recursive: true, mode: 0o755 });
-    fs.symlinkSync(c.host, at);
+    fs.cpSync(c.host, at, { recursive: true, dereference: true });
+    fs.chmodSync(at, fs.statSync(at).isDirectory() ? 0o755 : fs.statSync(c.host).mode & 0o755 | 0o444);
   }
   const mapPath = (p) => (p.startsWith('/') && img.copies.some((c) => p === c.target || p.startsWith(path.posix.dirname(c.target) + '/')
     || c.target.startsWith(p.replace(/\/$/, '') + '/')) ? path.join(imageRoot, p) : p);
