@@ -74,6 +74,7 @@ deps-run:
 	@scripts/deps.sh run
 
 run: deps-run
+	@scripts/run.sh --check-ports
 	@$(MAKE) --no-print-directory all
 	@scripts/run.sh
 

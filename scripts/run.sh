@@ -67,6 +67,8 @@ if [ "$busy" -ne 0 ]; then
     echo "beseda: nothing started" >&2
     exit 1
 fi
+# `run.sh --check-ports`: only this check (make run does it before building).
+[ "${1:-}" = --check-ports ] && exit 0
 mkdir -p "$VAR/log"
 if [ "$(id -u)" -eq 0 ]; then
     PG_ROOT=${BESEDA_DEMO_PG_DIR:-/var/lib/beseda-demo/$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)}
