@@ -4,7 +4,7 @@
 // so it never collides with a real `make run` on this machine.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -68,9 +68,10 @@ async function demoEnv() {
 }
 
 /** Starts run.sh in checkout p; collects its output; stops it (and the database dir it made) at the end. */
-function runScript(p, env) {
+function runScript(p, env, { user } = {}) {
+  const ids = user ? { uid: Number(execFileSync('id', ['-u', user])), gid: Number(execFileSync('id', ['-g', user])) } : {};
   const child = spawn(path.join(p, 'scripts', 'run.sh'), [], {
-    cwd: os.tmpdir(), env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: os.tmpdir(), env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...ids,
   });
   const r = { child, out: '', code: undefined };
   child.stdout.on('data', (d) => { r.out += d; });
@@ -192,4 +193,24 @@ test('make run installs only what running needs; make test adds the test tooling
   const dry = (target) => spawnSync('make', ['-n', '--no-print-directory', target], { cwd: ROOT, encoding: 'utf8' }).stdout;
   assert.match(dry('run'), /scripts\/deps\.sh run\b/);
   assert.match(dry('test'), /scripts\/deps\.sh test\b/);
+});
+
+test('run.sh works for a normal user too, from a 0700 directory of their own (database files in ./var/pg)', { timeout: 180000, skip: process.getuid() !== 0 && 'run as root to try another account' }, async () => {
+  const p = copyCheckout();
+  execFileSync('chown', ['-R', 'nobody:nogroup', path.dirname(p)]);
+  const env = await demoEnv();
+  const r = runScript(p, { ...env, HOME: path.dirname(p) }, { user: 'nobody' });
+  await waitFor(() => /beseda is running/.test(r.out) || r.code !== undefined,
+    { timeoutMs: 120000, intervalMs: 200, what: 'the banner' });
+  assert.match(r.out, new RegExp(`database files in ${p}/var/pg`), r.out);
+  const res = await fetch(`http://127.0.0.1:${env.BESEDA_HTTP_PORT}/healthz`);
+  assert.equal(res.status, 200);
+  assert.equal(fs.statSync(path.join(p, 'var', 'pg')).uid, fs.statSync(path.dirname(p)).uid, 'owned by the user');
+  r.child.kill('SIGINT');
+  await r.exited;
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /stopping\.\.\.\nstopped\n/, r.out);
+  await waitFor(() => !fs.readdirSync('/proc').some((d) => {
+    try { return fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(p); } catch { return false; }
+  }), { what: 'every process of the copy gone' });
 });
