@@ -56,10 +56,25 @@ port_holder() {
     fi
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
 }
+if [ "$(id -u)" -eq 0 ]; then
+    PG_ROOT=${BESEDA_DEMO_PG_DIR:-/var/lib/beseda-demo/$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)}
+else
+    PG_ROOT=${BESEDA_DEMO_PG_DIR:-$VAR}
+fi
+PG_DATA=$PG_ROOT/pg
+PG_LOG=$PG_ROOT/postgres.log
+[ "$PG_ROOT" = "$VAR" ] && PG_LOG=$VAR/log/postgres.log
+[ "$(id -u)" -eq 0 ] && SUDO_PG=1
 busy=0
 while IFS='|' read -r port what var; do
     if holder=$(port_holder "$port"); then
         echo "beseda: port $port ($what) is already taken${holder:+ by $holder}; free it or set $var to another port" >&2
+        # This checkout's own PostgreSQL, left by a make run that was killed.
+        if [ "$port" = "$PG_PORT" ] && [ -n "$holder" ] && [ -r "$PG_DATA/postmaster.pid" ] \
+           && [ "$holder" = "postgres (pid $(head -1 "$PG_DATA/postmaster.pid"))" ]; then
+            echo "beseda:   it is this demo's own database, left running; stop it with:" >&2
+            echo "beseda:   ${SUDO_PG:+runuser -u postgres -- }$PG_BIN/pg_ctl stop -D $PG_DATA" >&2
+        fi
         busy=1
     fi
 done < <(ports_wanted)
@@ -70,14 +85,6 @@ fi
 # `run.sh --check-ports`: only this check (make run does it before building).
 [ "${1:-}" = --check-ports ] && exit 0
 mkdir -p "$VAR/log"
-if [ "$(id -u)" -eq 0 ]; then
-    PG_ROOT=${BESEDA_DEMO_PG_DIR:-/var/lib/beseda-demo/$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)}
-else
-    PG_ROOT=${BESEDA_DEMO_PG_DIR:-$VAR}
-fi
-PG_DATA=$PG_ROOT/pg
-PG_LOG=$PG_ROOT/postgres.log
-[ "$PG_ROOT" = "$VAR" ] && PG_LOG=$VAR/log/postgres.log
 
 # From /: the postgres account may not be able to enter the checkout.
 as_pg() { if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
