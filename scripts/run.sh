@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # `make run`: a demo cluster on this machine. PostgreSQL and Redis run from
 # Debian's packages on loopback ports; then 1 broker, 1 store, 2 routers and
-# 1 gateway. A demo site and operator are created once and kept in ./var.
-# Ctrl-C stops every process this script started.
+# 1 gateway, and a mail sink that writes the demo's mail to var/mail/
+# (scripts/mail-sink.mjs). A demo site and operator are created once and
+# kept in ./var. Every port is checked first (a taken one stops everything,
+# naming it and its variable); each process must answer its readiness check,
+# and one that exits ends the script with a non-zero status. Ctrl-C stops
+# every process this script started (exit 0).
 #
 # The database files: as a normal user in ./var/pg. As root PostgreSQL runs as
 # the postgres account, which may not be able to enter the checkout (a clone
