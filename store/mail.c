@@ -190,7 +190,8 @@ store_err_t store_mail_outbox(store_ctx_t *ctx, const Beseda__StoreMailOutbox *r
         2, params, &res);
     if (st != DB_OK)
         return rows_err(st);
-    store_mem_keep(mem, res);
+    if (!store_mem_keep(mem, res))       /* res is cleared then */
+        return STORE_INTERNAL;
     Beseda__ApiDocument *d = store_mem_alloc(mem, sizeof *d);
     if (!d || PQntuples(res) != 1)
         return STORE_INTERNAL;
