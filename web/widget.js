@@ -66,13 +66,16 @@
 
   // --- the page info handed to the frame (in the URL hash: never sent to a server by the browser)
   function pageInfo() {
-    return {
+    var info = {
       origin: window.location.origin,
       url: window.location.href,
       title: document.title || '',
       referrer: document.referrer || '',
       lang: lang
     };
+    // The chat window takes the button's colour too (header, bubbles, buttons).
+    if (script.getAttribute('data-color')) info.color = ACCENT;
+    return info;
   }
 
   function frameUrl() {
