@@ -35,11 +35,11 @@ async function visibleToasts(page) {
 }
 
 /** What is wrong with the layout now: overflow, controls outside the screen, covered or overlapping. */
+// The screen's size comes from the test: a phone browser widens its layout
+// viewport (innerWidth) to fit content that overflows.
 async function layoutProblems(page) {
-  return page.evaluate(() => {
+  return page.evaluate(({ width: W, height: H }) => {
     const problems = [];
-    const W = window.innerWidth;
-    const H = window.innerHeight;
     if (document.documentElement.scrollWidth > W) problems.push(`page is ${document.documentElement.scrollWidth}px wide in a ${W}px window`);
     const shown = (n) => { const r = n.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(n).visibility !== 'hidden'; };
     const name = (n) => n.id ? `#${n.id}` : `.${[...n.classList].join('.')}`;
@@ -70,7 +70,7 @@ async function layoutProblems(page) {
       }
     }
     return problems;
-  });
+  }, page.viewportSize());
 }
 
 async function assertLayout(page, what) {
