@@ -167,6 +167,7 @@ test('the site colour (data-color) reaches the chat window: header, the visitor\
   assert.equal(yellow.headText, 'rgb(27, 35, 48)', 'dark text on a light colour');
   assert.equal(yellow.bubbleText, 'rgb(27, 35, 48)');
   assert.equal(yellow.sendIcon, 'rgb(27, 35, 48)');
+  assert.equal(await light.page.locator('#beseda-launcher').evaluate((n) => getComputedStyle(n).color), 'rgb(27, 35, 48)', 'the launcher\'s icon');
   await shot(light.page, 'widget-colour-light');
 
   const bad = await hostPage(site.id, 'colour-visitor-bad', { 'data-color': 'red;background:url(https://evil.test/x)' });

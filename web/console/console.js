@@ -654,7 +654,10 @@ function onWelcome(frame) {
   }
   core.resend();
   for (const id of listed) core.sync(id);
-  for (const [visitor, value] of state.histories) if (value === 'loading') requestHistory(visitor);
+  for (const [visitor, value] of state.histories) {
+    if (value === 'loading') requestHistory(visitor);
+    else state.staleHistories.add(visitor); // chats may have changed while we were away
+  }
 
   if (!state.wantedStatus) state.wantedStatus = state.status;
   if (state.wantedStatus !== state.status) socket.send({ type: 'status', status: state.wantedStatus });
