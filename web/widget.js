@@ -36,9 +36,24 @@
 
   var Z = '2147483000';
   var ACCENT = script.getAttribute('data-color') || '#2f6fed';
+  var ON_ACCENT = lightHex(ACCENT) ? '#1b2330' : '#fff';
   var lang = script.getAttribute('data-lang') || document.documentElement.lang || navigator.language || 'en';
   var narrowQuery = window.matchMedia ? window.matchMedia('(max-width: 480px)') : null;
   var state = { open: false, unread: 0 };
+
+  // Whether a #rgb / #rrggbb colour is light (dark text on it then, as in the frame).
+  function lightHex(color) {
+    var m = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(color);
+    if (!m) return false;
+    var h = m[1].length === 3 ? m[1].replace(/(.)/g, '$1$1') : m[1];
+    var lum = 0;
+    var weights = [0.2126, 0.7152, 0.0722];
+    for (var i = 0; i < 3; i++) {
+      var c = parseInt(h.substr(i * 2, 2), 16) / 255;
+      lum += weights[i] * (c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4));
+    }
+    return lum > 0.45;
+  }
 
   function css(node, styles) {
     for (var k in styles) if (Object.prototype.hasOwnProperty.call(styles, k)) node.style.setProperty(k, styles[k]);
@@ -66,13 +81,16 @@
 
   // --- the page info handed to the frame (in the URL hash: never sent to a server by the browser)
   function pageInfo() {
-    return {
+    var info = {
       origin: window.location.origin,
       url: window.location.href,
       title: document.title || '',
       referrer: document.referrer || '',
       lang: lang
     };
+    // The chat window takes the button's colour too (header, bubbles, buttons).
+    if (script.getAttribute('data-color')) info.color = ACCENT;
+    return info;
   }
 
   function frameUrl() {
@@ -94,7 +112,7 @@
   css(button, {
     position: 'fixed', right: '20px', bottom: '20px', width: '60px', height: '60px',
     'border-radius': '50%', border: '0', margin: '0', padding: '0', cursor: 'pointer',
-    background: ACCENT, color: '#fff', display: 'flex', 'align-items': 'center',
+    background: ACCENT, color: ON_ACCENT, display: 'flex', 'align-items': 'center',
     'justify-content': 'center', 'box-shadow': '0 6px 24px rgba(15, 23, 42, .28)',
     'z-index': Z, transition: 'transform .15s ease, box-shadow .15s ease', outline: 'none'
   });

@@ -14,6 +14,9 @@ import { el, icon, ICONS, appendText, formatTime, formatDate, throttle, utf8Leng
 import { TeamChat } from './team.js';
 import { openSettings } from './settings.js';
 import { api } from './api.js';
+import { Toasts } from './toast.js';
+import { phoneScreens, NARROW } from './phone.js';
+import { pickLanguage, translator } from '../widget/lib/i18n.js';
 
 const MAX_TEXT_BYTES = 8192;
 const TYPING_INTERVAL = 2000;
@@ -41,7 +44,11 @@ const state = {
   accepting: null,        // conversation id of an accept awaiting its answer
   groups: [],             // the site's groups from the welcome (transfer targets)
   transferring: null,     // conversation id of a transfer awaiting its answer
+  openOnAssign: null,     // conversation id I accepted: open it when its assigned comes
+  staleHistories: new Set(), // visitor ids whose cached history missed a change since it was asked for
 };
+
+const tr = translator(pickLanguage(navigator.language));
 
 const socket = new ReconnectingSocket(endpointUrl('/ws/operator'));
 const outbox = new Outbox(KEYS.outbox, 'o');
@@ -68,8 +75,9 @@ const ui = {
   chatName: $('chat-name'), chatSub: $('chat-sub'), info: $('info'), infoClose: $('info-close'),
   closeConv: $('close-conversation'), messages: $('chat-messages'), draft: $('draft'), draftText: $('draft-text'),
   hint: $('chat-hint'), composer: $('composer'), input: $('chat-input'), send: $('chat-send'),
-  visitorInfo: $('visitor-info'), history: $('history'),
+  visitorInfo: $('visitor-info'), history: $('history'), toasts: $('toasts'),
 };
+const toasts = new Toasts(ui.toasts, { dismissLabel: tr('consoleDismiss') });
 
 ui.logout.append(icon(ICONS.logout, 20));
 ui.back.append(icon(ICONS.back, 22));
@@ -443,15 +451,28 @@ function select(id) {
   showTeam(false);
   showSettings(false);
   core.sync(id);
-  if (conv.visitorId && !state.histories.has(conv.visitorId)) requestHistory(conv.visitorId);
+  refreshHistory(conv.visitorId);
   renderList();
   renderChat();
   ui.messages.scrollTop = ui.messages.scrollHeight;
-  if (window.matchMedia('(min-width: 761px)').matches) ui.input.focus({ preventScroll: true });
+  if (!window.matchMedia(NARROW).matches) ui.input.focus({ preventScroll: true });
 }
 
 function requestHistory(visitorId) {
   if (socket.send({ type: 'history', visitor: visitorId })) state.histories.set(visitorId, 'loading');
+}
+
+// Earlier conversations as they are now: asked for when not known yet, and
+// again when a chat of this visitor changed since (messages, closed, a new
+// one); the list on screen stays until the fresh one comes.
+function refreshHistory(visitorId) {
+  if (!visitorId) return;
+  const known = Array.isArray(state.histories.get(visitorId));
+  if (known && !state.staleHistories.has(visitorId)) return;
+  if (!known && state.histories.get(visitorId) === 'loading') return;
+  if (!socket.send({ type: 'history', visitor: visitorId })) return;
+  state.staleHistories.delete(visitorId);
+  if (!known) state.histories.set(visitorId, 'loading');
 }
 
 function showTeam(visible) {
@@ -472,6 +493,7 @@ function accept(id) {
   if (!state.ringing.has(id) || state.accepting) return;
   if (socket.send({ type: 'accept', conversation: id })) {
     state.accepting = id;
+    state.openOnAssign = id;
     renderRinging();
   }
 }
@@ -632,7 +654,10 @@ function onWelcome(frame) {
   }
   core.resend();
   for (const id of listed) core.sync(id);
-  for (const [visitor, value] of state.histories) if (value === 'loading') requestHistory(visitor);
+  for (const [visitor, value] of state.histories) {
+    if (value === 'loading') requestHistory(visitor);
+    else state.staleHistories.add(visitor); // chats may have changed while we were away
+  }
 
   if (!state.wantedStatus) state.wantedStatus = state.status;
   if (state.wantedStatus !== state.status) socket.send({ type: 'status', status: state.wantedStatus });
@@ -662,8 +687,9 @@ function onRingEnd(frame) {
   const id = frame.conversation;
   if (!state.ringing.delete(id)) return;
   if (state.accepting === id) state.accepting = null;
+  if (state.openOnAssign === id && frame.reason !== 'taken') state.openOnAssign = null;
   if (frame.reason === 'taken' && frame.operator && frame.operator.id !== (state.operator && state.operator.id)) {
-    showHint(`${str(frame.operator.name) || 'A colleague'} took that chat.`);
+    toasts.show(tr('consoleTook', { name: str(frame.operator.name) || tr('consoleColleague') }));
   }
   ringSound();
   renderRinging();
@@ -691,7 +717,12 @@ function onAssigned(frame) {
   core.sync(conv.id);
   beep(2);
   notify('New chat', conv.page.title || conv.page.url || visitorLabel(conv), conv.id);
-  if (!state.selected) select(conv.id);
+  if (conv.visitorId && state.histories.has(conv.visitorId)) state.staleHistories.add(conv.visitorId);
+  // The chat I just accepted opens at once, whatever was open before.
+  if (!state.selected || state.openOnAssign === conv.id) {
+    state.openOnAssign = null;
+    select(conv.id);
+  }
   renderList();
 }
 
@@ -703,13 +734,14 @@ function onConversationFrame(frame) {
   if (raw.operator && typeof raw.operator.id === 'string' && state.operator && raw.operator.id !== state.operator.id) {
     const wasSelected = state.selected === raw.id;
     forgetConversation(raw.id);
-    if (wasSelected) showHint(`The chat is now ${str(raw.operator.name) || 'a colleague'}’s.`);
+    if (wasSelected) toasts.show(tr('consoleNowTheirs', { name: str(raw.operator.name) || tr('consoleColleague') }));
     renderList();
     renderChat();
     return;
   }
   const conv = upsertConversation(raw);
   if (conv.state === 'closed') conv.draft = '';
+  if (conv.visitorId) state.staleHistories.add(conv.visitorId);
   if (Number.isSafeInteger(raw.last_seq) && raw.last_seq > core.thread(conv.id).contiguous) core.sync(conv.id);
   renderList();
   if (conv.id === state.selected) renderChat();
@@ -762,7 +794,7 @@ function onOk(frame) {
     closeTransfer();
     const wasSelected = state.selected === frame.conversation;
     forgetConversation(frame.conversation);
-    if (wasSelected) showHint('Transferred.');
+    if (wasSelected) toasts.show(tr('consoleTransferred'));
     renderList();
     renderChat();
   } else if (frame.ref === 'status' && state.wantedStatus) {
@@ -802,7 +834,8 @@ function onError(frame) {
   if (frame.ref === 'accept' && state.accepting) {
     state.ringing.delete(state.accepting);
     state.accepting = null;
-    showHint(code === 'already_taken' ? 'A colleague took that chat first.' : 'The chat could not be taken.');
+    state.openOnAssign = null;
+    toasts.show(tr(code === 'already_taken' ? 'consoleTakenFirst' : 'consoleNotTaken'));
     ringSound();
     renderRinging();
     return;
@@ -858,6 +891,7 @@ function onFrame(frame) {
 function onChange(id, event) {
   const conv = state.conversations.get(id);
   if (!conv) return;
+  if (event.type === 'message' && conv.visitorId) state.staleHistories.add(conv.visitorId);
   if (event.type === 'message' && event.message.author.kind === 'visitor') {
     conv.draft = ''; // the draft became this message
     clearTimeout(conv.draftTimer);
@@ -937,7 +971,11 @@ ui.back.addEventListener('click', () => {
   renderList();
   renderChat();
 });
-ui.info.addEventListener('click', () => { state.showInfo = !state.showInfo; renderChat(); });
+ui.info.addEventListener('click', () => {
+  state.showInfo = !state.showInfo;
+  if (state.showInfo) refreshHistory(state.conversations.get(state.selected)?.visitorId);
+  renderChat();
+});
 ui.infoClose.addEventListener('click', () => { state.showInfo = false; renderChat(); });
 
 ui.closeConv.addEventListener('click', () => {
@@ -972,6 +1010,12 @@ document.addEventListener('visibilitychange', () => {
   if (conv) markSeen(conv);
   renderList();
 });
+
+// A phone: the list and a chat are screens; the phone's Back returns to the list.
+phoneScreens(ui.layout, () => {
+  if (team.visible) { showTeam(false); renderChat(); } else ui.back.click();
+});
+if (window.matchMedia(NARROW).matches) ui.input.placeholder = tr('consoleReply');
 
 // ---------------------------------------------------------------- start
 

@@ -18,8 +18,10 @@ function field(id, label, { type = 'text', required = false, max = 100, multilin
 
 export class Forms {
   // send(frame) -> bool; onDone(mode) after a form is through; keys: storage keys.
-  constructor({ root, t, send, onDone, pendingKey }) {
+  constructor({ root, t, send, onDone, pendingKey, onNewChat = () => {} }) {
     this.root = root;
+    this.onNewChat = onNewChat;
+    this.dismissed = null;   // the conversation whose transcript offer the visitor is done with
     this.t = t;
     this.send = send;
     this.onDone = onDone;
@@ -29,7 +31,9 @@ export class Forms {
     this.waiting = null;     // ref awaiting its ok
   }
 
-  get open() { return this.mode !== null && this.mode !== 'transcript-offer'; }
+  // Whether the form stands in for the composer. The transcript's offer and
+  // its thank-you do not: the visitor may write again (a new chat) at once.
+  get open() { return this.mode !== null && this.mode !== 'transcript-offer' && this.mode !== 'transcript-thanks'; }
 
   hide() {
     this.mode = null;
@@ -118,6 +122,7 @@ export class Forms {
 
   showTranscriptOffer(conversation) {
     this.mode = 'transcript-offer';
+    this.offerFor = conversation;
     const t = this.t;
     const email = field('transcript-email', t('formEmail'), { type: 'email', max: 254 });
     email.input.value = this.email;
@@ -126,12 +131,20 @@ export class Forms {
       if (!EMAIL_RE.test(value)) { this.error(t('formBadEmail')); email.input.focus(); return; }
       this.email = value;
       if (this.send({ type: 'transcript', conversation, email: value })) this.waiting = 'transcript';
-    }, [el('button', { type: 'button', class: 'form-skip', text: t('formNoThanks'), onclick: () => this.hide() })]);
+    }, [el('button', { type: 'button', class: 'form-skip', text: t('formNoThanks'), onclick: () => { this.dismissed = conversation; this.hide(); } })]);
   }
 
-  thanks(text) {
-    this.mode = 'thanks';
-    this.root.replaceChildren(el('div', { class: 'form-card' }, [el('div', { class: 'form-title', text })]));
+  // onNewChat: a "start a new chat" button (the transcript's thank-you).
+  thanks(text, onNewChat) {
+    this.mode = onNewChat ? 'transcript-thanks' : 'thanks';
+    const card = el('div', { class: 'form-card' }, [el('div', { class: 'form-title', text })]);
+    if (onNewChat) {
+      card.append(el('div', { class: 'form-actions' }, [el('button', {
+        type: 'button', class: 'form-submit form-new-chat', text: this.t('newChat'),
+        onclick: () => { this.dismissed = this.offerFor; this.hide(); onNewChat(); },
+      })]));
+    }
+    this.root.replaceChildren(card);
     this.root.hidden = false;
   }
 
@@ -146,7 +159,7 @@ export class Forms {
     if (frame.type === 'ok' && ['survey', 'offline', 'transcript'].includes(frame.ref)) {
       this.waiting = null;
       if (frame.ref === 'offline') { remove(this.pendingKey); this.thanks(this.t('offlineThanks')); }
-      else if (frame.ref === 'transcript') this.thanks(this.t('transcriptThanks'));
+      else if (frame.ref === 'transcript') this.thanks(this.t('transcriptThanks'), () => this.onNewChat());
       else this.hide();
       this.onDone(frame.ref);
       return true;

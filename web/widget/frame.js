@@ -43,6 +43,29 @@ const embedded = parentOrigin !== null;
 const lang = pickLanguage(hash.get('lang'), navigator.language);
 const t = translator(lang);
 document.documentElement.lang = lang;
+applyAccent(hash.get('color'));
+
+// The site's colour (the loader's data-color) for the header, the visitor's
+// bubbles and the buttons; text on it turns dark when the colour is light.
+// Only a value the browser parses as a colour is used; it is set through the
+// CSSOM, which the frame's CSP allows.
+function applyAccent(color) {
+  if (!color || color.length > 64 || !window.CSS || !CSS.supports('color', color)) return;
+  const root = document.documentElement.style;
+  root.setProperty('--accent', color);
+  const mix = `color-mix(in srgb, ${color} 80%, #000)`;
+  root.setProperty('--accent-dark', CSS.supports('color', mix) ? mix : color);
+  const probe = document.createElement('span');
+  probe.style.color = color;
+  document.documentElement.append(probe);
+  const computed = getComputedStyle(probe).color;
+  probe.remove();
+  const rgb = /^rgba?\(/.test(computed) ? computed.match(/[\d.]+/g).map(Number) : [];
+  if (rgb.length >= 3) {
+    const [r, g, b] = rgb.map((v) => { const c = v / 255; return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; });
+    if (0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45) root.setProperty('--on-accent', '#1b2330');
+  }
+}
 
 const page = {
   url: truncateBytes(hash.get('url') || document.referrer || window.location.href, MAX_FIELD_BYTES),
@@ -99,6 +122,7 @@ const forms = new Forms({
     thanksFor = state.conversation ? state.conversation.id : null;
     updateForms();
   },
+  onNewChat: () => { updateForms(); ui.input.focus(); },
 });
 
 // Which form, if any, stands in for the composer (PROTOCOL.md: welcome
@@ -107,7 +131,8 @@ let thanksFor = null;   // the conversation a form's "thank you" belongs to
 function updateForms() {
   const conv = state.conversation;
   const waiting = outbox.all().length > 0;
-  if (forms.waiting || (forms.mode === 'thanks' && conv && thanksFor === conv.id)) {
+  const thanking = forms.mode === 'thanks' || forms.mode === 'transcript-thanks';
+  if (forms.waiting || (thanking && conv && thanksFor === conv.id)) {
     // keep what is on screen until the answer came / the visitor moves on
   } else if (conv && conv.state === 'closed' && conv.missed) {
     if (forms.mode !== 'offline') forms.showOffline(t('offlineMissed'));
@@ -115,7 +140,7 @@ function updateForms() {
     if (forms.mode !== 'offline') forms.showOffline();
   } else if (conv && conv.state === 'new' && !waiting && state.survey && loadString(keys.surveyed) !== conv.id) {
     if (forms.mode !== 'survey') forms.showSurvey(state.survey);
-  } else if (conv && conv.state === 'closed' && core.threads.get(conv.id)?.maxSeq > 0) {
+  } else if (conv && conv.state === 'closed' && core.threads.get(conv.id)?.maxSeq > 0 && forms.dismissed !== conv.id) {
     if (forms.mode !== 'transcript-offer') forms.showTranscriptOffer(conv.id);
   } else if (forms.mode) {
     forms.hide();
@@ -143,10 +168,13 @@ function renderHeader() {
   if (operator && operator.name) ui.avatar.textContent = initials(operator.name);
   else ui.avatar.append(icon(ICONS.chat, 20));
   ui.title.textContent = operator && operator.name ? operator.name : (state.siteName || t('title'));
-  const online = state.operatorsOnline > 0 || !!operator;
+  // A missed chat: nobody could answer, whoever is online (they are all busy).
+  const missed = !!conv && conv.state === 'closed' && conv.missed;
+  const online = !missed && (state.operatorsOnline > 0 || !!operator);
   ui.statusDot.classList.toggle('on', online && state.connected);
   if (!state.connected) ui.statusText.textContent = t('connecting');
   else if (operator) ui.statusText.textContent = `${t('operator')} · ${state.siteName || t('online')}`;
+  else if (missed) ui.statusText.textContent = `${t('missedStatus')} · ${t('closedHint')}`;
   else if (!state.available && !operator) ui.statusText.textContent = `${t('offline')} · ${t('closedHint')}`;
   else ui.statusText.textContent = online ? `${t('online')} · ${t('onlineHint')}` : `${t('offline')} · ${t('offlineHint')}`;
 }
