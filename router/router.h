@@ -51,6 +51,8 @@ typedef struct {
     int64_t reassign_grace_ms;     /* chats stay this long after the last connection closed */
     long login_max_fails;
     long login_max_fails_ip;
+    long login_max_pending_ip;     /* logins from one address checked at once (throttle.h) */
+    int64_t login_window_s;        /* fixed window of the failure counters */
     int store_timeout_ms;
     int due_poll_ms;               /* how often deadlines are polled (routing.h) */
     const geoip_t *geoip;          /* not owned; NULL: no GeoIP, places unknown */
