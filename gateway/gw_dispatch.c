@@ -108,6 +108,10 @@ static void bind_operator(gw_conn_t *conn, const Beseda__OperatorWelcome *w)
         return;
     }
     conn->auth = GW_AUTH_DONE;
+    /* A logged-in operator answers many chats: the operator frame rate. */
+    double rate, burst;
+    gw_rates_pick(&conn->server->cfg.rates, 1, &rate, &burst);
+    gw_bucket_init(&conn->bucket, rate, burst, beseda_mono_ms());
     snprintf(conn->operator_id, sizeof conn->operator_id, "%s", op->id);
     snprintf(conn->site_id, sizeof conn->site_id, "%s", op->site_id);
     if (strcmp(op->status, "away") == 0 || strcmp(op->status, "busy") == 0)
