@@ -171,8 +171,14 @@ void gw_conn_send_copy(gw_conn_t *conn, const char *text, size_t len)
 
 void gw_conn_error(gw_conn_t *conn, const char *code, const char *message, const char *ref)
 {
+    gw_conn_error_about(conn, code, message, ref, NULL, NULL);
+}
+
+void gw_conn_error_about(gw_conn_t *conn, const char *code, const char *message,
+                         const char *ref, const char *req, const char *conversation)
+{
     gw_metrics_error(&conn->server->metrics, code);
-    char *text = gw_error_json(code, message, ref);
+    char *text = gw_error_json_about(code, message, ref, req, conversation);
     if (!text)
         log_error("cannot build an error frame", "code", code);
     gw_conn_send(conn, text);

@@ -44,6 +44,24 @@ const state = {
 };
 
 const socket = new ReconnectingSocket(endpointUrl('/ws/operator'));
+
+// Requests whose answers must be told apart (accept, close, transfer): each
+// carries a request id (`req`) that its ok or error echoes (docs/PROTOCOL.md).
+let requestSeq = 0;
+const requests = new Map();   // req -> {type, conversation}, until answered
+function sendRequest(frame) {
+  const req = `${frame.type}-${Date.now().toString(36)}-${++requestSeq}`;
+  if (!socket.send({ ...frame, req })) return false;
+  requests.set(req, { type: frame.type, conversation: frame.conversation });
+  return true;
+}
+// The request an ok or error frame answers, or null (not one of ours).
+function answered(frame) {
+  const sent = typeof frame.req === 'string' ? requests.get(frame.req) : undefined;
+  if (!sent) return null;
+  requests.delete(frame.req);
+  return sent;
+}
 const outbox = new Outbox(KEYS.outbox, 'o');
 const core = new ChatCore({ socket, outbox, selfKind: 'operator', onChange });
 
@@ -470,7 +488,7 @@ function showSettings(visible) {
 
 function accept(id) {
   if (!state.ringing.has(id) || state.accepting) return;
-  if (socket.send({ type: 'accept', conversation: id })) {
+  if (sendRequest({ type: 'accept', conversation: id })) {
     state.accepting = id;
     renderRinging();
   }
@@ -522,7 +540,7 @@ function submitTransfer() {
   else frame.to_group = target.slice(6);
   const note = ui.transferNote.value.trim();
   if (note) frame.note = note;
-  if (socket.send(frame)) {
+  if (sendRequest(frame)) {
     state.transferring = conv.id;
     ui.transferSubmit.disabled = true;
   }
@@ -595,6 +613,7 @@ function onOpen() {
 }
 
 function onWelcome(frame) {
+  requests.clear();       // a new connection: nothing sent before is answered on it
   if (typeof frame.session === 'string' && frame.session) {
     state.session = frame.session;
     saveString(KEYS.session, frame.session);
@@ -751,6 +770,7 @@ function onHistory(frame) {
 }
 
 function onOk(frame) {
+  const sent = answered(frame);
   if (frame.ref === 'accept') {
     state.ringing.delete(frame.conversation);
     state.accepting = null;
@@ -769,8 +789,9 @@ function onOk(frame) {
     state.status = state.wantedStatus;
     renderTopbar();
   } else if (frame.ref === 'close' && state.closing) {
-    const conv = state.conversations.get(state.closing);
-    state.closing = null;
+    const id = sent ? sent.conversation : state.closing;
+    const conv = state.conversations.get(id);
+    if (state.closing === id) state.closing = null;
     if (conv) {
       conv.state = 'closed';
       conv.draft = '';
@@ -799,15 +820,20 @@ function onError(frame) {
       : 'Wrong e-mail or password.');
     return;
   }
+  // The request this error answers: by its req (several may be in flight),
+  // else (an older server) the one of that kind awaiting its answer.
+  const sent = answered(frame);
   if (frame.ref === 'accept' && state.accepting) {
-    state.ringing.delete(state.accepting);
-    state.accepting = null;
+    const id = sent ? sent.conversation : state.accepting;
+    state.ringing.delete(id);
+    if (state.accepting === id) state.accepting = null;
     showHint(code === 'already_taken' ? 'A colleague took that chat first.' : 'The chat could not be taken.');
     ringSound();
     renderRinging();
     return;
   }
-  if (frame.ref === 'transfer' && state.transferring) {
+  if (frame.ref === 'transfer' && state.transferring
+      && (!sent || sent.conversation === state.transferring)) {
     state.transferring = null;
     ui.transferSubmit.disabled = false;
     ui.transferError.textContent = TRANSFER_ERRORS[code] || 'The chat could not be transferred; try again.';
@@ -825,7 +851,7 @@ function onError(frame) {
   } else if (about && about.dropped) {
     showHint(about.code === 'text_too_long' ? 'The message is too long (at most 8 KB).' : 'The message could not be sent.');
   } else if (frame.ref === 'close') {
-    state.closing = null;
+    if (!sent || sent.conversation === state.closing) state.closing = null;
     showHint('The chat could not be closed; try again.');
     renderChat();
   } else if (frame.ref === 'history' && typeof code === 'string') {
@@ -943,7 +969,7 @@ ui.infoClose.addEventListener('click', () => { state.showInfo = false; renderCha
 ui.closeConv.addEventListener('click', () => {
   const conv = state.conversations.get(state.selected);
   if (!conv || conv.state === 'closed') return;
-  if (socket.send({ type: 'close', conversation: conv.id })) {
+  if (sendRequest({ type: 'close', conversation: conv.id })) {
     state.closing = conv.id;
     ui.closeConv.disabled = true;
     ui.closeConv.textContent = 'Closing…';
