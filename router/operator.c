@@ -98,6 +98,12 @@ static void login_attempt_end(router_t *self, const job_t *job, throttle_outcome
                        attempt, outcome);
 }
 
+void operator_login_abandon(router_t *self, const job_t *job)
+{
+    if (job->step == STEP_LOGIN && job->msg && job->msg->operator_login)
+        login_attempt_end(self, job, THROTTLE_UNDECIDED);
+}
+
 void operator_login(router_t *self, job_t *job)
 {
     const Beseda__OperatorLogin *login = job->msg->operator_login;

@@ -117,6 +117,9 @@ void visitor_on_hello(router_t *self, job_t *job, Beseda__StoreReply *reply);
 void operator_login(router_t *self, job_t *job);
 void operator_resume(router_t *self, job_t *job);
 void operator_on_welcome(router_t *self, job_t *job, Beseda__StoreReply *reply);
+/* A login the store did not answer in time: its throttle entry ends now,
+ * counting nothing (the job is still the caller's). */
+void operator_login_abandon(router_t *self, const job_t *job);
 void operator_logout(router_t *self, job_t *job);
 void operator_on_logout(router_t *self, job_t *job, Beseda__StoreReply *reply);
 void operator_set_status(router_t *self, job_t *job);
