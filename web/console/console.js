@@ -788,7 +788,7 @@ function onOk(frame) {
   } else if (frame.ref === 'status' && state.wantedStatus) {
     state.status = state.wantedStatus;
     renderTopbar();
-  } else if (frame.ref === 'close' && state.closing) {
+  } else if (frame.ref === 'close' && (sent || state.closing)) {
     const id = sent ? sent.conversation : state.closing;
     const conv = state.conversations.get(id);
     if (state.closing === id) state.closing = null;
