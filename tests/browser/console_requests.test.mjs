@@ -117,3 +117,34 @@ test('two chats closed while both answers are in flight: each answer closes its 
   for (const { v } of chats) v.close();
   await context.close();
 });
+
+// 50 operators logging in at once keep a small store busy for seconds: the
+// logins it could not check in time are answered `unavailable`
+// (tests/integration/login_throttle.test.mjs raises the timeouts; with the
+// defaults on a 2-core machine about two thirds of 50 were). The console
+// asks again instead of waiting forever. Here the gateway's answer to the
+// first login is replaced by that error.
+test('a login the server was too busy to check is tried again by the console', async () => {
+  const gw = cluster.gatewayUrl(0);
+  const op = await cluster.createOperator(cluster.site.id, { name: 'Patient' });
+  const context = await browser.newContext({ viewport: { width: 1360, height: 820 } });
+  const page = await context.newPage();
+  let logins = 0;
+  await page.routeWebSocket(/\/ws\/operator/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((m) => {
+      let f = null;
+      try { f = JSON.parse(typeof m === 'string' ? m : m.toString()); } catch { /* not ours */ }
+      if (f && f.type === 'login' && ++logins === 1)
+        ws.send(JSON.stringify({ type: 'error', code: 'unavailable', message: 'the backend did not answer in time; retry', ref: 'login' }));
+      else server.send(m);
+    });
+  });
+  await page.goto(`${gw}/console/`);
+  await page.locator('#login-email').fill(op.email);
+  await page.locator('#login-password').fill(op.password);
+  await page.locator('#login-submit').click();
+  await page.locator('#app-view').waitFor({ state: 'visible', timeout: TIMEOUT });
+  assert.equal(logins, 2, 'logged in on the second try');
+  await context.close();
+});

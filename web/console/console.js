@@ -820,6 +820,14 @@ function onError(frame) {
       : 'Wrong e-mail or password.');
     return;
   }
+  // The server could not check the password in time (a whole team logging
+  // in at once keeps it busy for seconds): ask again shortly, with jitter,
+  // while the form keeps waiting.
+  if (['unavailable', 'internal'].includes(code) && !state.authed
+      && ((frame.ref === 'login' && state.pendingLogin) || (frame.ref === 'hello' && state.session))) {
+    setTimeout(() => { if (!state.authed && socket.connected) onOpen(); }, 1000 + Math.random() * 1500);
+    return;
+  }
   // The request this error answers: by its req (several may be in flight),
   // else (an older server) the one of that kind awaiting its answer.
   const sent = answered(frame);
