@@ -28,6 +28,7 @@ typedef struct {
     uint64_t conn_id;
     gw_req_kind_t kind;
     char *ref;
+    char *req;
     char *arg;
     char *shard;
     uint8_t *body;
@@ -61,6 +62,7 @@ static void command_free(command_t **cmd_p)
     if (!cmd)
         return;
     free(cmd->ref);
+    free(cmd->req);
     free(cmd->arg);
     free(cmd->shard);
     free(cmd->body);
@@ -74,6 +76,7 @@ void gw_event_destroy(gw_event_t **event_p)
     if (!ev)
         return;
     free(ev->ref);
+    free(ev->req);
     free(ev->arg);
     free(ev->topic);
     zframe_destroy(&ev->body);
@@ -169,9 +172,10 @@ static int push_reply(gw_bus_t *self, command_t *cmd, bus_status_t status, zfram
     ev->conn_id = cmd->conn_id;
     ev->kind = cmd->kind;
     ev->ref = cmd->ref;
+    ev->req = cmd->req;
     ev->arg = cmd->arg;
     ev->started_ms = cmd->started_ms;
-    cmd->ref = cmd->arg = NULL;
+    cmd->ref = cmd->req = cmd->arg = NULL;
     ev->status = status;
     ev->body = body;
     command_free(&cmd);
@@ -493,6 +497,13 @@ int gw_bus_request(gw_bus_t *self, uint64_t conn_id, gw_req_kind_t kind, const c
                    const char *arg, const char *shard_key, uint8_t *body, size_t len,
                    int timeout_ms)
 {
+    return gw_bus_request_req(self, conn_id, kind, ref, "", arg, shard_key, body, len, timeout_ms);
+}
+
+int gw_bus_request_req(gw_bus_t *self, uint64_t conn_id, gw_req_kind_t kind, const char *ref,
+                       const char *req, const char *arg, const char *shard_key, uint8_t *body,
+                       size_t len, int timeout_ms)
+{
     command_t *cmd = calloc(1, sizeof *cmd);
     if (!cmd) {
         free(body);
@@ -501,13 +512,14 @@ int gw_bus_request(gw_bus_t *self, uint64_t conn_id, gw_req_kind_t kind, const c
     cmd->conn_id = conn_id;
     cmd->kind = kind;
     cmd->ref = dup_or_empty(ref);
+    cmd->req = dup_or_empty(req);
     cmd->arg = dup_or_empty(arg);
     cmd->shard = dup_or_empty(shard_key);
     cmd->body = body;
     cmd->len = len;
     cmd->timeout_ms = timeout_ms;
     cmd->started_ms = beseda_mono_ms();
-    if (!cmd->ref || !cmd->arg || !cmd->shard || !body
+    if (!cmd->ref || !cmd->req || !cmd->arg || !cmd->shard || !body
         || zsock_send(zactor_sock(self->actor), "sb", "REQ", &cmd, sizeof cmd) != 0) {
         command_free(&cmd);
         return -1;

@@ -28,6 +28,7 @@ typedef struct gw_event_t {
     uint64_t conn_id;
     gw_req_kind_t kind;
     char *ref;
+    char *req;                 /* the client's request id ("" if none) */
     char *arg;
     bus_status_t status;       /* BUS_TIMEOUT: no answer before the deadline */
     int64_t started_ms;        /* monotonic, when the request was made */
@@ -50,6 +51,11 @@ void gw_bus_destroy(gw_bus_t **self_p);
 int gw_bus_request(gw_bus_t *self, uint64_t conn_id, gw_req_kind_t kind, const char *ref,
                    const char *arg, const char *shard_key, uint8_t *body, size_t len,
                    int timeout_ms);
+/* The same for a client frame that carries a request id (`req`): its
+ * answer echoes it. */
+int gw_bus_request_req(gw_bus_t *self, uint64_t conn_id, gw_req_kind_t kind, const char *ref,
+                       const char *req, const char *arg, const char *shard_key, uint8_t *body,
+                       size_t len, int timeout_ms);
 int gw_bus_subscribe(gw_bus_t *self, const char *topic);
 int gw_bus_unsubscribe(gw_bus_t *self, const char *topic);
 

@@ -22,8 +22,9 @@ gw_conn_t *gw_conn_new(gw_server_t *server, struct lws *wsi, gw_role_t role)
     conn->id = ++server->next_conn_id;
     snprintf(conn->id_str, sizeof conn->id_str, "%" PRIu64, conn->id);
     snprintf(conn->status, sizeof conn->status, "online");
-    gw_bucket_init(&conn->bucket, server->cfg.rate_per_sec, server->cfg.rate_burst,
-                   beseda_mono_ms());
+    double rate, burst;            /* an operator's own rate comes with the welcome */
+    gw_rates_pick(&server->cfg.rates, 0, &rate, &burst);
+    gw_bucket_init(&conn->bucket, rate, burst, beseda_mono_ms());
     conn->topics = zlistx_new();
     if (!conn->topics || zhashx_insert(server->conns, conn->id_str, conn) != 0) {
         zlistx_destroy(&conn->topics);
@@ -170,8 +171,14 @@ void gw_conn_send_copy(gw_conn_t *conn, const char *text, size_t len)
 
 void gw_conn_error(gw_conn_t *conn, const char *code, const char *message, const char *ref)
 {
+    gw_conn_error_about(conn, code, message, ref, NULL, NULL);
+}
+
+void gw_conn_error_about(gw_conn_t *conn, const char *code, const char *message,
+                         const char *ref, const char *req, const char *conversation)
+{
     gw_metrics_error(&conn->server->metrics, code);
-    char *text = gw_error_json(code, message, ref);
+    char *text = gw_error_json_about(code, message, ref, req, conversation);
     if (!text)
         log_error("cannot build an error frame", "code", code);
     gw_conn_send(conn, text);

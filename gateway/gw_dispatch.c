@@ -18,6 +18,14 @@ static int is_login(gw_req_kind_t kind)
            || kind == GW_REQ_OPERATOR_RESUME;
 }
 
+/* An error answering the frame: it names the frame's ref, request id and
+ * conversation (when it got that far). */
+static void frame_error(gw_conn_t *conn, const gw_frame_t *f, const char *code,
+                        const char *message)
+{
+    gw_conn_error_about(conn, code, message, f->ref, f->req, f->conversation);
+}
+
 static void send_request(gw_conn_t *conn, const gw_frame_t *f)
 {
     gw_server_t *s = conn->server;
@@ -26,12 +34,12 @@ static void send_request(gw_conn_t *conn, const gw_frame_t *f)
     size_t len = 0;
     uint8_t *body = gw_frame_pack(f, &id, &len);
     if (!body) {
-        gw_conn_error(conn, "internal", NULL, f->ref);
+        frame_error(conn, f, "internal", NULL);
         return;
     }
-    if (gw_bus_request(s->bus, conn->id, f->kind, f->ref, f->arg, gw_frame_shard(f, &id), body,
-                       len, s->cfg.request_timeout_ms) < 0) {
-        gw_conn_error(conn, "unavailable", NULL, f->ref);
+    if (gw_bus_request_req(s->bus, conn->id, f->kind, f->ref, f->req, f->arg,
+                           gw_frame_shard(f, &id), body, len, s->cfg.request_timeout_ms) < 0) {
+        frame_error(conn, f, "unavailable", NULL);
         return;
     }
     s->in_flight++;
@@ -56,11 +64,11 @@ void gw_dispatch_message(gw_conn_t *conn, const char *data, size_t len)
     /* Every frame, good or bad, takes a token; the check comes after the
      * parse only so that the error can name the frame (ref). */
     if (!gw_bucket_take(&conn->bucket, beseda_mono_ms()))
-        gw_conn_error(conn, "rate_limited", NULL, f.ref);
+        frame_error(conn, &f, "rate_limited", NULL);
     else if (rc < 0)
-        gw_conn_error(conn, f.error_code, f.error_message, f.ref);
+        frame_error(conn, &f, f.error_code, f.error_message);
     else if (f.kind == GW_REQ_PING)
-        gw_conn_send(conn, gw_simple_json("pong"));
+        gw_conn_send(conn, gw_with_req(gw_simple_json("pong"), f.req));
     else
         send_request(conn, &f);
     gw_frame_clear(&f);
@@ -108,6 +116,10 @@ static void bind_operator(gw_conn_t *conn, const Beseda__OperatorWelcome *w)
         return;
     }
     conn->auth = GW_AUTH_DONE;
+    /* A logged-in operator answers many chats: the operator frame rate. */
+    double rate, burst;
+    gw_rates_pick(&conn->server->cfg.rates, 1, &rate, &burst);
+    gw_bucket_init(&conn->bucket, rate, burst, beseda_mono_ms());
     snprintf(conn->operator_id, sizeof conn->operator_id, "%s", op->id);
     snprintf(conn->site_id, sizeof conn->site_id, "%s", op->site_id);
     if (strcmp(op->status, "away") == 0 || strcmp(op->status, "busy") == 0)
@@ -179,11 +191,12 @@ static void handle_reply(gw_server_t *s, gw_event_t *ev)
     gw_conn_t *conn = gw_conn_find(s, ev->conn_id);
     if (!conn)
         return;                 /* closed meanwhile */
+    const char *about = gw_kind_conversation(ev->kind, ev->arg);
     if (ev->status == BUS_TIMEOUT || !ev->body) {
         if (is_login(ev->kind))
             conn->auth = GW_AUTH_NONE;
         if (!silent)
-            gw_conn_error(conn, "unavailable", NULL, ev->ref);
+            gw_conn_error_about(conn, "unavailable", NULL, ev->ref, ev->req, about);
         return;
     }
     Beseda__RouterReply *r = beseda__router_reply__unpack(NULL, zframe_size(ev->body),
@@ -193,13 +206,13 @@ static void handle_reply(gw_server_t *s, gw_event_t *ev)
         if (is_login(ev->kind))
             conn->auth = GW_AUTH_NONE;
         if (!silent)
-            gw_conn_error(conn, "internal", NULL, ev->ref);
+            gw_conn_error_about(conn, "internal", NULL, ev->ref, ev->req, about);
         return;
     }
     if (silent && *r->error_code)
         log_debug("presence request refused", "conn", conn->id_str, "code", r->error_code);
     apply_reply(conn, ev, r);
-    gw_conn_send(conn, gw_reply_json(conn->role, ev->kind, ev->ref, ev->arg, r));
+    gw_conn_send(conn, gw_reply_json_req(conn->role, ev->kind, ev->ref, ev->req, ev->arg, r));
     /* Logged out: the session is gone server-side; the connection goes too,
      * after the ok (its close sends OperatorGone, which ends the presence). */
     if (ev->kind == GW_REQ_LOGOUT && !*r->error_code

@@ -123,8 +123,10 @@ static int get_conversation(gw_frame_t *f, json_t *obj, const gw_limits_t *limit
         return -1;
     /* Conversation ids are UUIDs; anything else cannot exist, and saying so
      * here keeps malformed ids away from the database. */
-    if (!beseda_is_uuid(f->conversation))
+    if (!beseda_is_uuid(f->conversation)) {
+        f->conversation = "";     /* an error names only ids that can exist */
         return fail(f, "no_conversation", "conversation does not exist%s", NULL);
+    }
     f->conversation = canonical_id(f, f->conversation);
     return 0;
 }
@@ -371,10 +373,39 @@ static const frame_type_t *find_type(const char *type, gw_role_t role)
     return NULL;
 }
 
+/* A usable request id: a string of 1..GW_MAX_CLIENT_ID characters. */
+static int req_ok(json_t *req)
+{
+    return json_is_string(req) && json_string_length(req) > 0
+           && json_string_length(req) <= GW_MAX_CLIENT_ID * 4
+           && gw_utf8_chars(json_string_value(req)) <= GW_MAX_CLIENT_ID;
+}
+
+/* The optional request id of any frame: checked before the frame's own
+ * fields. Absent and null are fine. */
+static int check_req(gw_frame_t *f, json_t *root)
+{
+    json_t *req = json_object_get(root, "req");
+    if (!req || json_is_null(req) || req_ok(req))
+        return 0;
+    if (!json_is_string(req))
+        return fail(f, "missing_field", "field '%s' must be a string", "req");
+    if (json_string_length(req) == 0)
+        return fail(f, "missing_field", "field '%s' must not be empty", "req");
+    f->error_code = "field_too_long";
+    snprintf(f->error_message, sizeof f->error_message,
+             "field 'req' is longer than %d characters", GW_MAX_CLIENT_ID);
+    return -1;
+}
+
 /* The ref an error frame echoes: a send's client_id when it is usable, else
- * the frame's type when it is a short string. */
+ * the frame's type when it is a short string; and the request id, when the
+ * frame has a usable one, whatever else is wrong with it. */
 static void read_ref(gw_frame_t *f, json_t *root, const char *type)
 {
+    json_t *req = json_object_get(root, "req");
+    if (req_ok(req))
+        copy_str(f->req, sizeof f->req, json_string_value(req));
     json_t *cid = json_object_get(root, "client_id");
     int has_id = type && (strcmp(type, "send") == 0 || strcmp(type, "team_send") == 0
                           || strcmp(type, "offline") == 0);
@@ -431,7 +462,8 @@ int gw_frame_parse(const char *data, size_t len, gw_role_t role, gw_auth_t auth,
     f->kind = t->kind;
     if (f->kind == GW_REQ_VISITOR_HELLO && role == GW_ROLE_OPERATOR)
         f->kind = GW_REQ_OPERATOR_RESUME;
-    if (check_auth(f, auth) < 0 || parse_fields(f, f->root, limits) < 0) {
+    if (check_auth(f, auth) < 0 || check_req(f, f->root) < 0
+        || parse_fields(f, f->root, limits) < 0) {
         f->kind = GW_REQ_NONE;
         return -1;
     }

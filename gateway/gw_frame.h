@@ -72,6 +72,7 @@ typedef struct {
     const char *error_code;          /* NULL when the frame is good */
     char error_message[160];
     char ref[GW_REF_MAX];            /* for error frames: client_id or type; may be "" */
+    char req[GW_REF_MAX];            /* the client's request id (`req`), echoed; may be "" */
     char arg[GW_ARG_MAX];            /* what the reply needs: conversation, visitor or status */
     char arg2[GW_ARG_MAX];           /* a second id (transfer: the operator), lower-cased */
     /* Validated fields; they point into root and live until gw_frame_clear.
@@ -115,12 +116,27 @@ uint8_t *gw_pack_operator_gone(const gw_identity_t *id, size_t *len);
 
 /* JSON texts (malloc'd, NUL-terminated; free with free()). */
 char *gw_error_json(const char *code, const char *message, const char *ref);
+/* An error frame that also names the request it answers: `req` (the
+ * client's request id) and `conversation` (what the request was about);
+ * either may be NULL or "" (then absent). */
+char *gw_error_json_about(const char *code, const char *message, const char *ref,
+                          const char *req, const char *conversation);
+/* The conversation a request of `kind` with reply argument `arg` is about
+ * (send, typing, sync, close, accept, transfer, transcript), else "". */
+const char *gw_kind_conversation(gw_req_kind_t kind, const char *arg);
+/* Puts "req" first into a frame's JSON text (which it frees) when req is
+ * not empty; the text itself else. NULL in, NULL out. */
+char *gw_with_req(char *text, const char *req);
 char *gw_simple_json(const char *type);          /* {"type":"pong"} etc. */
 /* The frame a client gets for a reply to a request of `kind`; NULL when the
  * client gets nothing (typing acks, presence beats) or out of memory.
  * ref/arg are those of the frame that made the request. */
 char *gw_reply_json(gw_role_t role, gw_req_kind_t kind, const char *ref, const char *arg,
                     const Beseda__RouterReply *reply);
+/* The same for a request that carried a request id: the answer, and an
+ * error, echo it as `req`; an error about a conversation names it. */
+char *gw_reply_json_req(gw_role_t role, gw_req_kind_t kind, const char *ref, const char *req,
+                        const char *arg, const Beseda__RouterReply *reply);
 /* The frame a connection of `role` gets for a delivery; NULL when it is not
  * for this role (typing goes to the other side only) or not understood. */
 char *gw_delivery_json(const Beseda__Delivery *delivery, gw_role_t role);

@@ -93,6 +93,10 @@ void gw_conn_send(gw_conn_t *conn, char *text);          /* takes text */
  * into each one's queue. */
 void gw_conn_send_copy(gw_conn_t *conn, const char *text, size_t len);
 void gw_conn_error(gw_conn_t *conn, const char *code, const char *message, const char *ref);
+/* The same naming the request it answers: its request id and conversation
+ * (either NULL or "": absent). */
+void gw_conn_error_about(gw_conn_t *conn, const char *code, const char *message,
+                         const char *ref, const char *req, const char *conversation);
 void gw_conn_close_after(gw_conn_t *conn, int code);
 int gw_conn_write(gw_conn_t *conn);                        /* on WRITEABLE; -1 closes */
 void gw_conn_subscribe(gw_conn_t *conn, const char *topic);

@@ -1,5 +1,5 @@
 /* Edge checks that need no connection: nesting depth, UTF-8, blank text,
- * rate. Kept free of libwebsockets and jansson so they are easy to test. */
+ * rate (per role). Kept free of libwebsockets and jansson so they are easy to test. */
 #include "gw_limits.h"
 
 #include <string.h>
@@ -158,4 +158,24 @@ int gw_bucket_take(gw_bucket_t *bucket, int64_t now_ms)
         return 0;
     bucket->tokens -= 1.0;
     return 1;
+}
+
+void gw_rates_default(gw_rates_t *rates)
+{
+    rates->visitor_rate = GW_RATE_PER_SEC;
+    rates->visitor_burst = GW_RATE_BURST;
+    rates->operator_rate = GW_OPERATOR_RATE_PER_SEC;
+    rates->operator_burst = GW_OPERATOR_RATE_BURST;
+}
+
+void gw_rates_pick(const gw_rates_t *rates, int logged_in_operator, double *rate, double *burst)
+{
+    *rate = rates->visitor_rate;
+    *burst = rates->visitor_burst;
+    if (!logged_in_operator)
+        return;
+    if (rates->operator_rate > *rate)
+        *rate = rates->operator_rate;
+    if (rates->operator_burst > *burst)
+        *burst = rates->operator_burst;
 }

@@ -12,8 +12,10 @@
 #define GW_MAX_FIELD_BYTES   2048    /* ids, tokens, e-mail, page fields */
 #define GW_MAX_CLIENT_ID     64      /* client_id of a send, characters */
 #define GW_MAX_JSON_DEPTH    8       /* nesting of objects and arrays */
-#define GW_RATE_PER_SEC      5
+#define GW_RATE_PER_SEC      5       /* visitors, and any connection before its welcome */
 #define GW_RATE_BURST        20
+#define GW_OPERATOR_RATE_PER_SEC 50  /* operators, after their welcome */
+#define GW_OPERATOR_RATE_BURST   200
 
 typedef struct {
     size_t max_frame_bytes;
@@ -60,5 +62,21 @@ typedef struct {
 void gw_bucket_init(gw_bucket_t *bucket, double rate, double burst, int64_t now_ms);
 /* Takes one token: returns 1 if there was one, 0 if the caller is over rate. */
 int gw_bucket_take(gw_bucket_t *bucket, int64_t now_ms);
+
+/* Frame rates per role. Visitors, and every connection until its welcome
+ * (an operator endpoint before login is anyone's), get the visitor rate; an
+ * operator gets the operator rate from the welcome on. */
+typedef struct {
+    double visitor_rate;
+    double visitor_burst;
+    double operator_rate;
+    double operator_burst;
+} gw_rates_t;
+
+/* The defaults above. */
+void gw_rates_default(gw_rates_t *rates);
+/* The rate and burst for a connection: a logged-in operator's or else a
+ * visitor's. A logged-in operator never gets less than a visitor. */
+void gw_rates_pick(const gw_rates_t *rates, int logged_in_operator, double *rate, double *burst);
 
 #endif

@@ -105,13 +105,63 @@ const char *gw_error_text(const char *code)
 
 char *gw_error_json(const char *code, const char *message, const char *ref)
 {
+    return gw_error_json_about(code, message, ref, NULL, NULL);
+}
+
+char *gw_error_json_about(const char *code, const char *message, const char *ref,
+                          const char *req, const char *conversation)
+{
     build_t b = { 0 };
     json_t *o = new_frame(&b, "error");
     put_str(&b, o, "code", code);
     put_str(&b, o, "message", message && *message ? message : gw_error_text(code));
     if (ref && *ref)
         put_str(&b, o, "ref", ref);
+    if (req && *req)
+        put_str(&b, o, "req", req);
+    if (conversation && *conversation)
+        put_str(&b, o, "conversation", conversation);
     return finish(&b, o);
+}
+
+const char *gw_kind_conversation(gw_req_kind_t kind, const char *arg)
+{
+    switch (kind) {
+    case GW_REQ_SEND:
+    case GW_REQ_TYPING:
+    case GW_REQ_SYNC:
+    case GW_REQ_CLOSE:
+    case GW_REQ_ACCEPT:
+    case GW_REQ_TRANSFER:
+    case GW_REQ_TRANSCRIPT:
+        return arg ? arg : "";
+    default:
+        return "";
+    }
+}
+
+char *gw_with_req(char *text, const char *req)
+{
+    if (!text || !req || !*req || text[0] != '{')
+        return text;
+    json_t *v = json_string(req);
+    char *value = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    json_decref(v);
+    size_t n = strlen(text), m = value ? strlen(value) : 0;
+    char *out = value ? malloc(7 + m + 1 + n) : NULL;
+    if (out) {
+        /* {"type":...}  ->  {"req":<value>,"type":...} */
+        size_t k = 7;
+        memcpy(out, "{\"req\":", 7);
+        memcpy(out + k, value, m);
+        k += m;
+        if (text[1] != '}')
+            out[k++] = ',';
+        memcpy(out + k, text + 1, n);   /* the rest, with its NUL */
+    }
+    free(value);
+    free(text);
+    return out;
 }
 
 char *gw_simple_json(const char *type)
@@ -441,15 +491,32 @@ static Beseda__RouterReply__BodyCase expected_body(gw_req_kind_t kind)
 char *gw_reply_json(gw_role_t role, gw_req_kind_t kind, const char *ref, const char *arg,
                     const Beseda__RouterReply *r)
 {
+    return gw_reply_json_req(role, kind, ref, NULL, arg, r);
+}
+
+static char *reply_body_json(gw_req_kind_t kind, const char *ref, const char *arg,
+                             const Beseda__RouterReply *r);
+
+char *gw_reply_json_req(gw_role_t role, gw_req_kind_t kind, const char *ref, const char *req,
+                        const char *arg, const Beseda__RouterReply *r)
+{
     (void) role;
     if (kind == GW_REQ_PRESENCE_BEAT || kind == GW_REQ_OPERATOR_GONE)
         return NULL;
+    const char *conversation = gw_kind_conversation(kind, arg);
     if (*r->error_code)
-        return gw_error_json(r->error_code, r->error_message, ref);
+        return gw_error_json_about(r->error_code, r->error_message, ref, req, conversation);
     if (kind == GW_REQ_TYPING)
         return NULL;
     if (r->body_case != expected_body(kind))
-        return gw_error_json("internal", "unexpected reply from the backend", ref);
+        return gw_error_json_about("internal", "unexpected reply from the backend", ref, req,
+                                   conversation);
+    return gw_with_req(reply_body_json(kind, ref, arg, r), req);
+}
+
+static char *reply_body_json(gw_req_kind_t kind, const char *ref, const char *arg,
+                             const Beseda__RouterReply *r)
+{
     switch (r->body_case) {
     case BESEDA__ROUTER_REPLY__BODY_VISITOR_WELCOME:
         return visitor_welcome_json(r->visitor_welcome);

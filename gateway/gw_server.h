@@ -21,8 +21,7 @@ typedef struct {
     const char *broker_sub;
     int beat_ms;
     int request_timeout_ms;
-    double rate_per_sec;
-    double rate_burst;
+    gw_rates_t rates;              /* frames per second and burst, per role */
     gw_limits_t limits;
     beseda_metrics_t *metrics;     /* not owned; NULL: no metrics */
     int ops_on_main_port;          /* /metrics and /readyz on the main port (no admin listener) */

@@ -44,8 +44,14 @@ static beseda_opt_t options[] = {
       "largest WebSocket message after reassembly", NULL },
     { "max-text-bytes", "BESEDA_MAX_TEXT_BYTES", OPT_INT, "8192",
       "largest message text or typing draft", NULL },
-    { "rate-per-sec", "BESEDA_RATE_PER_SEC", OPT_INT, "5", "frames per second per connection", NULL },
-    { "rate-burst", "BESEDA_RATE_BURST", OPT_INT, "20", "frames a connection may send at once", NULL },
+    { "rate-per-sec", "BESEDA_RATE_PER_SEC", OPT_INT, "5",
+      "frames per second per visitor connection (and per operator connection before its login)", NULL },
+    { "rate-burst", "BESEDA_RATE_BURST", OPT_INT, "20",
+      "frames a visitor connection (or an operator's before login) may send at once", NULL },
+    { "operator-rate-per-sec", "BESEDA_OPERATOR_RATE_PER_SEC", OPT_INT, "50",
+      "frames per second per logged-in operator connection (never below rate-per-sec)", NULL },
+    { "operator-rate-burst", "BESEDA_OPERATOR_RATE_BURST", OPT_INT, "200",
+      "frames a logged-in operator connection may send at once (never below rate-burst)", NULL },
     { "broker", "BESEDA_BROKER", OPT_STRING, "tcp://127.0.0.1:5570",
       "broker ROUTER endpoint: requests to the routers", NULL },
     { "broker-sub", "BESEDA_BROKER_SUB", OPT_STRING, "tcp://127.0.0.1:5572",
@@ -66,7 +72,9 @@ static int check_ranges(void)
         || beseda_config_int(options, "max-frame-bytes") < 1024
         || beseda_config_int(options, "max-text-bytes") < 1
         || beseda_config_int(options, "rate-per-sec") < 1
-        || beseda_config_int(options, "rate-burst") < 1) {
+        || beseda_config_int(options, "rate-burst") < 1
+        || beseda_config_int(options, "operator-rate-per-sec") < 1
+        || beseda_config_int(options, "operator-rate-burst") < 1) {
         fprintf(stderr, "beseda-gateway: a port must be 1-65535, times >= 100 ms, "
                         "max-frame-bytes >= 1024, rates and max-text-bytes >= 1\n");
         return -1;
@@ -100,8 +108,10 @@ static void fill_config(gw_config_t *cfg, const char *gateway_id)
     cfg->broker_sub = beseda_config_str(options, "broker-sub");
     cfg->beat_ms = (int) beseda_config_int(options, "presence-beat-ms");
     cfg->request_timeout_ms = (int) beseda_config_int(options, "request-timeout-ms");
-    cfg->rate_per_sec = (double) beseda_config_int(options, "rate-per-sec");
-    cfg->rate_burst = (double) beseda_config_int(options, "rate-burst");
+    cfg->rates.visitor_rate = (double) beseda_config_int(options, "rate-per-sec");
+    cfg->rates.visitor_burst = (double) beseda_config_int(options, "rate-burst");
+    cfg->rates.operator_rate = (double) beseda_config_int(options, "operator-rate-per-sec");
+    cfg->rates.operator_burst = (double) beseda_config_int(options, "operator-rate-burst");
     gw_limits_default(&cfg->limits);
     cfg->limits.max_frame_bytes = (size_t) beseda_config_int(options, "max-frame-bytes");
     cfg->limits.max_text_bytes = (size_t) beseda_config_int(options, "max-text-bytes");

@@ -29,8 +29,10 @@ static beseda_opt_t options[] = {
     { "redis-port", "BESEDA_REDIS_PORT", OPT_INT, "6379", "Redis port", NULL },
     { "presence-ttl-ms", "BESEDA_PRESENCE_TTL_MS", OPT_INT, "15000", "an operator connection is offline this long after its last beat", NULL },
     { "reassign-grace-ms", "BESEDA_REASSIGN_GRACE_MS", OPT_INT, "5000", "an operator whose last connection closed keeps their chats this long (a reload costs nothing); then they go to others", NULL },
-    { "login-max-fails", "BESEDA_LOGIN_MAX_FAILS", OPT_INT, "5", "failed logins per account per 15 min before login_throttled (0: no limit)", NULL },
-    { "login-max-fails-ip", "BESEDA_LOGIN_MAX_FAILS_IP", OPT_INT, "20", "failed logins per client address per 15 min (0: no limit)", NULL },
+    { "login-max-fails", "BESEDA_LOGIN_MAX_FAILS", OPT_INT, "5", "failed logins per account per window before login_throttled (0: no limit); successful logins do not count", NULL },
+    { "login-max-fails-ip", "BESEDA_LOGIN_MAX_FAILS_IP", OPT_INT, "20", "failed logins per client address per window before login_throttled (0: no limit); successful logins do not count", NULL },
+    { "login-max-pending-ip", "BESEDA_LOGIN_MAX_PENDING_IP", OPT_INT, "200", "logins from one client address being checked at the same moment; more are login_throttled (0: no limit)", NULL },
+    { "login-fail-window", "BESEDA_LOGIN_FAIL_WINDOW", OPT_INT, "900", "seconds from an account's (or address's) first failed login until its failures are forgotten; a fixed window, not moved by later attempts", NULL },
     { "store-timeout-ms", "BESEDA_STORE_TIMEOUT_MS", OPT_INT, "5000", "a store request unanswered this long makes the reply 'unavailable'", NULL },
     { "due-poll-ms", "BESEDA_DUE_POLL_MS", OPT_INT, "500", "how often each router looks for conversations whose ring timeout or response limit passed (escalation, missed)", NULL },
     { "geoip-db", "BESEDA_GEOIP_DB", OPT_STRING, "", "path to a MaxMind DB file (.mmdb: GeoLite2/GeoIP2 City or Country, DB-IP Lite) giving visitors' country and city for routing rules; empty: off", NULL },
@@ -63,6 +65,8 @@ static int config_from_options(router_config_t *cfg, char *name_buf, size_t name
     cfg->reassign_grace_ms = beseda_config_int(options, "reassign-grace-ms");
     cfg->login_max_fails = beseda_config_int(options, "login-max-fails");
     cfg->login_max_fails_ip = beseda_config_int(options, "login-max-fails-ip");
+    cfg->login_max_pending_ip = beseda_config_int(options, "login-max-pending-ip");
+    cfg->login_window_s = beseda_config_int(options, "login-fail-window");
     cfg->store_timeout_ms = (int) beseda_config_int(options, "store-timeout-ms");
     cfg->due_poll_ms = (int) beseda_config_int(options, "due-poll-ms");
     const char *name = beseda_config_str(options, "name");
@@ -90,6 +94,12 @@ static int config_from_options(router_config_t *cfg, char *name_buf, size_t name
     }
     if (cfg->due_poll_ms < 10 || cfg->due_poll_ms > 60000) {
         fprintf(stderr, "beseda-router: BESEDA_DUE_POLL_MS must be 10..60000\n");
+        return -1;
+    }
+    if (cfg->login_window_s <= 0 || cfg->login_max_fails < 0 || cfg->login_max_fails_ip < 0
+        || cfg->login_max_pending_ip < 0) {
+        fprintf(stderr, "beseda-router: BESEDA_LOGIN_FAIL_WINDOW must be positive and the "
+                        "BESEDA_LOGIN_MAX_* limits not negative\n");
         return -1;
     }
     if (cfg->reassign_grace_ms < 0) {

@@ -1,6 +1,7 @@
 /* Operators: login and resume (welcome), status, presence beats, leaving.
  *
- * Login is throttled before the password is even checked (throttle.h).
+ * Login is throttled before the password is even checked, and failures
+ * are counted after it (throttle.h).
  * Welcome marks the connection online in Redis, tells the site how many
  * operators are online, and hands the site's queued conversations to
  * whoever is free now (assign.h). The gateway binds site and operator id to
@@ -66,6 +67,43 @@ void operator_publish_online(router_t *self, const char *site_id)
         publish_operators_online(self->pub, site_id, (uint32_t) count);
 }
 
+/* The throttle's name for a login being checked: unique among this
+ * router's live jobs, and routers have unique names. */
+static void login_attempt_id(router_t *self, const job_t *job, char out[160])
+{
+    snprintf(out, 160, "%.100s/%p/%lld", self->cfg.name, (const void *) job,
+             (long long) job->started_ms);
+}
+
+static throttle_limits_t login_limits(router_t *self)
+{
+    throttle_limits_t limits = {
+        .max_account = self->cfg.login_max_fails,
+        .max_ip = self->cfg.login_max_fails_ip,
+        .max_pending_ip = self->cfg.login_max_pending_ip,
+        .window_ms = self->cfg.login_window_s * 1000,
+        /* the store's answer, or its timeout, comes within store_timeout_ms */
+        .pending_ms = (int64_t) self->cfg.store_timeout_ms + 5000,
+    };
+    return limits;
+}
+
+/* A login's throttle entry ends with the store's answer (or its absence). */
+static void login_attempt_end(router_t *self, const job_t *job, throttle_outcome_t outcome)
+{
+    char attempt[160];
+    login_attempt_id(self, job, attempt);
+    throttle_limits_t limits = login_limits(self);
+    throttle_login_end(self->redis, &limits, job->msg->operator_login->email, job->msg->ip,
+                       attempt, outcome);
+}
+
+void operator_login_abandon(router_t *self, const job_t *job)
+{
+    if (job->step == STEP_LOGIN && job->msg && job->msg->operator_login)
+        login_attempt_end(self, job, THROTTLE_UNDECIDED);
+}
+
 void operator_login(router_t *self, job_t *job)
 {
     const Beseda__OperatorLogin *login = job->msg->operator_login;
@@ -78,8 +116,10 @@ void operator_login(router_t *self, job_t *job)
         router_fail(self, &job, "bad_login", "wrong e-mail or password");
         return;
     }
-    if (throttle_login_attempt(self->redis, login->email, job->msg->ip,
-                               self->cfg.login_max_fails, self->cfg.login_max_fails_ip)) {
+    char attempt[160];
+    login_attempt_id(self, job, attempt);
+    throttle_limits_t limits = login_limits(self);
+    if (throttle_login_begin(self->redis, &limits, login->email, job->msg->ip, attempt)) {
         log_warn("login throttled", "ip", job->msg->ip);
         router_fail(self, &job, "login_throttled", "too many failed logins; wait");
         return;
@@ -151,8 +191,8 @@ void operator_on_logout(router_t *self, job_t *job, Beseda__StoreReply *reply)
     job_destroy(&job);
 }
 
-/* Refused login or resume: answer the error (the attempt was counted
- * before the check). */
+/* Refused login or resume: answer the error (a login's failure was
+ * counted by operator_on_welcome). */
 static void operator_refused(router_t *self, job_t **job_p)
 {
     job_t *job = *job_p;
@@ -187,10 +227,17 @@ static void reply_welcome(router_t *self, job_t *job, const Beseda__StoreOperato
 
 void operator_on_welcome(router_t *self, job_t *job, Beseda__StoreReply *reply)
 {
-    if (router_store_failed(self, &job, reply))
-        return;
     const Beseda__StoreOperatorReply *so =
         reply->body_case == BESEDA__STORE_REPLY__BODY_OPERATOR ? reply->operator_ : NULL;
+    if (job->step == STEP_LOGIN) {
+        /* bad_login is the store's answer "wrong password" too */
+        const char *code = router_store_error_code(reply);
+        bool refused = (code && strcmp(code, "bad_login") == 0) || (!code && so && !so->ok);
+        login_attempt_end(self, job, refused ? THROTTLE_FAILED
+                                     : !code && so && so->ok ? THROTTLE_OK : THROTTLE_UNDECIDED);
+    }
+    if (router_store_failed(self, &job, reply))
+        return;
     if (!so) {
         router_fail(self, &job, "internal", "unexpected store reply");
         return;
@@ -204,8 +251,6 @@ void operator_on_welcome(router_t *self, job_t *job, Beseda__StoreReply *reply)
         router_fail(self, &job, "internal", "store returned no operator");
         return;
     }
-    if (job->step == STEP_LOGIN)
-        throttle_login_succeeded(self->redis, job->msg->operator_login->email, job->msg->ip);
     operator_name_remember(self, op->id, op->name);
     presence_touch(self->presence, op->id, op->site_id, job->msg->gateway_id,
                    job->msg->conn_id, "online", op->name);

@@ -345,6 +345,8 @@ static void handle_store_reply(router_t *self, bus_reply_t *r)
             route_abandon(self, job);
         if (job->step == STEP_DUE)
             due_abandon(self);
+        if (job->step == STEP_LOGIN)
+            operator_login_abandon(self, job);
         if (job->step == STEP_HELLO_ROUTE) {
             visitor_on_route(self, job, NULL);
             return;

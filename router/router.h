@@ -51,6 +51,8 @@ typedef struct {
     int64_t reassign_grace_ms;     /* chats stay this long after the last connection closed */
     long login_max_fails;
     long login_max_fails_ip;
+    long login_max_pending_ip;     /* logins from one address checked at once (throttle.h) */
+    int64_t login_window_s;        /* fixed window of the failure counters */
     int store_timeout_ms;
     int due_poll_ms;               /* how often deadlines are polled (routing.h) */
     const geoip_t *geoip;          /* not owned; NULL: no GeoIP, places unknown */
@@ -115,6 +117,9 @@ void visitor_on_hello(router_t *self, job_t *job, Beseda__StoreReply *reply);
 void operator_login(router_t *self, job_t *job);
 void operator_resume(router_t *self, job_t *job);
 void operator_on_welcome(router_t *self, job_t *job, Beseda__StoreReply *reply);
+/* A login the store did not answer in time: its throttle entry ends now,
+ * counting nothing (the job is still the caller's). */
+void operator_login_abandon(router_t *self, const job_t *job);
 void operator_logout(router_t *self, job_t *job);
 void operator_on_logout(router_t *self, job_t *job, Beseda__StoreReply *reply);
 void operator_set_status(router_t *self, job_t *job);

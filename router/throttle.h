@@ -1,29 +1,49 @@
-/* Login throttling: counters in Redis, per account and per client address:
- *   login:fail:acct:<lower-case e-mail>, login:fail:ip:<ip>  (STRING, TTL 15 min)
- * Every attempt increments both *before* the password is checked, and is
- * refused when either is then over its limit: counting only after a failed
- * check let an attacker fire any number of guesses in parallel while the
- * counter still read below the limit. A successful login deletes the
- * account's counter and gives back its one count on the address (so that
- * operators behind one NAT logging in do not use up the address's budget).
- * When Redis is down the check lets the login through: an outage of the
- * counters must not lock every operator out (passwords are still
- * argon2id-checked). */
+/* Login throttling: counts FAILED logins, per account and per client address,
+ * in fixed windows, in Redis:
+ *   login:fail:acct:<lower-case e-mail>, login:fail:ip:<ip>
+ *       STRING: failures; the TTL (the window) is set by the first failure
+ *       and never moved, so the counter ends at a fixed time however often
+ *       the client retries;
+ *   login:pending:acct:<lower-case e-mail>, login:pending:ip:<ip>
+ *       ZSET: attempts being checked now (member: router/attempt, score: the
+ *       millisecond time after which it no longer counts, so an attempt
+ *       whose router died is forgotten).
+ * An attempt is refused (login_throttled) and counts for nothing when the
+ * account's failures plus its attempts being checked reach the account
+ * limit (so parallel guesses cannot exceed it), when the address's failures
+ * reach the address limit, or when the address already has the maximum of
+ * logins being checked at once. A success clears the account's failures and
+ * costs the address nothing: a team behind one NAT logging in at once is
+ * never throttled. When Redis is down the check lets the login through: an
+ * outage of the counters must not lock every operator out (passwords are
+ * still argon2id-checked). */
 #ifndef BESEDA_ROUTER_THROTTLE_H
 #define BESEDA_ROUTER_THROTTLE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "redis.h"
 
-#define THROTTLE_WINDOW_S 900
+typedef struct {
+    long max_account;      /* failures per account per window; 0: no limit */
+    long max_ip;           /* failures per address per window; 0: no limit */
+    long max_pending_ip;   /* logins from one address checked at once; 0: no limit */
+    int64_t window_ms;     /* the fixed window, from an account's or address's first failure */
+    int64_t pending_ms;    /* an attempt being checked counts at most this long */
+} throttle_limits_t;
 
-/* Counts one attempt; true if it must be refused (login_throttled). A limit
- * of 0 turns that check off (the attempt is still counted). */
-bool throttle_login_attempt(redis_t *redis, const char *email, const char *ip,
-                            long max_account, long max_ip);
-/* The attempt succeeded: the account starts over, the address gets its
- * count back. */
-void throttle_login_succeeded(redis_t *redis, const char *email, const char *ip);
+typedef enum { THROTTLE_OK, THROTTLE_FAILED, THROTTLE_UNDECIDED } throttle_outcome_t;
+
+/* Registers one attempt as being checked, under `attempt` (unique among the
+ * attempts being checked, e.g. "<router>/<job>"); true if it must be refused
+ * instead (login_throttled), and then nothing is counted. */
+bool throttle_login_begin(redis_t *redis, const throttle_limits_t *limits, const char *email,
+                          const char *ip, const char *attempt);
+/* The attempt ended: OK clears the account's failures, FAILED counts one
+ * failure on both (starting their window if it is the first), UNDECIDED
+ * (the store did not answer) counts nothing. */
+void throttle_login_end(redis_t *redis, const throttle_limits_t *limits, const char *email,
+                        const char *ip, const char *attempt, throttle_outcome_t outcome);
 /* True if the login e-mail is plain printable ASCII. Anything else is
  * refused before it reaches the counters or the database: PostgreSQL's
  * lower() folds some non-ASCII letters (U+212A KELVIN SIGN to "k"), so one

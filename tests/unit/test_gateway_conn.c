@@ -14,8 +14,7 @@ int main(void)
     memset(&server, 0, sizeof server);
     gw_limits_default(&server.cfg.limits);
     server.cfg.limits.max_frame_bytes = 100;
-    server.cfg.rate_per_sec = 5;
-    server.cfg.rate_burst = 20;
+    gw_rates_default(&server.cfg.rates);
     server.conns = zhashx_new();
     server.topics = gw_topics_new();
 

@@ -713,6 +713,74 @@ static void test_routing_deliveries(void)
     CHECK(gw_delivery_json(&d, GW_ROLE_OPERATOR) == NULL, "consoles do not get the visitors' online count");
 }
 
+/* A request id (`req`) on any frame comes back in its answer and its
+ * error; an error about a conversation names it. */
+static void test_request_ids(void)
+{
+    gw_frame_t f;
+    CHECK(strcmp(parse_as("{\"type\":\"close\",\"conversation\":\"" CONV "\",\"req\":\"r-1\"}",
+                          GW_ROLE_OPERATOR, GW_AUTH_DONE, &f), "ok") == 0
+          && strcmp(f.req, "r-1") == 0 && strcmp(f.conversation, CONV) == 0,
+          "close with a request id");
+    gw_frame_clear(&f);
+    CHECK(strcmp(parse_as("{\"type\":\"accept\",\"conversation\":\"nope\",\"req\":\"r-2\"}",
+                          GW_ROLE_OPERATOR, GW_AUTH_DONE, &f), "no_conversation") == 0
+          && strcmp(f.req, "r-2") == 0 && strcmp(f.conversation, "") == 0,
+          "a refused frame keeps its request id, not an id that cannot exist");
+    gw_frame_clear(&f);
+    CHECK(strcmp(parse_as("{\"type\":\"nonsense\",\"req\":\"r-3\"}", GW_ROLE_OPERATOR,
+                          GW_AUTH_DONE, &f), "unknown_type") == 0 && strcmp(f.req, "r-3") == 0,
+          "even an unknown type");
+    gw_frame_clear(&f);
+    CHECK(ops("{\"type\":\"sync\",\"conversation\":\"" CONV "\",\"req\":7}", "missing_field"),
+          "a request id that is not a string is refused");
+    CHECK(ops("{\"type\":\"sync\",\"conversation\":\"" CONV "\",\"req\":\"\"}", "missing_field"),
+          "an empty one too");
+    char *long_req = repeat("r", 65);
+    char text[300];
+    snprintf(text, sizeof text, "{\"type\":\"ping\",\"req\":\"%s\"}", long_req);
+    CHECK(ops(text, "field_too_long"), "one over 64 characters too");
+    free(long_req);
+    CHECK(ops("{\"type\":\"ping\",\"req\":null}", "ok"), "null is absent");
+
+    Beseda__RouterReply r = BESEDA__ROUTER_REPLY__INIT;
+    r.error_code = "forbidden";
+    r.error_message = "not yours";
+    json_t *j = load(gw_reply_json_req(GW_ROLE_OPERATOR, GW_REQ_CLOSE, "close", "r-1", CONV, &r));
+    CHECK(j && strcmp(str(j, "code", NULL), "forbidden") == 0 && strcmp(str(j, "ref", NULL), "close") == 0
+          && strcmp(str(j, "req", NULL), "r-1") == 0 && strcmp(str(j, "conversation", NULL), CONV) == 0,
+          "a router error names the request id and the conversation");
+    json_decref(j);
+    j = load(gw_reply_json(GW_ROLE_OPERATOR, GW_REQ_ACCEPT, "accept", CONV, &r));
+    CHECK(j && !json_object_get(j, "req") && strcmp(str(j, "conversation", NULL), CONV) == 0,
+          "without a request id: the conversation still");
+    json_decref(j);
+    j = load(gw_reply_json_req(GW_ROLE_OPERATOR, GW_REQ_HISTORY, "history", "h-1", VIS, &r));
+    CHECK(j && strcmp(str(j, "req", NULL), "h-1") == 0 && !json_object_get(j, "conversation"),
+          "history is about a visitor, not a conversation");
+    json_decref(j);
+
+    Beseda__Empty empty = BESEDA__EMPTY__INIT;
+    r.error_code = "";
+    r.body_case = BESEDA__ROUTER_REPLY__BODY_OK;
+    r.ok = &empty;
+    j = load(gw_reply_json_req(GW_ROLE_OPERATOR, GW_REQ_CLOSE, "close", "r-\"1\u00e9", CONV, &r));
+    CHECK(j && strcmp(str(j, "type", NULL), "ok") == 0 && strcmp(str(j, "req", NULL), "r-\"1\u00e9") == 0
+          && strcmp(str(j, "conversation", NULL), CONV) == 0, "an ok echoes the request id (escaped)");
+    json_decref(j);
+    j = load(gw_with_req(gw_simple_json("pong"), "p-1"));
+    CHECK(j && strcmp(str(j, "type", NULL), "pong") == 0 && strcmp(str(j, "req", NULL), "p-1") == 0,
+          "pong too");
+    json_decref(j);
+    char *same = gw_with_req(gw_simple_json("pong"), "");
+    CHECK(same && strcmp(same, "{\"type\":\"pong\"}") == 0, "no request id: the frame as it was");
+    free(same);
+    j = load(gw_error_json_about("rate_limited", NULL, "sync", "s-9", CONV));
+    CHECK(j && strcmp(str(j, "req", NULL), "s-9") == 0 && strcmp(str(j, "conversation", NULL), CONV) == 0,
+          "a gateway error names them too");
+    json_decref(j);
+}
+
 int main(void)
 {
     gw_limits_default(&limits);
@@ -726,5 +794,6 @@ int main(void)
     test_deliveries();
     test_routing_frames();
     test_routing_deliveries();
+    test_request_ids();
     return CHECK_DONE();
 }

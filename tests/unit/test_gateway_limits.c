@@ -100,6 +100,45 @@ static void test_bucket(void)
     CHECK(!gw_bucket_take(&b, 50), "a clock going backwards adds nothing");
 }
 
+/* How many of n frames sent at once (at `now`) a bucket lets through. */
+static int burst_passes(gw_bucket_t *b, int n, int64_t now)
+{
+    int taken = 0;
+    for (int i = 0; i < n; i++)
+        taken += gw_bucket_take(b, now);
+    return taken;
+}
+
+static void test_rates_per_role(void)
+{
+    gw_rates_t rates;
+    gw_rates_default(&rates);
+    double rate, burst;
+    gw_rates_pick(&rates, 0, &rate, &burst);
+    CHECK(rate == 5 && burst == 20, "visitors (and anyone before login): 5/s, burst 20");
+    gw_rates_pick(&rates, 1, &rate, &burst);
+    CHECK(rate == 50 && burst == 200, "logged-in operators: 50/s, burst 200");
+
+    gw_bucket_t op, vis;
+    gw_rates_pick(&rates, 1, &rate, &burst);
+    gw_bucket_init(&op, rate, burst, 1000);
+    gw_rates_pick(&rates, 0, &rate, &burst);
+    gw_bucket_init(&vis, rate, burst, 1000);
+    CHECK(burst_passes(&op, 100, 1000) == 100, "an operator sends 100 frames at once");
+    CHECK(burst_passes(&vis, 100, 1000) == 20, "a visitor still gets 20 of 100");
+    CHECK(burst_passes(&op, 150, 1000) == 100, "the operator's burst of 200 is then used up");
+    CHECK(burst_passes(&op, 10, 1100) == 5, "100 ms later 5 more (50/s)");
+    CHECK(burst_passes(&vis, 10, 1200) == 1, "200 ms later the visitor has 1 (5/s)");
+
+    rates.visitor_rate = 1000;
+    rates.visitor_burst = 1000;
+    gw_rates_pick(&rates, 1, &rate, &burst);
+    CHECK(rate == 1000 && burst == 1000, "an operator never gets less than a visitor");
+    rates.operator_rate = 2000;
+    gw_rates_pick(&rates, 0, &rate, &burst);
+    CHECK(rate == 1000 && burst == 1000, "the operator rate never reaches visitors");
+}
+
 static void test_topics(void)
 {
     gw_topics_t *t = gw_topics_new();
@@ -186,6 +225,7 @@ int main(void)
     test_depth();
     test_blank();
     test_bucket();
+    test_rates_per_role();
     test_topics();
     test_static();
     return CHECK_DONE();

@@ -51,6 +51,24 @@ const state = {
 const tr = translator(pickLanguage(navigator.language));
 
 const socket = new ReconnectingSocket(endpointUrl('/ws/operator'));
+
+// Requests whose answers must be told apart (accept, close, transfer): each
+// carries a request id (`req`) that its ok or error echoes (docs/PROTOCOL.md).
+let requestSeq = 0;
+const requests = new Map();   // req -> {type, conversation}, until answered
+function sendRequest(frame) {
+  const req = `${frame.type}-${Date.now().toString(36)}-${++requestSeq}`;
+  if (!socket.send({ ...frame, req })) return false;
+  requests.set(req, { type: frame.type, conversation: frame.conversation });
+  return true;
+}
+// The request an ok or error frame answers, or null (not one of ours).
+function answered(frame) {
+  const sent = typeof frame.req === 'string' ? requests.get(frame.req) : undefined;
+  if (!sent) return null;
+  requests.delete(frame.req);
+  return sent;
+}
 const outbox = new Outbox(KEYS.outbox, 'o');
 const core = new ChatCore({ socket, outbox, selfKind: 'operator', onChange });
 
@@ -491,7 +509,7 @@ function showSettings(visible) {
 
 function accept(id) {
   if (!state.ringing.has(id) || state.accepting) return;
-  if (socket.send({ type: 'accept', conversation: id })) {
+  if (sendRequest({ type: 'accept', conversation: id })) {
     state.accepting = id;
     state.openOnAssign = id;
     renderRinging();
@@ -544,7 +562,7 @@ function submitTransfer() {
   else frame.to_group = target.slice(6);
   const note = ui.transferNote.value.trim();
   if (note) frame.note = note;
-  if (socket.send(frame)) {
+  if (sendRequest(frame)) {
     state.transferring = conv.id;
     ui.transferSubmit.disabled = true;
   }
@@ -617,6 +635,7 @@ function onOpen() {
 }
 
 function onWelcome(frame) {
+  requests.clear();       // a new connection: nothing sent before is answered on it
   if (typeof frame.session === 'string' && frame.session) {
     state.session = frame.session;
     saveString(KEYS.session, frame.session);
@@ -783,6 +802,7 @@ function onHistory(frame) {
 }
 
 function onOk(frame) {
+  const sent = answered(frame);
   if (frame.ref === 'accept') {
     state.ringing.delete(frame.conversation);
     state.accepting = null;
@@ -800,9 +820,10 @@ function onOk(frame) {
   } else if (frame.ref === 'status' && state.wantedStatus) {
     state.status = state.wantedStatus;
     renderTopbar();
-  } else if (frame.ref === 'close' && state.closing) {
-    const conv = state.conversations.get(state.closing);
-    state.closing = null;
+  } else if (frame.ref === 'close' && (sent || state.closing)) {
+    const id = sent ? sent.conversation : state.closing;
+    const conv = state.conversations.get(id);
+    if (state.closing === id) state.closing = null;
     if (conv) {
       conv.state = 'closed';
       conv.draft = '';
@@ -831,16 +852,29 @@ function onError(frame) {
       : 'Wrong e-mail or password.');
     return;
   }
+  // The server could not check the password in time (a whole team logging
+  // in at once keeps it busy for seconds): ask again shortly, with jitter,
+  // while the form keeps waiting.
+  if (['unavailable', 'internal'].includes(code) && !state.authed
+      && ((frame.ref === 'login' && state.pendingLogin) || (frame.ref === 'hello' && state.session))) {
+    setTimeout(() => { if (!state.authed && socket.connected) onOpen(); }, 1000 + Math.random() * 1500);
+    return;
+  }
+  // The request this error answers: by its req (several may be in flight),
+  // else (an older server) the one of that kind awaiting its answer.
+  const sent = answered(frame);
   if (frame.ref === 'accept' && state.accepting) {
-    state.ringing.delete(state.accepting);
-    state.accepting = null;
-    state.openOnAssign = null;
+    const id = sent ? sent.conversation : state.accepting;
+    state.ringing.delete(id);
+    if (state.accepting === id) state.accepting = null;
+    if (state.openOnAssign === id) state.openOnAssign = null;
     toasts.show(tr(code === 'already_taken' ? 'consoleTakenFirst' : 'consoleNotTaken'));
     ringSound();
     renderRinging();
     return;
   }
-  if (frame.ref === 'transfer' && state.transferring) {
+  if (frame.ref === 'transfer' && state.transferring
+      && (!sent || sent.conversation === state.transferring)) {
     state.transferring = null;
     ui.transferSubmit.disabled = false;
     ui.transferError.textContent = TRANSFER_ERRORS[code] || 'The chat could not be transferred; try again.';
@@ -858,7 +892,7 @@ function onError(frame) {
   } else if (about && about.dropped) {
     showHint(about.code === 'text_too_long' ? 'The message is too long (at most 8 KB).' : 'The message could not be sent.');
   } else if (frame.ref === 'close') {
-    state.closing = null;
+    if (!sent || sent.conversation === state.closing) state.closing = null;
     showHint('The chat could not be closed; try again.');
     renderChat();
   } else if (frame.ref === 'history' && typeof code === 'string') {
@@ -981,7 +1015,7 @@ ui.infoClose.addEventListener('click', () => { state.showInfo = false; renderCha
 ui.closeConv.addEventListener('click', () => {
   const conv = state.conversations.get(state.selected);
   if (!conv || conv.state === 'closed') return;
-  if (socket.send({ type: 'close', conversation: conv.id })) {
+  if (sendRequest({ type: 'close', conversation: conv.id })) {
     state.closing = conv.id;
     ui.closeConv.disabled = true;
     ui.closeConv.textContent = 'Closing…';

@@ -151,8 +151,10 @@ export class ChatCore {
   handleError(frame) {
     const code = frame.code;
     if (frame.ref === 'sync') {
-      const wanted = Array.from(this.syncing.keys());
-      this.syncing.clear();
+      // The error names its conversation: only that sync failed.
+      const one = typeof frame.conversation === 'string' && this.syncing.has(frame.conversation);
+      const wanted = one ? [frame.conversation] : Array.from(this.syncing.keys());
+      wanted.forEach((id) => this.syncing.delete(id));
       if (RETRY_DELAY[code]) setTimeout(() => wanted.forEach((id) => this.sync(id)), RETRY_DELAY[code]);
       return null;
     }
