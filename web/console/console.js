@@ -669,6 +669,13 @@ function onRingEnd(frame) {
   renderRinging();
 }
 
+// An admin saved settings: the groups offered as transfer targets are the
+// saved ones from now on (an open transfer dialog reads them when opened).
+function onSettingsChanged(frame) {
+  if (!Array.isArray(frame.groups)) return;
+  state.groups = frame.groups.filter((g) => g && typeof g.id === 'string').map((g) => ({ id: g.id, name: str(g.name) }));
+}
+
 function onStatusFrame(frame) {
   if (!state.operator || frame.operator !== state.operator.id || !STATUSES.includes(frame.status)) return;
   state.status = frame.status;
@@ -840,6 +847,7 @@ function onFrame(frame) {
     case 'ring': onRing(frame); break;
     case 'ring_end': onRingEnd(frame); break;
     case 'status': onStatusFrame(frame); break;
+    case 'settings_changed': onSettingsChanged(frame); break;
     case 'missed':
       if (frame.conversation && state.ringing.delete(frame.conversation.id)) { ringSound(); renderRinging(); }
       break;
