@@ -2,7 +2,8 @@
  * conversations whose ring timeout or response limit passed (with a lease,
  * SKIP LOCKED: each goes to one router), reads each one's decision again
  * (StoreRoute) and moves it on from the stage the claim read: the next
- * untried candidates, then the fallback groups' operators, then "miss". A
+ * untried candidates, then the fallback groups' operators, then "miss" (or
+ * "hold" when an operator has the chat: it is never missed under them). A
  * router killed meanwhile leaves its claims to the others once the lease
  * ends; a step refused as stale publishes nothing. */
 #include "routing.h"
@@ -134,6 +135,10 @@ void due_on_route(router_t *self, job_t *job, Beseda__StoreReply *reply)
     }
     route_plan_t plan;
     route_plan_next(d, pool, n, rr_turn, &plan);
+    /* A chat an operator holds is never missed: with nobody left to
+     * escalate to it stays theirs and they are warned (ring.c "hold"). */
+    if (strcmp(plan.action, "miss") == 0 && conv->operator_id[0])
+        plan.action = "hold";
     log_info("deadline passed", "conversation", job->conv_id, "state", conv->state,
              "next", plan.action, "site", job->site_id);
     route_step_send(self, job, &plan, d);

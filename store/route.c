@@ -307,7 +307,7 @@ store_err_t store_route(store_ctx_t *ctx, const Beseda__StoreRoute *req,
 static bool valid_action(const char *a)
 {
     return a && (strcmp(a, "ring") == 0 || strcmp(a, "assign") == 0 || strcmp(a, "queue") == 0
-                 || strcmp(a, "miss") == 0);
+                 || strcmp(a, "miss") == 0 || strcmp(a, "hold") == 0);
 }
 
 /* The ids as a PostgreSQL array literal (they are checked uuids). */

@@ -14,6 +14,7 @@ import { el, icon, ICONS, appendText, formatTime, formatDate, throttle, utf8Leng
 import { TeamChat } from './team.js';
 import { openSettings } from './settings.js';
 import { api } from './api.js';
+import { OverdueWarnings } from './overdue.js';
 
 const MAX_TEXT_BYTES = 8192;
 const TYPING_INTERVAL = 2000;
@@ -84,6 +85,13 @@ const team = new TeamChat({
   socket, root: ui.team, list: ui.teamMessages, form: ui.teamComposer, input: ui.teamInput,
   selfId: () => (state.operator ? state.operator.id : ''),
   onUnread: (n) => { ui.teamUnread.textContent = String(n); ui.teamUnread.hidden = !n; },
+});
+
+const overdue = new OverdueWarnings({
+  root: $('overdue-banner'),
+  open: (id) => { if (state.conversations.has(id)) select(id); },
+  label: (id) => { const conv = state.conversations.get(id); return conv ? visitorLabel(conv) : ''; },
+  onWarn: (id) => { beep(2); notify('No reply yet', 'A visitor is waiting for your answer', `overdue-${id}`); },
 });
 
 // ---------------------------------------------------------------- sound and notifications
@@ -580,6 +588,7 @@ function logout() {
   state.conversations.clear();
   state.ringing.clear();
   ringSound();
+  overdue.clear();
   state.selected = null;
   core.threads.clear();
   showView();
@@ -716,7 +725,7 @@ function onConversationFrame(frame) {
     return;
   }
   const conv = upsertConversation(raw);
-  if (conv.state === 'closed') conv.draft = '';
+  if (conv.state === 'closed') { conv.draft = ''; overdue.resolved(conv.id); }
   if (Number.isSafeInteger(raw.last_seq) && raw.last_seq > core.thread(conv.id).contiguous) core.sync(conv.id);
   renderList();
   if (conv.id === state.selected) renderChat();
@@ -842,7 +851,7 @@ function onError(frame) {
 }
 
 function onFrame(frame) {
-  if (core.handle(frame) || team.handle(frame)) return;
+  if (core.handle(frame) || team.handle(frame) || overdue.handle(frame)) return;
   switch (frame.type) {
     case 'ring': onRing(frame); break;
     case 'ring_end': onRingEnd(frame); break;
@@ -866,6 +875,7 @@ function onFrame(frame) {
 function onChange(id, event) {
   const conv = state.conversations.get(id);
   if (!conv) return;
+  if (event.type === 'message' && event.message.author.kind === 'operator') overdue.resolved(id); // answered
   if (event.type === 'message' && event.message.author.kind === 'visitor') {
     conv.draft = ''; // the draft became this message
     clearTimeout(conv.draftTimer);
