@@ -10,6 +10,7 @@
  *   api_settings_put  -> StoreSettingsPut            (admin; the store validates)
  *   api_operators     -> StoreListOperators + presence  (any operator of the site)
  *   api_status        -> presence (the operator's own status; status.c)
+ *   api_inbox         -> StoreInbox                 (any operator of the site; its items only)
  *
  * Rate limits are the gateway's (per IP). */
 #include "team.h"
@@ -30,6 +31,7 @@ static const char *request_session(const Beseda__RouterRequest *msg)
     case BESEDA__ROUTER_REQUEST__BODY_API_SETTINGS_PUT: return msg->api_settings_put->session;
     case BESEDA__ROUTER_REQUEST__BODY_API_OPERATORS:    return msg->api_operators->session;
     case BESEDA__ROUTER_REQUEST__BODY_API_STATUS:       return msg->api_status->session;
+    case BESEDA__ROUTER_REQUEST__BODY_API_INBOX:        return msg->api_inbox->session;
     default:                                            return "";
     }
 }
@@ -84,6 +86,19 @@ void api_on_session(router_t *self, job_t *job, Beseda__StoreReply *reply)
         lo.site_id = job->site_id;
         request.body_case = BESEDA__STORE_REQUEST__BODY_LIST_OPERATORS;
         request.list_operators = &lo;
+        call_store(self, job, &request);
+        return;
+    }
+    if (job->msg->body_case == BESEDA__ROUTER_REQUEST__BODY_API_INBOX) {
+        const Beseda__ApiInbox *in = job->msg->api_inbox;
+        Beseda__StoreInbox si = BESEDA__STORE_INBOX__INIT;
+        si.site_id = job->site_id;
+        si.operator_id = job->operator_id;
+        si.action = in->action;
+        si.item_id = in->item_id;
+        si.text = in->text;
+        request.body_case = BESEDA__STORE_REQUEST__BODY_INBOX;
+        request.inbox = &si;
         call_store(self, job, &request);
         return;
     }
