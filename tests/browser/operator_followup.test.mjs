@@ -1,19 +1,22 @@
 // Browser test: what the console shows an operator about chats that need a
 // follow-up (docs/ROUTING.md): the response-limit warning on an accepted
 // chat nobody answered, in English and Russian, and its going away once
-// the operator answers. Real cluster (tests/lib/cluster.mjs), Debian's
+// the operator answers; the inbox of missed chats and offline messages,
+// answered by e-mail (to the SMTP sink) or marked done. Real cluster (tests/lib/cluster.mjs), Debian's
 // Chromium through playwright-core; the visitor is a protocol client.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { startCluster } from '../lib/cluster.mjs';
 import { visitor, clientId } from '../lib/client.mjs';
+import { startSmtp } from '../lib/smtp.mjs';
 
 const CHROMIUM = process.env.BESEDA_CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT = 15000;
 
 let cluster;
 let browser;
+let smtp;
 const problems = [];
 
 async function eventually(check, what, timeoutMs = TIMEOUT) {
@@ -56,7 +59,8 @@ async function openConsole(op, { locale = 'en-US', viewport = { width: 1280, hei
 }
 
 before(async () => {
-  cluster = await startCluster({ gateways: 1, routers: 1 });
+  smtp = await startSmtp();
+  cluster = await startCluster({ gateways: 1, routers: 1, env: { BESEDA_MAIL_POLL_MS: '100' } });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -68,6 +72,7 @@ before(async () => {
 after(async () => {
   if (browser) await browser.close().catch(() => {});
   if (cluster) await cluster.stop();
+  if (smtp) await smtp.stop();
 });
 
 test('an accepted chat left unanswered past the response limit stays open with a warning banner until the operator answers', async (t) => {
@@ -110,5 +115,69 @@ test('an accepted chat left unanswered past the response limit stays open with a
   await eventually(async () => assert.equal(await page.locator('#overdue-banner').isHidden(), true), 'the warning goes');
   await eventually(async () => assert.equal(await ru.locator('#overdue-banner').isHidden(), true), 'the warning goes in the other console');
   v.close();
+  assert.deepEqual(problems, []);
+});
+
+test('the inbox lists a missed chat and an offline message with the contact; the operator answers one by e-mail and marks the other done', async (t) => {
+  t.after(() => { if (problems.length) console.error(problems.join('\n')); });
+  const site = await cluster.createSite('Inbox shop');
+  const op = await cluster.createOperator(site.id, { name: 'Olga' });
+  cluster.sql(`INSERT INTO site_settings (site_id, routing, survey, offline) VALUES ('${site.id}', '${JSON.stringify({
+    groups: [{ id: 'g', name: 'G', operators: [op.id] }],
+    rules: [{ name: 'Answer in 5 s', match: {}, groups: ['g'], mode: 'auto', response_limit_s: 5 }],
+  })}', '${JSON.stringify({ enabled: true, name: 'optional', email: 'optional', phone: 'optional' })}', '${JSON.stringify({
+    smtp_url: smtp.url, smtp_user: '', smtp_password: '', from: 'chat@shop.test', to: ['support@shop.test'] })}')`);
+  // The operator is away: nobody answers, the chat is missed.
+  const page = await openConsole(op);
+  await page.locator('#status-away').click();
+  await eventually(async () => assert.equal(await page.locator('#status-away').getAttribute('aria-pressed'), 'true'), 'away');
+  const v = await visitor(cluster.wsUrl(0, 'visitor'), site.id);
+  assert.equal((await v.request({ type: 'survey', name: 'Maria', email: 'maria@example.test' }, 'ok')).type, 'ok');
+  const conv = v.welcome.conversation.id;
+  assert.equal((await v.request({ type: 'send', conversation: conv, client_id: clientId('m'), text: 'Where is my order #12?' }, 'ack')).type, 'ack');
+  await v.next((f) => f.type === 'conversation' && f.conversation.missed, { what: 'missed', timeoutMs: 15000 });
+  const w = await visitor(cluster.wsUrl(0, 'visitor'), site.id);
+  const hostile = '<img src=x onerror=alert(1)> call me';
+  assert.equal((await w.request({ type: 'offline', client_id: clientId('off'), name: 'Pavel', phone: '+7 900 000-00-00', text: hostile }, 'ok')).type, 'ok');
+
+  // The missed frame refreshed the badge; opening the inbox reads it again.
+  await eventually(async () => assert.ok(['1', '2'].includes(await page.locator('#inbox-unread').textContent())),
+    'the badge counts the missed chat (and the offline message, if it came first)');
+  await page.locator('#open-inbox').click();
+  const missed = page.locator('.inbox-item[data-state="new"]', { hasText: 'Missed chat' });
+  const callback = page.locator('.inbox-item[data-state="new"]', { hasText: 'Offline message' });
+  await missed.waitFor({ state: 'visible', timeout: TIMEOUT });
+  await callback.waitFor({ state: 'visible', timeout: TIMEOUT });
+  await eventually(async () => assert.equal(await page.locator('#inbox-unread').textContent(), '2'), 'the badge counts both');
+  assert.equal(await missed.locator('.inbox-name').textContent(), 'Maria');
+  assert.equal(await missed.locator('.inbox-email').textContent(), 'maria@example.test');
+  assert.equal(await missed.locator('.inbox-text').textContent(), 'Where is my order #12?');
+  assert.equal(await callback.locator('.inbox-phone').textContent(), '+7 900 000-00-00');
+  assert.equal(await callback.locator('.inbox-text').textContent(), hostile, 'the text is shown as text');
+  assert.equal(await callback.locator('img').count(), 0);
+  assert.equal(await callback.locator('.inbox-reply-text').count(), 0, 'no e-mail, no reply form');
+
+  await missed.locator('.inbox-reply-text').fill('Maria, order #12 ships today.');
+  await missed.locator('.inbox-send').click();
+  const [mail] = await smtp.waitFor((ms) => ms.filter((m) => m.to.includes('maria@example.test')), { what: 'the reply mail' });
+  assert.match(mail.body, /Maria, order #12 ships today\./);
+  assert.equal(mail.header('Reply-To'), op.email);
+  const answered = page.locator('.inbox-item[data-state="done"]', { hasText: 'Missed chat' });
+  await answered.waitFor({ state: 'visible', timeout: TIMEOUT });
+  assert.equal(await answered.locator('.inbox-done').textContent(), 'Answered by Olga');
+  await callback.locator('.inbox-mark-done').click();
+  await page.locator('.inbox-item[data-state="done"]', { hasText: 'Offline message' }).waitFor({ state: 'visible', timeout: TIMEOUT });
+  await eventually(async () => assert.equal(await page.locator('#inbox-unread').isHidden(), true), 'nothing new is left');
+
+  // In Russian, at phone size.
+  const ru = await openConsole(op, { locale: 'ru-RU', viewport: { width: 390, height: 844 } });
+  await ru.locator('#open-inbox').click();
+  await eventually(async () => assert.equal(await ru.locator('#inbox-view h2').textContent(), 'Входящие'), 'the Russian heading');
+  await eventually(async () => assert.equal(await ru.locator('.inbox-item .inbox-state.done').count(), 2), 'both done');
+  assert.match(await ru.locator('.inbox-item', { hasText: 'Пропущенный чат' }).locator('.inbox-done').textContent(), /Ответил\(а\) Olga/);
+  const box = await ru.locator('#inbox-view').boundingBox();
+  assert.ok(box && box.width <= 390, 'the inbox fits the phone width');
+  v.close();
+  w.close();
   assert.deepEqual(problems, []);
 });

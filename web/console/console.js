@@ -15,6 +15,7 @@ import { TeamChat } from './team.js';
 import { openSettings } from './settings.js';
 import { api } from './api.js';
 import { OverdueWarnings } from './overdue.js';
+import { Inbox } from './inbox.js';
 
 const MAX_TEXT_BYTES = 8192;
 const TYPING_INTERVAL = 2000;
@@ -93,6 +94,8 @@ const overdue = new OverdueWarnings({
   label: (id) => { const conv = state.conversations.get(id); return conv ? visitorLabel(conv) : ''; },
   onWarn: (id) => { beep(2); notify('No reply yet', 'A visitor is waiting for your answer', `overdue-${id}`); },
 });
+
+const inbox = new Inbox({ view: $('inbox-view'), button: $('open-inbox'), badge: $('inbox-unread'), session: () => state.session });
 
 // ---------------------------------------------------------------- sound and notifications
 
@@ -589,6 +592,7 @@ function logout() {
   state.ringing.clear();
   ringSound();
   overdue.clear();
+  inbox.stop();
   state.selected = null;
   core.threads.clear();
   showView();
@@ -621,6 +625,7 @@ function onWelcome(frame) {
   }
   ringSound();
   team.ready();
+  inbox.start();
   state.authed = true;
   core.setReady(true);
 
@@ -858,6 +863,7 @@ function onFrame(frame) {
     case 'status': onStatusFrame(frame); break;
     case 'settings_changed': onSettingsChanged(frame); break;
     case 'missed':
+      inbox.refresh();
       if (frame.conversation && state.ringing.delete(frame.conversation.id)) { ringSound(); renderRinging(); }
       break;
     case 'welcome': onWelcome(frame); break;
@@ -875,7 +881,7 @@ function onFrame(frame) {
 function onChange(id, event) {
   const conv = state.conversations.get(id);
   if (!conv) return;
-  if (event.type === 'message' && event.message.author.kind === 'operator') overdue.resolved(id); // answered
+  if (event.type === 'ack' || (event.type === 'message' && event.message.author.kind === 'operator')) overdue.resolved(id); // answered
   if (event.type === 'message' && event.message.author.kind === 'visitor') {
     conv.draft = ''; // the draft became this message
     clearTimeout(conv.draftTimer);

@@ -5,8 +5,9 @@
 // when a chat is missed (the `missed` frame) and every minute (offline
 // messages have no frame). Every visitor string is set as text.
 
-import { el, formatTime, formatDate } from '../widget/lib/ui.js';
+import { el, formatDate } from '../widget/lib/ui.js';
 import { api } from './api.js';
+import { language, fill } from './locale.js';
 
 const POLL_MS = 60000;
 const MAX_REPLY_BYTES = 8192;
@@ -36,16 +37,7 @@ const STRINGS = {
   },
 };
 
-function language() {
-  const langs = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || 'en'];
-  return String(langs[0] || 'en').toLowerCase().startsWith('ru') ? 'ru' : 'en';
-}
-
 const T = STRINGS[language()];
-
-function fill(template, values) {
-  return template.replace(/\{(\w+)\}/g, (_, k) => (k in values ? String(values[k]) : ''));
-}
 
 function str(v) { return typeof v === 'string' ? v : ''; }
 
@@ -169,7 +161,7 @@ export class Inbox {
 
   itemNode(item) {
     const done = item.state === 'done';
-    const when = Number.isSafeInteger(item.created) ? `${formatDate(item.created)} ${formatTime(item.created)}` : '';
+    const when = Number.isSafeInteger(item.created) ? formatDate(item.created) : '';
     const contact = [];
     if (str(item.email)) contact.push(el('div', { class: 'inbox-contact-row' }, [el('span', { class: 'muted', text: `${T.email}: ` }), el('a', { href: `mailto:${item.email}`, class: 'inbox-email', text: item.email })]));
     if (str(item.phone)) contact.push(el('div', { class: 'inbox-contact-row' }, [el('span', { class: 'muted', text: `${T.phone}: ` }), el('a', { href: `tel:${item.phone.replace(/[^0-9+]/g, '')}`, class: 'inbox-phone', text: item.phone })]));

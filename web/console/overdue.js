@@ -6,6 +6,7 @@
 // that chat (or it ends) or dismiss the line.
 
 import { el } from '../widget/lib/ui.js';
+import { language, fill } from './locale.js';
 
 const STRINGS = {
   en: {
@@ -24,16 +25,7 @@ const STRINGS = {
   },
 };
 
-function language() {
-  const langs = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || 'en'];
-  return String(langs[0] || 'en').toLowerCase().startsWith('ru') ? 'ru' : 'en';
-}
-
 const T = STRINGS[language()];
-
-function fill(template, values) {
-  return template.replace(/\{(\w+)\}/g, (_, k) => (k in values ? String(values[k]) : ''));
-}
 
 export class OverdueWarnings {
   /**
