@@ -467,6 +467,8 @@ int gw_api_body_done(gw_api_req_t *req)
     if (!req)
         return -1;
     req->body_done = 1;
+    if (req->waiting)                   /* an empty body, sent at once (gw_api_begin) */
+        return 0;
     if (req->status) {                  /* answered before the body came */
         lws_callback_on_writable(req->wsi);
         return 0;
@@ -477,7 +479,9 @@ int gw_api_body_done(gw_api_req_t *req)
     }
     const char *text = req->body ? req->body : "";
     json_error_t err;
-    json_t *doc = gw_json_depth_ok(text, req->body_len, GW_API_MAX_DEPTH)
+    /* A POST (the inbox's actions) may come without a body: as {}. */
+    json_t *doc = req->is_post && req->body_len == 0 ? json_object()
+                : gw_json_depth_ok(text, req->body_len, GW_API_MAX_DEPTH)
                 ? json_loadb(text, req->body_len, JSON_REJECT_DUPLICATES, &err) : NULL;
     if (!doc || !json_is_object(doc)) {
         json_decref(doc);

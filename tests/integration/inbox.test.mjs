@@ -97,7 +97,7 @@ test('a missed chat and an offline message appear in the inbox with the contact;
   assert.match(mail.body, /Мария, заказ №12 уже в пути\./);
   assert.match(mail.body, /> Где мой заказ №12\?/);
 
-  const done = await api('POST', `/inbox/${callback.id}/done`, token, {});
+  const done = await api('POST', `/inbox/${callback.id}/done`, token, '');
   assert.equal(done.status, 200, done.text);
   assert.equal(done.json.item.state, 'done');
   const after = (await api('GET', '/inbox', token)).json.items;

@@ -1,14 +1,15 @@
-// Browser test: what the console shows an operator about chats that need a
-// follow-up (docs/ROUTING.md): the response-limit warning on an accepted
-// chat nobody answered, in English and Russian, and its going away once
-// the operator answers; the inbox of missed chats and offline messages,
+// Browser test: what the console shows an operator of the site's routing
+// (docs/ROUTING.md): a group an admin creates while the console is open is
+// a transfer target at once; the response-limit warning on an accepted chat
+// nobody answered, in English and Russian, and its going away once the
+// operator answers; the inbox of missed chats and offline messages,
 // answered by e-mail (to the SMTP sink) or marked done. Real cluster (tests/lib/cluster.mjs), Debian's
 // Chromium through playwright-core; the visitor is a protocol client.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { startCluster } from '../lib/cluster.mjs';
-import { visitor, clientId } from '../lib/client.mjs';
+import { visitor, operator, clientId } from '../lib/client.mjs';
 import { startSmtp } from '../lib/smtp.mjs';
 
 const CHROMIUM = process.env.BESEDA_CHROMIUM || '/usr/bin/chromium';
@@ -73,6 +74,40 @@ after(async () => {
   if (browser) await browser.close().catch(() => {});
   if (cluster) await cluster.stop();
   if (smtp) await smtp.stop();
+});
+
+test('a group created after the operator logged in is offered in the transfer dialog without a new login', async (t) => {
+  t.after(() => { if (problems.length) console.error(problems.join('\n')); });
+  const site = await cluster.createSite('Live settings shop');
+  const op = await cluster.createOperator(site.id, { name: 'Olga' });
+  const adminEmail = `admin-${Date.now()}@test.example`;
+  cluster.storeAdmin('create-operator', '--site', site.id, '--email', adminEmail, '--password', 'correct horse battery',
+    '--name', 'Alla Admin', '--role', 'admin');
+  const page = await openConsole(op);
+  await page.locator('#status-online').click();
+  await eventually(async () => assert.equal(await page.locator('#status-online').getAttribute('aria-pressed'), 'true'), 'online');
+  const v = await visitor(cluster.wsUrl(0, 'visitor'), site.id);
+  const conv = v.welcome.conversation.id;
+  assert.equal((await v.request({ type: 'send', conversation: conv, client_id: clientId('m'), text: 'hello' }, 'ack')).type, 'ack');
+  await page.locator(`#conversations .conv[data-id="${conv}"]`).click({ timeout: TIMEOUT });
+
+  // The admin adds a group over the API while Olga's console is open.
+  const admin = await operator(cluster.wsUrl(0, 'operator'), { email: adminEmail, password: 'correct horse battery' });
+  const put = await fetch(`${cluster.gatewayUrl(0)}/api/v1/settings/routing`, {
+    method: 'PUT', headers: { Authorization: `Bearer ${admin.welcome.session}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ timezone: 'UTC', groups: [{ id: 'vip', name: 'VIP desk', operators: [op.id] }], rules: [] }),
+  });
+  assert.equal(put.status, 200, await put.text());
+  await eventually(async () => {
+    await page.locator('#transfer-open').click();
+    const groups = await page.locator('#transfer-target optgroup[label="Groups"] option').allTextContents();
+    if (!groups.includes('VIP desk')) { await page.locator('#transfer-cancel').click(); return false; }
+    return true;
+  }, 'the new group in the transfer dialog');
+  await page.locator('#transfer-cancel').click();
+  admin.close();
+  v.close();
+  assert.deepEqual(problems, []);
 });
 
 test('an accepted chat left unanswered past the response limit stays open with a warning banner until the operator answers', async (t) => {
