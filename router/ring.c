@@ -169,7 +169,15 @@ static void publish_step(router_t *self, const job_t *job, Beseda__ConversationI
     bool had_operator = job->from_operator_id && job->from_operator_id[0];
     if (strcmp(a, "hold") == 0) {
         /* Nobody left to escalate to: the chat stays with its operator,
-         * who is warned; the visitor is told nothing and keeps chatting. */
+         * who is warned; the visitor is told nothing and keeps chatting.
+         * Given back after an escalation nobody took: the ringing stop,
+         * and the operator and the visitor see it theirs again. */
+        if (!had_operator) {
+            ring_end_all(self, info->site_id, info->id, sr->ended_ringing, sr->n_ended_ringing,
+                         "taken", info->operator_id, info->operator_name);
+            publish_assigned(self->pub, info->operator_id, info);
+            publish_conversation(self->pub, info);
+        }
         publish_response_overdue(self->pub, info->operator_id, info, job->response_limit_s, false);
         return;
     }

@@ -3,7 +3,12 @@
 -- conversation has an operator, and gains 'hold': the response limit passed
 -- with nobody left to escalate to, so the operator keeps the chat (state
 -- assigned, no deadline, route_stage + 1 so a step computed before is
--- refused) and the router warns them. Otherwise unchanged from 0012.
+-- refused) and the router warns them. held_by remembers who had it when an
+-- escalation rang others ('ring'/'queue' from an operator): when nobody
+-- takes it, 'hold' gives it back to them rather than missing it. Otherwise
+-- unchanged from 0012.
+ALTER TABLE conversations ADD COLUMN held_by uuid REFERENCES operators(id) ON DELETE SET NULL;
+
 CREATE OR REPLACE FUNCTION beseda_route_step(
     p_site uuid, p_conv uuid, p_from_stage int, p_action text, p_ops uuid[],
     p_deadline_ms bigint, p_from uuid, p_rule text, p_limit_s int)
@@ -48,10 +53,12 @@ BEGIN
         new_op := NULL;
     ELSIF p_action = 'hold' THEN
         -- The response limit passed and nobody is left to escalate to: the
-        -- operator keeps the chat, without a deadline.
-        new_op := c.operator_id;
-        IF new_op IS NULL OR c.operator_id IS DISTINCT FROM p_from OR c.state <> 'assigned'
-           OR cardinality(p_ops) <> 0 THEN
+        -- operator keeps the chat (or gets back the one an escalation took
+        -- from them), without a deadline.
+        new_op := coalesce(c.operator_id, c.held_by);
+        IF new_op IS NULL OR c.operator_id IS DISTINCT FROM p_from OR cardinality(p_ops) <> 0
+           OR (c.operator_id IS NOT NULL AND c.state <> 'assigned')
+           OR NOT EXISTS (SELECT 1 FROM operators o WHERE o.id = new_op AND o.site_id = p_site) THEN
             RETURN NEXT; RETURN;
         END IF;
     ELSE
@@ -80,6 +87,8 @@ BEGIN
         response_limit_s = CASE WHEN p_action = 'hold' THEN cv.response_limit_s
                                 ELSE greatest(coalesce(p_limit_s, 0), 0) END,
         accepted_at = CASE WHEN p_action = 'assign' THEN now() ELSE cv.accepted_at END,
+        held_by = CASE WHEN p_action IN ('ring', 'queue') AND cv.operator_id IS NOT NULL THEN cv.operator_id
+                       WHEN p_action IN ('assign', 'hold') THEN NULL ELSE cv.held_by END,
         missed = CASE WHEN p_action = 'miss' THEN true ELSE cv.missed END,
         closed_at = CASE WHEN p_action = 'miss' THEN now() ELSE cv.closed_at END
      WHERE cv.id = p_conv;

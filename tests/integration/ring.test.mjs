@@ -240,6 +240,32 @@ test('ring: an accepted chat without a reply is never missed under its operator:
   for (const o of ops) o.ws.close();
 });
 
+test('ring: an accepted chat offered on after no reply comes back to its operator when nobody else takes it, never missed', async () => {
+  const { site, ops } = await team('Given back', ['Anna', 'Boris']);
+  const [a, b] = ops;
+  setRouting(site, {
+    groups: [{ id: 'g', name: 'G', operators: [a.id, b.id] }],
+    rules: [{ name: 'Ring, answer in 5 s', match: {}, groups: ['g'], mode: 'ring', notify: 1, response_limit_s: 5 }],
+  });
+  const { v, conv } = await newChat(site);
+  await rings(a, conv);
+  assert.equal((await accept(a, conv)).type, 'ok');
+  await rings(b, conv, { timeoutMs: 12000 });
+  assert.equal((await a.ws.next((f) => f.type === 'response_overdue' && f.conversation.id === conv, { what: 'Anna warned' })).escalated, true);
+  // Boris lets it ring out: it is Anna's again, with a warning; Boris stops ringing.
+  const back = await a.ws.next((f) => f.type === 'assigned' && f.conversation.id === conv, { what: 'given back to Anna', timeoutMs: 12000 });
+  assert.equal(back.conversation.operator.id, a.id);
+  const warned = await a.ws.next((f) => f.type === 'response_overdue' && f.conversation.id === conv && !f.escalated, { what: 'Anna warned again' });
+  assert.equal(warned.conversation.state, 'assigned');
+  const end = await ringEnd(b, conv, 'taken');
+  assert.equal(end.operator.id, a.id);
+  assert.deepEqual([row(conv).state, row(conv).missed, row(conv).operator], ['assigned', false, a.id]);
+  await v.next((f) => f.type === 'conversation' && f.conversation.operator?.id === a.id, { what: 'the visitor sees Anna again' });
+  assert.ok(!v.frames.some((f) => f.type === 'conversation' && f.conversation.state === 'closed'), 'the visitor was told it ended');
+  assert.equal((await say(a.ws, conv, 'I am here')).type, 'ack');
+  for (const o of ops) o.ws.close();
+});
+
 test('auto with a response limit: the operator\'s reply keeps the chat', async () => {
   const { site, ops } = await team('Auto answered', ['Anna', 'Boris']);
   setRouting(site, {

@@ -149,11 +149,17 @@ test('a chat an operator holds is never missed: miss is refused, hold keeps it t
   assert.deepEqual([r.state, r.operator, r.deadline, r.missed, r.stage], ['assigned', ops[1], false, false, 2]);
   assert.equal(c.sql(`SELECT response_limit_s FROM conversations WHERE id = '${conv}'`)[0][0], '45', 'the limit is kept');
   assert.deepEqual(step(conv, 1, 'hold', [], { from: ops[1] }), ['f', ''], 'once');
-  // Nobody holds a queued chat: that one is missed as before.
-  assert.deepEqual(step(conv, 2, 'queue', [], { from: ops[1] }), ['t', '']);
-  assert.deepEqual(step(conv, 3, 'hold', []), ['f', ''], 'nobody to hold it');
-  assert.deepEqual(step(conv, 3, 'miss'), ['t', '']);
-  assert.deepEqual([row(conv).state, row(conv).missed], ['closed', true]);
+  // An escalation rings another; nobody takes it: hold gives it back to who had it.
+  assert.deepEqual(step(conv, 2, 'ring', [ops[2]], { from: ops[1], deadlineMs: 60000 }), ['t', '']);
+  assert.deepEqual([row(conv).state, row(conv).operator], ['ringing', '']);
+  assert.deepEqual(step(conv, 3, 'hold', []), ['t', ops[2]]);
+  assert.deepEqual([row(conv).state, row(conv).operator, row(conv).ringing, row(conv).missed], ['assigned', ops[1], [], false]);
+  // A chat nobody ever held has nobody to give it back to: missed as before.
+  const fresh = newConversation();
+  assert.deepEqual(step(fresh, 0, 'queue', [], { deadlineMs: 60000 }), ['t', '']);
+  assert.deepEqual(step(fresh, 1, 'hold', []), ['f', ''], 'nobody to hold it');
+  assert.deepEqual(step(fresh, 1, 'miss'), ['t', '']);
+  assert.deepEqual([row(fresh).state, row(fresh).missed], ['closed', true]);
 });
 
 test('of many accepts of one ringing chat sent at once, exactly one wins', async () => {
