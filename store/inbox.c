@@ -3,7 +3,7 @@
  * answers it by e-mail or marks it done. Every query is scoped by the
  * site the router resolved from the operator's session, so another site's
  * item is "not_found", never shown nor answered. The SQL is migration
- * 0022's: the item's JSON is built there, the reply mail is queued in the
+ * 0026's: the item's JSON is built there, the reply mail is queued in the
  * transaction that marks the item done. */
 #include "store.h"
 #include "rows.h"

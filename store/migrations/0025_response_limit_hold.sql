@@ -6,7 +6,7 @@
 -- refused) and the router warns them. held_by remembers who had it when an
 -- escalation rang others ('ring'/'queue' from an operator): when nobody
 -- takes it, 'hold' gives it back to them rather than missing it. Otherwise
--- unchanged from 0012.
+-- unchanged from 0012. (0021-0024 are left to other branches.)
 ALTER TABLE conversations ADD COLUMN held_by uuid REFERENCES operators(id) ON DELETE SET NULL;
 
 CREATE OR REPLACE FUNCTION beseda_route_step(
