@@ -7,6 +7,8 @@
 // Chromium through playwright-core; the visitor is a protocol client.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startCluster } from '../lib/cluster.mjs';
 import { visitor, operator, clientId } from '../lib/client.mjs';
@@ -14,6 +16,13 @@ import { startSmtp } from '../lib/smtp.mjs';
 
 const CHROMIUM = process.env.BESEDA_CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT = 15000;
+const SHOTS = process.env.BESEDA_SCREENSHOTS || '';
+
+async function shot(page, name) {
+  if (!SHOTS) return;
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
 
 let cluster;
 let browser;
@@ -138,6 +147,8 @@ test('an accepted chat left unanswered past the response limit stays open with a
   assert.match(await banner.locator('.overdue-text').textContent(), /No reply to .* for 5 s\. Nobody else is free/);
   await eventually(async () => assert.match(await ru.locator('#overdue-banner .overdue-text').textContent(), /ждёт ответа больше 5 с/),
     'the Russian console warns too');
+  await shot(page, 'overdue-banner');
+  await shot(ru, 'overdue-banner-ru-phone');
   assert.equal(await page.locator('#chat-input').isDisabled(), false, 'the chat was closed under the operator');
   assert.ok(!v.frames.some((f) => f.type === 'conversation' && f.conversation.state === 'closed'), 'the visitor was told it ended');
 
@@ -192,6 +203,7 @@ test('the inbox lists a missed chat and an offline message with the contact; the
   assert.equal(await callback.locator('img').count(), 0);
   assert.equal(await callback.locator('.inbox-reply-text').count(), 0, 'no e-mail, no reply form');
 
+  await shot(page, 'inbox-new');
   await missed.locator('.inbox-reply-text').fill('Maria, order #12 ships today.');
   await missed.locator('.inbox-send').click();
   const [mail] = await smtp.waitFor((ms) => ms.filter((m) => m.to.includes('maria@example.test')), { what: 'the reply mail' });
@@ -210,6 +222,7 @@ test('the inbox lists a missed chat and an offline message with the contact; the
   await eventually(async () => assert.equal(await ru.locator('#inbox-view h2').textContent(), 'Входящие'), 'the Russian heading');
   await eventually(async () => assert.equal(await ru.locator('.inbox-item .inbox-state.done').count(), 2), 'both done');
   assert.match(await ru.locator('.inbox-item', { hasText: 'Пропущенный чат' }).locator('.inbox-done').textContent(), /Ответил\(а\) Olga/);
+  await shot(ru, 'inbox-done-ru-phone');
   const box = await ru.locator('#inbox-view').boundingBox();
   assert.ok(box && box.width <= 390, 'the inbox fits the phone width');
   v.close();

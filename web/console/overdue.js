@@ -74,7 +74,7 @@ export class OverdueWarnings {
       const text = fill(w.escalated ? T.escalated : T.kept, { who: w.who || T.visitor, n: w.limitS });
       const actions = [];
       if (!w.escalated) {
-        actions.push(el('button', { type: 'button', class: 'overdue-open', text: T.open, onclick: () => this.openChat(id) }));
+        actions.push(el('button', { type: 'button', class: 'primary small overdue-open', text: T.open, onclick: () => this.openChat(id) }));
       }
       actions.push(el('button', { type: 'button', class: 'overdue-dismiss ghost', text: T.dismiss, onclick: () => this.resolved(id) }));
       lines.push(el('div', { class: `overdue-line${w.escalated ? ' escalated' : ''}`, 'data-conversation': id },
