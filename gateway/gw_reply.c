@@ -541,6 +541,12 @@ static char *operator_delivery_json(const Beseda__Delivery *d)
         put(&b, o, "groups", group_list_json(&b, d->settings_changed->groups,
                                              d->settings_changed->n_groups));
         return finish(&b, o);
+    case BESEDA__DELIVERY__BODY_INBOX_CHANGED:
+        if (!d->inbox_changed)
+            return NULL;
+        o = new_frame(&b, "inbox_changed");
+        put_str(&b, o, "reason", d->inbox_changed->reason);
+        return finish(&b, o);
     case BESEDA__DELIVERY__BODY_RESPONSE_OVERDUE:
         if (!d->response_overdue || !d->response_overdue->conversation)
             return NULL;

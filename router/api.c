@@ -275,6 +275,9 @@ void api_on_call(router_t *self, job_t *job, Beseda__StoreReply *reply)
     if (reply->body_case == BESEDA__STORE_REPLY__BODY_DOCUMENT && reply->document) {
         if (job->msg->body_case == BESEDA__ROUTER_REQUEST__BODY_API_SETTINGS_PUT)
             announce_settings(self, job, reply->document);
+        if (job->msg->body_case == BESEDA__ROUTER_REQUEST__BODY_API_INBOX
+            && strcmp(job->msg->api_inbox->action, "list") != 0)
+            publish_inbox_changed(self->pub, job->site_id, "answered");
         reply_document(self, job, reply->document->json, reply->document->version);
         job_destroy(&job);
         return;

@@ -186,3 +186,14 @@ void publish_response_overdue(zsock_t *pub, const char *operator_id,
     d.response_overdue = &ro;
     publish_delivery(pub, "o", operator_id, &d);
 }
+
+void publish_inbox_changed(zsock_t *pub, const char *site_id, const char *reason)
+{
+    Beseda__InboxChanged ic = BESEDA__INBOX_CHANGED__INIT;
+    ic.reason = (char *) reason;
+    Beseda__Delivery d = BESEDA__DELIVERY__INIT;
+    d.site_id = (char *) site_id;
+    d.body_case = BESEDA__DELIVERY__BODY_INBOX_CHANGED;
+    d.inbox_changed = &ic;
+    publish_delivery(pub, "s", site_id, &d);
+}

@@ -42,6 +42,10 @@ void publish_missed(zsock_t *pub, const Beseda__ConversationInfo *info);
  * operators only): consoles refresh the groups and whatever else they show. */
 void publish_settings_changed(zsock_t *pub, const char *site_id, const char *section,
                               uint64_t version, Beseda__GroupInfo **groups, size_t n_groups);
+/* The site's inbox changed ("offline": a message came; "answered": an item
+ * was answered or marked done), on s:<site> (operators only). Missed chats
+ * need none: their `missed` says it. */
+void publish_inbox_changed(zsock_t *pub, const char *site_id, const char *reason);
 /* A chat's response limit passed without its operator's reply, on
  * o:<operator>: escalated says whether it was handed on. */
 void publish_response_overdue(zsock_t *pub, const char *operator_id,

@@ -60,6 +60,9 @@ test('a missed chat and an offline message appear in the inbox with the contact;
   const off = await w.request({ type: 'offline', client_id: clientId('off'), name: 'Pavel', phone: '+7 900 000-00-00',
     text: 'Please call me back after six.' }, 'ok');
   assert.equal(off.type, 'ok', JSON.stringify(off));
+  // Open consoles hear of both: the missed chat by `missed`, the message by `inbox_changed`.
+  await op.ws.next((f) => f.type === 'missed' && f.conversation.id === conv, { what: 'missed frame' });
+  await op.ws.next((f) => f.type === 'inbox_changed' && f.reason === 'offline', { what: 'inbox_changed offline' });
 
   const list = await api('GET', '/inbox', token);
   assert.equal(list.status, 200, list.text);
@@ -99,6 +102,10 @@ test('a missed chat and an offline message appear in the inbox with the contact;
 
   const done = await api('POST', `/inbox/${callback.id}/done`, token, '');
   assert.equal(done.status, 200, done.text);
+  await op.ws.next((f) => f.type === 'inbox_changed' && f.reason === 'answered', { what: 'inbox_changed answered' });
+  assert.ok(!stranger.ws.frames.some((f) => f.type === 'inbox_changed' || f.type === 'missed'), 'another site heard of it');
+  assert.ok(!v.frames.some((f) => f.type === 'inbox_changed') && !w.frames.some((f) => f.type === 'inbox_changed'),
+    'a visitor heard of it');
   assert.equal(done.json.item.state, 'done');
   const after = (await api('GET', '/inbox', token)).json.items;
   assert.deepEqual(after.map((i) => i.state), ['done', 'done']);

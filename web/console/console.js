@@ -862,6 +862,7 @@ function onFrame(frame) {
     case 'ring_end': onRingEnd(frame); break;
     case 'status': onStatusFrame(frame); break;
     case 'settings_changed': onSettingsChanged(frame); break;
+    case 'inbox_changed': inbox.refresh(); break;
     case 'missed':
       inbox.refresh();
       if (frame.conversation && state.ringing.delete(frame.conversation.id)) { ringSound(); renderRinging(); }

@@ -2,8 +2,9 @@
 // messages, each with the visitor's contact and what they wrote, new until
 // an operator answers it by e-mail (POST /api/v1/inbox/<id>/reply) or marks
 // it done after calling back (…/done). It refreshes when opened, on login,
-// when a chat is missed (the `missed` frame) and every minute (offline
-// messages have no frame). Every visitor string is set as text.
+// when a chat is missed (`missed`), when an offline message comes or a
+// colleague answers an item (`inbox_changed`), and every minute in case a
+// frame was lost. Every visitor string is set as text.
 
 import { el, formatDate } from '../widget/lib/ui.js';
 import { api } from './api.js';
