@@ -96,3 +96,17 @@ BEGIN
     RETURN NEXT;
 END;
 $$;
+
+-- Whoever gets the chat next (accept, assign, transfer, hold) holds it now:
+-- the one it was taken from has no claim on it any more.
+CREATE FUNCTION beseda_clear_held_by() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.held_by := NULL;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER conversations_clear_held_by
+    BEFORE UPDATE OF operator_id ON conversations
+    FOR EACH ROW WHEN (NEW.operator_id IS NOT NULL AND NEW.operator_id IS DISTINCT FROM OLD.operator_id)
+    EXECUTE FUNCTION beseda_clear_held_by();

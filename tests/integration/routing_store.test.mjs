@@ -154,6 +154,11 @@ test('a chat an operator holds is never missed: miss is refused, hold keeps it t
   assert.deepEqual([row(conv).state, row(conv).operator], ['ringing', '']);
   assert.deepEqual(step(conv, 3, 'hold', []), ['t', ops[2]]);
   assert.deepEqual([row(conv).state, row(conv).operator, row(conv).ringing, row(conv).missed], ['assigned', ops[1], [], false]);
+  // Once someone else takes it (here an accept), the one it was taken from has no claim on it.
+  assert.deepEqual(step(conv, 4, 'ring', [ops[2]], { from: ops[1], deadlineMs: 60000 }), ['t', '']);
+  assert.equal(c.sql(`SELECT held_by FROM conversations WHERE id = '${conv}'`)[0][0], ops[1]);
+  assert.equal(c.sql(`SELECT won FROM beseda_accept('${site}', '${conv}', '${ops[2]}', 1)`)[0][0], 't');
+  assert.equal(c.sql(`SELECT held_by IS NULL FROM conversations WHERE id = '${conv}'`)[0][0], 't');
   // A chat nobody ever held has nobody to give it back to: missed as before.
   const fresh = newConversation();
   assert.deepEqual(step(fresh, 0, 'queue', [], { deadlineMs: 60000 }), ['t', '']);
