@@ -21,6 +21,7 @@
 
 #define GW_API_MAX_DEPTH    16     /* a routing document nests about 6 deep */
 #define GW_API_SECTION_MAX  32
+#define GW_API_ITEM_ID_LEN  36     /* a UUID */
 
 struct gw_api_req_t {
     gw_server_t *server;
@@ -29,7 +30,9 @@ struct gw_api_req_t {
     char id_str[24];
     gw_req_kind_t kind;
     int is_put;
-    char section[GW_API_SECTION_MAX + 1];
+    int is_post;                   /* the inbox's actions */
+    char section[GW_API_SECTION_MAX + 1];  /* settings: the section; inbox: the action */
+    char item[GW_API_ITEM_ID_LEN + 1];
     char *token;
     char *body;                    /* PUT: the body so far */
     size_t body_len;
@@ -143,6 +146,7 @@ static uint8_t *pack_request(gw_api_req_t *req, const char *status, size_t *len)
     Beseda__ApiOperators ops = BESEDA__API_OPERATORS__INIT;
     Beseda__ApiStatus st = BESEDA__API_STATUS__INIT;
     Beseda__ApiMailOutbox outbox = BESEDA__API_MAIL_OUTBOX__INIT;
+    Beseda__ApiInbox inbox = BESEDA__API_INBOX__INIT;
     put_str_field(&r.gateway_id, req->server->cfg.gateway_id);
     put_str_field(&r.conn_id, req->id_str);
     char ip[GW_IP_MAX] = "";
@@ -170,6 +174,14 @@ static uint8_t *pack_request(gw_api_req_t *req, const char *status, size_t *len)
         outbox.session = req->token;
         r.body_case = BESEDA__ROUTER_REQUEST__BODY_API_MAIL_OUTBOX;
         r.api_mail_outbox = &outbox;
+        break;
+    case GW_REQ_API_INBOX:
+        inbox.session = req->token;
+        inbox.action = req->section;
+        inbox.item_id = req->item;
+        put_str_field(&inbox.text, status);      /* reply: the text */
+        r.body_case = BESEDA__ROUTER_REQUEST__BODY_API_INBOX;
+        r.api_inbox = &inbox;
         break;
     default:
         st.session = req->token;
@@ -220,10 +232,51 @@ int gw_api_path(const char *uri)
     return uri && strncmp(uri, "/api/", 5) == 0;
 }
 
+/* /api/v1/inbox (GET) or /api/v1/inbox/<uuid>/reply|done (POST); 0, or
+ * an error answered. */
+static int route_inbox(gw_api_req_t *req, const char *uri)
+{
+    req->kind = GW_REQ_API_INBOX;
+    if (strcmp(uri, "/api/v1/inbox") == 0) {
+        if (req->is_put || req->is_post) {
+            answer_error(req, "method_not_allowed", "method not allowed on this path");
+            return -1;
+        }
+        strcpy(req->section, "list");
+        return 0;
+    }
+    const char *id = uri + strlen("/api/v1/inbox/");
+    const char *slash = strchr(id, '/');
+    const char *action = slash ? slash + 1 : "";
+    if (!slash || slash - id != GW_API_ITEM_ID_LEN
+        || strspn(id, "0123456789abcdefABCDEF-") != GW_API_ITEM_ID_LEN
+        || (strcmp(action, "reply") != 0 && strcmp(action, "done") != 0)) {
+        answer_error(req, "not_found", "no such endpoint");
+        return -1;
+    }
+    if (!req->is_post) {
+        answer_error(req, "method_not_allowed", "method not allowed on this path");
+        return -1;
+    }
+    memcpy(req->item, id, GW_API_ITEM_ID_LEN);
+    req->item[GW_API_ITEM_ID_LEN] = '\0';
+    strcpy(req->section, action);
+    return 0;
+}
+
 /* Path and method to the request kind; 0, or an error answered. */
 static int route(gw_api_req_t *req, const char *uri)
 {
     const char *section = NULL;
+    if (strcmp(uri, "/api/v1/inbox") == 0 || strncmp(uri, "/api/v1/inbox/", 14) == 0)
+        return route_inbox(req, uri);
+    if (req->is_post) {
+        bool known = strcmp(uri, "/api/v1/settings") == 0 || strcmp(uri, "/api/v1/operators") == 0
+                     || strcmp(uri, "/api/v1/status") == 0 || strncmp(uri, "/api/v1/settings/", 17) == 0;
+        answer_error(req, known ? "method_not_allowed" : "not_found",
+                     known ? "method not allowed on this path" : "no such endpoint");
+        return -1;
+    }
     if (strcmp(uri, "/api/v1/settings") == 0 && !req->is_put)
         req->kind = GW_REQ_API_SETTINGS_GET;
     else if (strncmp(uri, "/api/v1/settings/", 17) == 0 && req->is_put) {
@@ -343,25 +396,27 @@ int gw_api_begin(gw_server_t *s, struct lws *wsi, gw_api_req_t **req_p, const ch
         return -1;
     *req_p = req;
     req->is_put = lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI) > 0;
+    req->is_post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
     int is_get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
-    /* Only a PUT has a body to wait for; an early answer to one waits for
-     * its body to be read (a POST's too, before its 405). */
-    req->body_done = !req->is_put && !(lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0
-                                       && !is_get);
+    int with_body = req->is_put || req->is_post;
+    /* Only a PUT or POST has a body to wait for; an early answer to one
+     * waits for its body to be read. */
+    req->body_done = !with_body && !(lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0
+                                     && !is_get);
     long length = 0;
     if (s->stopping)
         answer_error(req, "unavailable", "the gateway is stopping");
-    else if (!is_get && !req->is_put)
-        answer_error(req, "method_not_allowed", "only GET and PUT are served");
+    else if (!is_get && !with_body)
+        answer_error(req, "method_not_allowed", "only GET, PUT and POST are served");
     else if (!gw_server_origin_allowed(s, wsi))
         answer_error(req, "forbidden", "origin not allowed");
     else if (!rate_ok(s, wsi))
         answer_error(req, "rate_limited", "too many requests from this address; slow down");
     else if (route(req, uri) < 0 || read_token(req) < 0)
         ;
-    else if (req->is_put && check_length(req, &length) < 0)
+    else if (with_body && check_length(req, &length) < 0)
         ;
-    else if (!req->is_put)
+    else if (!with_body)
         send_request(req, "");
     else if (length == 0)
         return gw_api_body_done(req);
@@ -404,11 +459,25 @@ static int read_status(gw_api_req_t *req, json_t *doc, const char **status)
     return 0;
 }
 
+/* The inbox reply's document: {"text": ...} (the store checks the rest). */
+static int read_reply_text(gw_api_req_t *req, json_t *doc, const char **text)
+{
+    json_t *v = json_object_get(doc, "text");
+    *text = json_is_string(v) ? json_string_value(v) : NULL;
+    if (!*text) {
+        answer_error(req, "missing_field", "field 'text' is required and must be a string");
+        return -1;
+    }
+    return 0;
+}
+
 int gw_api_body_done(gw_api_req_t *req)
 {
     if (!req)
         return -1;
     req->body_done = 1;
+    if (req->waiting)                   /* an empty body, sent at once (gw_api_begin) */
+        return 0;
     if (req->status) {                  /* answered before the body came */
         lws_callback_on_writable(req->wsi);
         return 0;
@@ -419,7 +488,9 @@ int gw_api_body_done(gw_api_req_t *req)
     }
     const char *text = req->body ? req->body : "";
     json_error_t err;
-    json_t *doc = gw_json_depth_ok(text, req->body_len, GW_API_MAX_DEPTH)
+    /* A POST (the inbox's actions) may come without a body: as {}. */
+    json_t *doc = req->is_post && req->body_len == 0 ? json_object()
+                : gw_json_depth_ok(text, req->body_len, GW_API_MAX_DEPTH)
                 ? json_loadb(text, req->body_len, JSON_REJECT_DUPLICATES, &err) : NULL;
     if (!doc || !json_is_object(doc)) {
         json_decref(doc);
@@ -427,7 +498,10 @@ int gw_api_body_done(gw_api_req_t *req)
         return 0;
     }
     const char *status = "";
-    if (req->kind != GW_REQ_API_STATUS || read_status(req, doc, &status) == 0) {
+    int read = req->kind == GW_REQ_API_STATUS ? read_status(req, doc, &status)
+             : req->kind == GW_REQ_API_INBOX && strcmp(req->section, "reply") == 0
+             ? read_reply_text(req, doc, &status) : 0;
+    if (read == 0) {
         char *copy = strdup(status);       /* status points into doc */
         if (copy)
             send_request(req, copy);

@@ -30,6 +30,7 @@ static const char *KIND_NAMES[GW_METRICS_KINDS] = {
     [GW_REQ_API_OPERATORS] = "api_operators",
     [GW_REQ_API_STATUS] = "api_status",
     [GW_REQ_API_MAIL_OUTBOX] = "api_mail_outbox",
+    [GW_REQ_API_INBOX] = "api_inbox",
 };
 
 const char *gw_metrics_kind_name(gw_req_kind_t kind)

@@ -300,11 +300,11 @@ static json_t *survey_json(build_t *b, const Beseda__SurveyConfig *sc)
     return o;
 }
 
-static json_t *groups_json(build_t *b, const Beseda__OperatorWelcome *w)
+static json_t *group_list_json(build_t *b, Beseda__GroupInfo *const *groups, size_t n)
 {
     json_t *list = json_array();
-    for (size_t i = 0; i < w->n_groups; i++) {
-        const Beseda__GroupInfo *g = w->groups[i];
+    for (size_t i = 0; i < n; i++) {
+        const Beseda__GroupInfo *g = groups[i];
         if (!g)
             continue;
         json_t *o = json_object(), *ids = json_array();
@@ -358,7 +358,7 @@ static char *operator_welcome_json(const Beseda__OperatorWelcome *w)
     for (size_t i = 0; i < w->n_ringing; i++)
         append(&b, ringing, conversation_json(&b, w->ringing[i], GW_ROLE_OPERATOR));
     put(&b, o, "ringing", ringing);
-    put(&b, o, "groups", groups_json(&b, w));
+    put(&b, o, "groups", group_list_json(&b, w->groups, w->n_groups));
     return finish(&b, o);
 }
 
@@ -598,6 +598,30 @@ static char *operator_delivery_json(const Beseda__Delivery *d)
     case BESEDA__DELIVERY__BODY_MISSED:
         o = new_frame(&b, "missed");
         put(&b, o, "conversation", conversation_json(&b, d->missed, GW_ROLE_OPERATOR));
+        return finish(&b, o);
+    case BESEDA__DELIVERY__BODY_SETTINGS_CHANGED:
+        if (!d->settings_changed)
+            return NULL;
+        o = new_frame(&b, "settings_changed");
+        put_str(&b, o, "section", d->settings_changed->section);
+        put_int(&b, o, "version", d->settings_changed->version);
+        put(&b, o, "groups", group_list_json(&b, d->settings_changed->groups,
+                                             d->settings_changed->n_groups));
+        return finish(&b, o);
+    case BESEDA__DELIVERY__BODY_INBOX_CHANGED:
+        if (!d->inbox_changed)
+            return NULL;
+        o = new_frame(&b, "inbox_changed");
+        put_str(&b, o, "reason", d->inbox_changed->reason);
+        return finish(&b, o);
+    case BESEDA__DELIVERY__BODY_RESPONSE_OVERDUE:
+        if (!d->response_overdue || !d->response_overdue->conversation)
+            return NULL;
+        o = new_frame(&b, "response_overdue");
+        put(&b, o, "conversation", conversation_json(&b, d->response_overdue->conversation,
+                                                     GW_ROLE_OPERATOR));
+        put_int(&b, o, "limit_s", d->response_overdue->limit_s);
+        put(&b, o, "escalated", d->response_overdue->escalated ? json_true() : json_false());
         return finish(&b, o);
     default:
         return NULL;

@@ -11,11 +11,13 @@
  *   api_operators     -> StoreListOperators + presence  (any operator of the site)
  *   api_mail_outbox   -> StoreMailOutbox             (admin; mail not sent and why)
  *   api_status        -> presence (the operator's own status; status.c)
+ *   api_inbox         -> StoreInbox                 (any operator of the site; its items only)
  *
  * Rate limits are the gateway's (per IP). */
 #include "team.h"
 #include "routing.h"
 #include "log.h"
+#include "publish.h"
 #include "util.h"
 #include <inttypes.h>
 #include <jansson.h>
@@ -31,6 +33,7 @@ static const char *request_session(const Beseda__RouterRequest *msg)
     case BESEDA__ROUTER_REQUEST__BODY_API_OPERATORS:    return msg->api_operators->session;
     case BESEDA__ROUTER_REQUEST__BODY_API_MAIL_OUTBOX:  return msg->api_mail_outbox->session;
     case BESEDA__ROUTER_REQUEST__BODY_API_STATUS:       return msg->api_status->session;
+    case BESEDA__ROUTER_REQUEST__BODY_API_INBOX:        return msg->api_inbox->session;
     default:                                            return "";
     }
 }
@@ -85,6 +88,19 @@ void api_on_session(router_t *self, job_t *job, Beseda__StoreReply *reply)
         lo.site_id = job->site_id;
         request.body_case = BESEDA__STORE_REQUEST__BODY_LIST_OPERATORS;
         request.list_operators = &lo;
+        call_store(self, job, &request);
+        return;
+    }
+    if (job->msg->body_case == BESEDA__ROUTER_REQUEST__BODY_API_INBOX) {
+        const Beseda__ApiInbox *in = job->msg->api_inbox;
+        Beseda__StoreInbox si = BESEDA__STORE_INBOX__INIT;
+        si.site_id = job->site_id;
+        si.operator_id = job->operator_id;
+        si.action = in->action;
+        si.item_id = in->item_id;
+        si.text = in->text;
+        request.body_case = BESEDA__STORE_REQUEST__BODY_INBOX;
+        request.inbox = &si;
         call_store(self, job, &request);
         return;
     }
@@ -230,11 +246,48 @@ static void reply_document(router_t *self, job_t *job, const char *json, uint64_
     router_reply(self, job, &rr);
 }
 
+/* After a saved section: tell the site's open consoles, with the groups as
+ * the saved document has them (docs/PROTOCOL.md "settings_changed"). */
+static void announce_settings(router_t *self, const job_t *job, const Beseda__ApiDocument *doc)
+{
+    json_t *root = json_loads(doc->json, 0, NULL);
+    const json_t *groups = json_object_get(json_object_get(root, "routing"), "groups");
+    size_t n = json_is_array(groups) ? json_array_size(groups) : 0;
+    Beseda__GroupInfo *infos = calloc(n ? n : 1, sizeof *infos);
+    Beseda__GroupInfo **list = calloc(n ? n : 1, sizeof *list);
+    size_t count = 0;
+    for (size_t i = 0; infos && list && i < n; i++) {
+        const json_t *g = json_array_get(groups, i);
+        const char *id = json_string_value(json_object_get(g, "id"));
+        const char *name = json_string_value(json_object_get(g, "name"));
+        if (!id)
+            continue;
+        beseda__group_info__init(&infos[count]);
+        infos[count].id = (char *) id;
+        infos[count].name = (char *) (name ? name : "");
+        list[count] = &infos[count];
+        count++;
+    }
+    if (infos && list)
+        publish_settings_changed(self->pub, job->site_id, job->msg->api_settings_put->section,
+                                 doc->version, list, count);
+    else
+        log_warn("settings_changed not published: out of memory", "site", job->site_id);
+    free(list);
+    free(infos);
+    json_decref(root);
+}
+
 void api_on_call(router_t *self, job_t *job, Beseda__StoreReply *reply)
 {
     if (api_store_failed(self, &job, reply))
         return;
     if (reply->body_case == BESEDA__STORE_REPLY__BODY_DOCUMENT && reply->document) {
+        if (job->msg->body_case == BESEDA__ROUTER_REQUEST__BODY_API_SETTINGS_PUT)
+            announce_settings(self, job, reply->document);
+        if (job->msg->body_case == BESEDA__ROUTER_REQUEST__BODY_API_INBOX
+            && strcmp(job->msg->api_inbox->action, "list") != 0)
+            publish_inbox_changed(self->pub, job->site_id, "answered");
         reply_document(self, job, reply->document->json, reply->document->version);
         job_destroy(&job);
         return;

@@ -2,7 +2,8 @@
  * conversations whose ring timeout or response limit passed (with a lease,
  * SKIP LOCKED: each goes to one router), reads each one's decision again
  * (StoreRoute) and moves it on from the stage the claim read: the next
- * untried candidates, then the fallback groups' operators, then "miss". A
+ * untried candidates, then the fallback groups' operators, then "miss" (or
+ * "hold" when an operator has the chat: it is never missed under them). A
  * router killed meanwhile leaves its claims to the others once the lease
  * ends; a step refused as stale publishes nothing. */
 #include "routing.h"
@@ -52,7 +53,8 @@ static void route_due(router_t *self, const Beseda__DueConversation *d)
     job_t *job = job_new(STEP_DUE_ROUTE, NULL, NULL);
     if (!job || job_set(&job->site_id, d->site_id) != 0
         || job_set(&job->conv_id, d->conversation_id) != 0
-        || job_set(&job->from_operator_id, d->operator_id) != 0) {
+        || job_set(&job->from_operator_id, d->operator_id) != 0
+        || job_set(&job->operator_id, d->held_by) != 0) {
         log_error("due conversation skipped: out of memory", "conversation", d->conversation_id);
         job_destroy(&job);
         return;
@@ -134,6 +136,15 @@ void due_on_route(router_t *self, job_t *job, Beseda__StoreReply *reply)
     }
     route_plan_t plan;
     route_plan_next(d, pool, n, rr_turn, &plan);
+    /* A chat an operator holds is never missed: with nobody left to
+     * escalate to it stays theirs, or goes back to whoever an escalation
+     * took it from while their console is still there, and they are warned
+     * (ring.c "hold"). */
+    if (strcmp(plan.action, "miss") == 0
+        && (conv->operator_id[0]
+            || (job->operator_id && beseda_is_uuid(job->operator_id)
+                && presence_holds_chats(self->presence, job->site_id, job->operator_id))))
+        plan.action = "hold";
     log_info("deadline passed", "conversation", job->conv_id, "state", conv->state,
              "next", plan.action, "site", job->site_id);
     route_step_send(self, job, &plan, d);

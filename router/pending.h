@@ -70,6 +70,7 @@ typedef struct {
      * kept across a store call (hello: the VisitorWelcome to finish). */
     const char *action;            /* static string */
     uint32_t stage;
+    uint32_t response_limit_s;     /* the rule's, for the operator's overdue warning */
     int claimed;
     uint8_t *blob;
     size_t blob_len;

@@ -156,3 +156,44 @@ void publish_status(zsock_t *pub, const char *site_id, const char *operator_id, 
     d.status = &si;
     publish_delivery(pub, "o", operator_id, &d);
 }
+
+void publish_settings_changed(zsock_t *pub, const char *site_id, const char *section,
+                              uint64_t version, Beseda__GroupInfo **groups, size_t n_groups)
+{
+    Beseda__SettingsChanged sc = BESEDA__SETTINGS_CHANGED__INIT;
+    sc.section = (char *) section;
+    sc.version = version;
+    sc.groups = groups;
+    sc.n_groups = n_groups;
+    Beseda__Delivery d = BESEDA__DELIVERY__INIT;
+    d.site_id = (char *) site_id;
+    d.body_case = BESEDA__DELIVERY__BODY_SETTINGS_CHANGED;
+    d.settings_changed = &sc;
+    publish_delivery(pub, "s", site_id, &d);
+}
+
+void publish_response_overdue(zsock_t *pub, const char *operator_id,
+                              const Beseda__ConversationInfo *info, uint32_t limit_s,
+                              bool escalated)
+{
+    Beseda__ResponseOverdue ro = BESEDA__RESPONSE_OVERDUE__INIT;
+    ro.conversation = (Beseda__ConversationInfo *) info;
+    ro.limit_s = limit_s;
+    ro.escalated = escalated;
+    Beseda__Delivery d = BESEDA__DELIVERY__INIT;
+    d.site_id = info->site_id;
+    d.body_case = BESEDA__DELIVERY__BODY_RESPONSE_OVERDUE;
+    d.response_overdue = &ro;
+    publish_delivery(pub, "o", operator_id, &d);
+}
+
+void publish_inbox_changed(zsock_t *pub, const char *site_id, const char *reason)
+{
+    Beseda__InboxChanged ic = BESEDA__INBOX_CHANGED__INIT;
+    ic.reason = (char *) reason;
+    Beseda__Delivery d = BESEDA__DELIVERY__INIT;
+    d.site_id = (char *) site_id;
+    d.body_case = BESEDA__DELIVERY__BODY_INBOX_CHANGED;
+    d.inbox_changed = &ic;
+    publish_delivery(pub, "s", site_id, &d);
+}

@@ -7,6 +7,7 @@
 #define BESEDA_ROUTER_PUBLISH_H
 
 #include <czmq.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include "beseda.pb-c.h"
 
@@ -37,6 +38,19 @@ void publish_ring_end(zsock_t *pub, const char *site_id, const char *operator_id
                       const char *by_name);
 /* A chat was missed, on s:<site> (the gateways give it to operators only). */
 void publish_missed(zsock_t *pub, const Beseda__ConversationInfo *info);
+/* An admin saved a settings section, on s:<site> (the gateways give it to
+ * operators only): consoles refresh the groups and whatever else they show. */
+void publish_settings_changed(zsock_t *pub, const char *site_id, const char *section,
+                              uint64_t version, Beseda__GroupInfo **groups, size_t n_groups);
+/* The site's inbox changed ("offline": a message came; "answered": an item
+ * was answered or marked done), on s:<site> (operators only). Missed chats
+ * need none: their `missed` says it. */
+void publish_inbox_changed(zsock_t *pub, const char *site_id, const char *reason);
+/* A chat's response limit passed without its operator's reply, on
+ * o:<operator>: escalated says whether it was handed on. */
+void publish_response_overdue(zsock_t *pub, const char *operator_id,
+                              const Beseda__ConversationInfo *info, uint32_t limit_s,
+                              bool escalated);
 /* The operator's status changed, on o:<operator> (every console of theirs). */
 void publish_status(zsock_t *pub, const char *site_id, const char *operator_id, const char *status);
 

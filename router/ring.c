@@ -109,6 +109,7 @@ void route_step_send(router_t *self, job_t *job, const route_plan_t *plan,
         ids[i] = (char *) plan->ops[i].operator_id;
     job->step = STEP_ROUTE_STEP;
     job->action = plan->action;
+    job->response_limit_s = d->response_limit_s;
     Beseda__StoreRouteStep rs = BESEDA__STORE_ROUTE_STEP__INIT;
     rs.site_id = job->site_id;
     rs.conversation_id = job->conv_id;
@@ -165,9 +166,25 @@ static void publish_step(router_t *self, const job_t *job, Beseda__ConversationI
         publish_missed(self->pub, info);
         return;
     }
+    bool had_operator = job->from_operator_id && job->from_operator_id[0];
+    if (strcmp(a, "hold") == 0) {
+        /* Nobody left to escalate to: the chat stays with its operator,
+         * who is warned; the visitor is told nothing and keeps chatting.
+         * Given back after an escalation nobody took: the ringing stop,
+         * and the operator and the visitor see it theirs again. */
+        if (!had_operator) {
+            ring_end_all(self, info->site_id, info->id, sr->ended_ringing, sr->n_ended_ringing,
+                         "taken", info->operator_id, info->operator_name);
+            publish_assigned(self->pub, info->operator_id, info);
+            publish_conversation(self->pub, info);
+        }
+        publish_response_overdue(self->pub, info->operator_id, info, job->response_limit_s, false);
+        return;
+    }
     ring_end_all(self, info->site_id, info->id, sr->ended_ringing, sr->n_ended_ringing,
                  "escalated", "", "");
-    bool had_operator = job->from_operator_id && job->from_operator_id[0];
+    if (had_operator)                     /* escalated from an operator who did not answer */
+        publish_response_overdue(self->pub, job->from_operator_id, info, job->response_limit_s, true);
     if (strcmp(a, "ring") == 0) {
         for (size_t i = 0; i < info->n_ringing; i++) {
             publish_ring(self->pub, info->ringing[i], info);

@@ -60,7 +60,7 @@ size_t route_ties(const assign_load_t *ranked, size_t n);
 
 /* One step to take, computed from a decision. */
 typedef struct {
-    const char *action;            /* "assign", "ring", "queue", "miss"; NULL: nothing */
+    const char *action;            /* "assign", "ring", "queue", "miss", "hold" (due.c); NULL: nothing */
     assign_load_t ops[ROUTE_NOTIFY_MAX];
     size_t n_ops;
     uint32_t deadline_ms;          /* from now; 0 none */

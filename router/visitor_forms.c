@@ -7,6 +7,7 @@
  * is. Visitors only: an operator's connection gets forbidden. */
 #include "visitor_forms.h"
 #include "log.h"
+#include "publish.h"
 #include <string.h>
 
 /* A visitor with a welcome; answers (and destroys the job) otherwise. */
@@ -96,6 +97,8 @@ void visitor_form_on_reply(router_t *self, job_t *job, Beseda__StoreReply *reply
         router_fail(self, &job, "internal", "unexpected store reply");
         return;
     }
+    if (job->msg->body_case == BESEDA__ROUTER_REQUEST__BODY_OFFLINE && job->msg->site_id[0])
+        publish_inbox_changed(self->pub, job->msg->site_id, "offline");
     router_reply_ok(self, job);
     job_destroy(&job);
 }

@@ -70,6 +70,8 @@ static store_err_t dispatch(store_ctx_t *ctx, const Beseda__StoreRequest *req,
         return store_mail_outbox(ctx, req->mail_outbox, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_GROUPS:
         return store_groups(ctx, req->groups, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_INBOX:
+        return store_inbox(ctx, req->inbox, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_TRANSFER:
         return store_transfer(ctx, req->transfer, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_TEAM_APPEND:

@@ -307,7 +307,7 @@ store_err_t store_route(store_ctx_t *ctx, const Beseda__StoreRoute *req,
 static bool valid_action(const char *a)
 {
     return a && (strcmp(a, "ring") == 0 || strcmp(a, "assign") == 0 || strcmp(a, "queue") == 0
-                 || strcmp(a, "miss") == 0);
+                 || strcmp(a, "miss") == 0 || strcmp(a, "hold") == 0);
 }
 
 /* The ids as a PostgreSQL array literal (they are checked uuids). */
@@ -456,7 +456,8 @@ store_err_t store_due(store_ctx_t *ctx, const Beseda__StoreDue *req,
         " WHERE c.id IN (SELECT d.id FROM conversations d"
         "                 WHERE d.deadline_at <= now() AND d.state <> 'closed'"
         "                 ORDER BY d.deadline_at LIMIT $1::int FOR UPDATE SKIP LOCKED)"
-        " RETURNING c.site_id, c.id, c.route_stage, c.state, coalesce(c.operator_id::text, '')",
+        " RETURNING c.site_id, c.id, c.route_stage, c.state, coalesce(c.operator_id::text, ''),"
+        "           coalesce(c.held_by::text, '')",
         2, params, &res);
     if (st != DB_OK)
         return rows_err(st);
@@ -479,6 +480,7 @@ store_err_t store_due(store_ctx_t *ctx, const Beseda__StoreDue *req,
         d->stage = (uint32_t) rows_u64(res, i, 2);
         d->state = rows_str(res, i, 3);
         d->operator_id = rows_str(res, i, 4);
+        d->held_by = rows_str(res, i, 5);
         r->due[i] = d;
     }
     r->n_due = (size_t) n;

@@ -106,6 +106,8 @@ store_err_t store_survey(store_ctx_t *ctx, const Beseda__StoreSurvey *req,
                          Beseda__StoreReply *reply, store_mem_t *mem);
 store_err_t store_groups(store_ctx_t *ctx, const Beseda__StoreGroups *req,
                          Beseda__StoreReply *reply, store_mem_t *mem);
+store_err_t store_inbox(store_ctx_t *ctx, const Beseda__StoreInbox *req,
+                        Beseda__StoreReply *reply, store_mem_t *mem);
 /* Sets reply->error_message (copied into mem) and returns err. */
 store_err_t store_fail_with(Beseda__StoreReply *reply, store_mem_t *mem, store_err_t err,
                             const char *message);

@@ -173,7 +173,7 @@ test('escalation: nobody accepts in 5 s -> the next operator rings, then the fal
   for (const o of ops) o.ws.close();
 });
 
-test('auto with a response limit: an unanswered chat moves to the next operator (the first sees it go), then is missed', async () => {
+test('auto with a response limit: an unanswered chat moves to the next operator (the first is warned and sees it go); the last keeps it, warned, never missed', async () => {
   const { site, ops } = await team('Auto limit', ['Anna', 'Boris']);
   setRouting(site, {
     groups: [{ id: 'g', name: 'G', operators: ops.map((o) => o.id) }],
@@ -188,13 +188,81 @@ test('auto with a response limit: an unanswered chat moves to the next operator 
   const started = Date.now();
   await next.ws.next((f) => f.type === 'assigned' && f.conversation.id === conv, { what: 'moved on', timeoutMs: 12000 });
   assert.ok(Date.now() - started >= 3500, 'not before the limit');
+  const warned = await first.ws.next((f) => f.type === 'response_overdue' && f.conversation.id === conv,
+    { what: 'the first is warned' });
+  assert.deepEqual([warned.escalated, warned.limit_s], [true, 5]);
   await first.ws.next((f) => f.type === 'conversation' && f.conversation.id === conv
     && f.conversation.operator?.id === next.id, { what: 'the first sees it go' });
   await v.next((f) => f.type === 'conversation' && f.conversation.operator?.id === next.id, { what: 'visitor sees the next' });
-  const closed = await v.next((f) => f.type === 'conversation' && f.conversation.state === 'closed',
-    { what: 'missed after the second limit', timeoutMs: 12000 });
-  assert.equal(closed.conversation.missed, true);
-  assert.deepEqual([row(conv).state, row(conv).missed], ['closed', true]);
+  // Nobody left after the second limit: the chat stays with the next, who is warned.
+  const kept = await next.ws.next((f) => f.type === 'response_overdue' && f.conversation.id === conv,
+    { what: 'the last operator is warned', timeoutMs: 12000 });
+  assert.equal(kept.escalated, false);
+  assert.equal(kept.conversation.state, 'assigned');
+  assert.equal(kept.conversation.operator.id, next.id);
+  assert.deepEqual([row(conv).state, row(conv).missed, row(conv).operator], ['assigned', false, next.id]);
+  assert.ok(!v.frames.some((f) => f.type === 'conversation' && f.conversation.state === 'closed'), 'the visitor was told it ended');
+  assert.ok(!ops.some((o) => o.ws.frames.some((f) => f.type === 'missed' && f.conversation.id === conv)), 'announced as missed');
+  assert.equal((await say(next.ws, conv, 'sorry for the wait')).type, 'ack');
+  await v.next((f) => f.type === 'message' && f.text === 'sorry for the wait', { what: 'the visitor gets the late answer' });
+  for (const o of ops) o.ws.close();
+});
+
+test('ring: an accepted chat without a reply is never missed under its operator: offered to the next, and the last to accept keeps it with a warning', async () => {
+  const { site, ops } = await team('Accepted limit', ['Anna', 'Boris']);
+  const [a, b] = ops;
+  setRouting(site, {
+    groups: [{ id: 'g', name: 'G', operators: [a.id, b.id] }],
+    rules: [{ name: 'Ring, answer in 5 s', match: {}, groups: ['g'], mode: 'ring', notify: 1, response_limit_s: 5 }],
+  });
+  const { v, conv } = await newChat(site);
+  await rings(a, conv);
+  assert.equal((await accept(a, conv)).type, 'ok');
+  // Anna accepted and said nothing: Boris is offered it, Anna is told why it went.
+  await rings(b, conv, { timeoutMs: 12000 });
+  const toA = await a.ws.next((f) => f.type === 'response_overdue' && f.conversation.id === conv, { what: 'Anna warned' });
+  assert.equal(toA.escalated, true);
+  assert.equal((await accept(b, conv)).type, 'ok');
+  const started = Date.now();
+  const toB = await b.ws.next((f) => f.type === 'response_overdue' && f.conversation.id === conv,
+    { what: 'Boris warned', timeoutMs: 12000 });
+  assert.ok(Date.now() - started >= 3500, 'not before the limit');
+  assert.deepEqual([toB.escalated, toB.conversation.state, toB.conversation.operator.id], [false, 'assigned', b.id]);
+  assert.deepEqual([row(conv).state, row(conv).missed, row(conv).operator], ['assigned', false, b.id]);
+  assert.equal(c.sql(`SELECT count(*) FROM mail_outbox WHERE kind = 'missed' AND conversation_id = '${conv}'`)[0][0], '0',
+    'no missed-chat mail');
+  assert.ok(!v.frames.some((f) => f.type === 'conversation' && f.conversation.state === 'closed'), 'the visitor was told it ended');
+  // The visitor writes on and Boris answers: an ordinary chat.
+  assert.equal((await say(v, conv, 'anyone?')).type, 'ack');
+  await b.ws.next((f) => f.type === 'message' && f.text === 'anyone?', { what: 'Boris gets it' });
+  assert.equal((await say(b.ws, conv, 'here, sorry')).type, 'ack');
+  await v.next((f) => f.type === 'message' && f.text === 'here, sorry', { what: 'the visitor gets the answer' });
+  for (const o of ops) o.ws.close();
+});
+
+test('ring: an accepted chat offered on after no reply comes back to its operator when nobody else takes it, never missed', async () => {
+  const { site, ops } = await team('Given back', ['Anna', 'Boris']);
+  const [a, b] = ops;
+  setRouting(site, {
+    groups: [{ id: 'g', name: 'G', operators: [a.id, b.id] }],
+    rules: [{ name: 'Ring, answer in 5 s', match: {}, groups: ['g'], mode: 'ring', notify: 1, response_limit_s: 5 }],
+  });
+  const { v, conv } = await newChat(site);
+  await rings(a, conv);
+  assert.equal((await accept(a, conv)).type, 'ok');
+  await rings(b, conv, { timeoutMs: 12000 });
+  assert.equal((await a.ws.next((f) => f.type === 'response_overdue' && f.conversation.id === conv, { what: 'Anna warned' })).escalated, true);
+  // Boris lets it ring out: it is Anna's again, with a warning; Boris stops ringing.
+  const back = await a.ws.next((f) => f.type === 'assigned' && f.conversation.id === conv, { what: 'given back to Anna', timeoutMs: 12000 });
+  assert.equal(back.conversation.operator.id, a.id);
+  const warned = await a.ws.next((f) => f.type === 'response_overdue' && f.conversation.id === conv && !f.escalated, { what: 'Anna warned again' });
+  assert.equal(warned.conversation.state, 'assigned');
+  const end = await ringEnd(b, conv, 'taken');
+  assert.equal(end.operator.id, a.id);
+  assert.deepEqual([row(conv).state, row(conv).missed, row(conv).operator], ['assigned', false, a.id]);
+  await v.next((f) => f.type === 'conversation' && f.conversation.operator?.id === a.id, { what: 'the visitor sees Anna again' });
+  assert.ok(!v.frames.some((f) => f.type === 'conversation' && f.conversation.state === 'closed'), 'the visitor was told it ended');
+  assert.equal((await say(a.ws, conv, 'I am here')).type, 'ack');
   for (const o of ops) o.ws.close();
 });
 

@@ -137,6 +137,36 @@ test('assign and queue steps keep open_chats exact; the assigned operator\'s rep
   assert.equal(row(conv).state, 'queued');
 });
 
+test('a chat an operator holds is never missed: miss is refused, hold keeps it theirs without a deadline', () => {
+  const conv = newConversation();
+  assert.deepEqual(step(conv, 0, 'assign', [ops[1]], { deadlineMs: 60000, limitS: 45 }), ['t', '']);
+  assert.deepEqual(step(conv, 1, 'miss', [], { from: ops[1] }), ['f', ''], 'missed under its operator');
+  assert.deepEqual([row(conv).state, row(conv).missed], ['assigned', false]);
+  assert.deepEqual(step(conv, 1, 'hold', [], { from: ops[2] }), ['f', ''], 'held for someone who has it not');
+  assert.deepEqual(step(conv, 1, 'hold', [ops[2]], { from: ops[1] }), ['f', ''], 'a hold names nobody new');
+  assert.deepEqual(step(conv, 1, 'hold', [], { from: ops[1] }), ['t', '']);
+  const r = row(conv);
+  assert.deepEqual([r.state, r.operator, r.deadline, r.missed, r.stage], ['assigned', ops[1], false, false, 2]);
+  assert.equal(c.sql(`SELECT response_limit_s FROM conversations WHERE id = '${conv}'`)[0][0], '45', 'the limit is kept');
+  assert.deepEqual(step(conv, 1, 'hold', [], { from: ops[1] }), ['f', ''], 'once');
+  // An escalation rings another; nobody takes it: hold gives it back to who had it.
+  assert.deepEqual(step(conv, 2, 'ring', [ops[2]], { from: ops[1], deadlineMs: 60000 }), ['t', '']);
+  assert.deepEqual([row(conv).state, row(conv).operator], ['ringing', '']);
+  assert.deepEqual(step(conv, 3, 'hold', []), ['t', ops[2]]);
+  assert.deepEqual([row(conv).state, row(conv).operator, row(conv).ringing, row(conv).missed], ['assigned', ops[1], [], false]);
+  // Once someone else takes it (here an accept), the one it was taken from has no claim on it.
+  assert.deepEqual(step(conv, 4, 'ring', [ops[2]], { from: ops[1], deadlineMs: 60000 }), ['t', '']);
+  assert.equal(c.sql(`SELECT held_by FROM conversations WHERE id = '${conv}'`)[0][0], ops[1]);
+  assert.equal(c.sql(`SELECT won FROM beseda_accept('${site}', '${conv}', '${ops[2]}', 1)`)[0][0], 't');
+  assert.equal(c.sql(`SELECT held_by IS NULL FROM conversations WHERE id = '${conv}'`)[0][0], 't');
+  // A chat nobody ever held has nobody to give it back to: missed as before.
+  const fresh = newConversation();
+  assert.deepEqual(step(fresh, 0, 'queue', [], { deadlineMs: 60000 }), ['t', '']);
+  assert.deepEqual(step(fresh, 1, 'hold', []), ['f', ''], 'nobody to hold it');
+  assert.deepEqual(step(fresh, 1, 'miss'), ['t', '']);
+  assert.deepEqual([row(fresh).state, row(fresh).missed], ['closed', true]);
+});
+
 test('of many accepts of one ringing chat sent at once, exactly one wins', async () => {
   for (let round = 0; round < 3; round++) {
     const conv = newConversation();

@@ -199,3 +199,41 @@ test('the API is rate-limited per client address (429), then serves again', asyn
   await waitFor(async () => (await api('GET', '/operators', { token: plainWs.welcome.session })).status === 200,
     { what: 'the bucket refilled', timeoutMs: 20000, intervalMs: 500 });
 });
+
+test('a saved settings section reaches the open consoles of its site at once: settings_changed with the groups, nothing for visitors or other sites', async () => {
+  const token = adminWs.welcome.session;
+  const v = await visitor(c.wsUrl(0, 'visitor'), site.id);
+  const other = await c.createSite('Other shop');
+  const stranger = await c.createOperator(other.id, { name: 'Stranger' });
+  const strangerWs = await operator(c.wsUrl(0, 'operator'), stranger);
+  plainWs.frames.length = 0; // the tests before changed settings too
+  try {
+    const put = await api('PUT', '/settings/routing', { token, body: {
+      timezone: 'UTC', groups: [{ id: 'late', name: 'Created after login', operators: [plain.id] }],
+      rules: [{ name: 'Everyone', match: {}, groups: ['late'], mode: 'auto' }] } });
+    assert.equal(put.status, 200, put.text);
+    const changed = await plainWs.next((f) => f.type === 'settings_changed' && f.version === put.json.version,
+      { what: 'settings_changed' });
+    assert.equal(changed.section, 'routing');
+    assert.deepEqual(changed.groups.map((g) => [g.id, g.name]), [['late', 'Created after login']]);
+    await adminWs.next((f) => f.type === 'settings_changed' && f.version === put.json.version, { what: 'admin settings_changed' });
+    // A refused PUT changes nothing and announces nothing; the next good one is the next frame.
+    const bad = await api('PUT', '/settings/routing', { token, body: { timezone: 'Nowhere/Never', groups: [], rules: [] } });
+    assert.equal(bad.status, 400, bad.text);
+    const survey = await api('PUT', '/settings/survey', { token, body: { enabled: false } });
+    assert.equal(survey.status, 200, survey.text);
+    const next = await plainWs.next((f) => f.type === 'settings_changed' && f.version > put.json.version, { what: 'the next settings_changed' });
+    assert.equal(next.section, 'survey');
+    assert.equal(next.version, survey.json.version);
+    assert.deepEqual(next.groups.map((g) => g.id), ['late']);
+    // A round trip on each of the others' connections: the delivery would have come before it.
+    assert.equal((await strangerWs.request({ type: 'status', status: 'online' }, 'ok')).type, 'ok');
+    assert.ok(!strangerWs.frames.some((f) => f.type === 'settings_changed'), 'another site heard of it');
+    const ping = await v.request({ type: 'send', conversation: v.welcome.conversation.id, client_id: clientId('m'), text: 'hi' }, 'ack');
+    assert.equal(ping.type, 'ack');
+    assert.ok(!v.frames.some((f) => f.type === 'settings_changed'), 'a visitor heard of it');
+  } finally {
+    strangerWs.close();
+    v.close();
+  }
+});

@@ -17,6 +17,8 @@ import { api } from './api.js';
 import { Toasts } from './toast.js';
 import { phoneScreens, NARROW } from './phone.js';
 import { pickLanguage, translator } from '../widget/lib/i18n.js';
+import { OverdueWarnings } from './overdue.js';
+import { Inbox } from './inbox.js';
 
 const MAX_TEXT_BYTES = 8192;
 const TYPING_INTERVAL = 2000;
@@ -111,6 +113,15 @@ const team = new TeamChat({
   selfId: () => (state.operator ? state.operator.id : ''),
   onUnread: (n) => { ui.teamUnread.textContent = String(n); ui.teamUnread.hidden = !n; },
 });
+
+const overdue = new OverdueWarnings({
+  root: $('overdue-banner'),
+  open: (id) => { if (state.conversations.has(id)) select(id); },
+  label: (id) => { const conv = state.conversations.get(id); return conv ? visitorLabel(conv) : ''; },
+  onWarn: (id) => { beep(2); notify('No reply yet', 'A visitor is waiting for your answer', `overdue-${id}`); },
+});
+
+const inbox = new Inbox({ view: $('inbox-view'), button: $('open-inbox'), badge: $('inbox-unread'), session: () => state.session });
 
 // ---------------------------------------------------------------- sound and notifications
 
@@ -620,6 +631,8 @@ function logout() {
   state.conversations.clear();
   state.ringing.clear();
   ringSound();
+  overdue.clear();
+  inbox.stop();
   state.selected = null;
   core.threads.clear();
   showView();
@@ -653,6 +666,7 @@ function onWelcome(frame) {
   }
   ringSound();
   team.ready();
+  inbox.start();
   state.authed = true;
   core.setReady(true);
 
@@ -714,6 +728,13 @@ function onRingEnd(frame) {
   renderRinging();
 }
 
+// An admin saved settings: the groups offered as transfer targets are the
+// saved ones from now on (an open transfer dialog reads them when opened).
+function onSettingsChanged(frame) {
+  if (!Array.isArray(frame.groups)) return;
+  state.groups = frame.groups.filter((g) => g && typeof g.id === 'string').map((g) => ({ id: g.id, name: str(g.name) }));
+}
+
 function onStatusFrame(frame) {
   if (!state.operator || frame.operator !== state.operator.id || !STATUSES.includes(frame.status)) return;
   state.status = frame.status;
@@ -759,7 +780,7 @@ function onConversationFrame(frame) {
     return;
   }
   const conv = upsertConversation(raw);
-  if (conv.state === 'closed') conv.draft = '';
+  if (conv.state === 'closed') { conv.draft = ''; overdue.resolved(conv.id); }
   if (conv.visitorId) state.staleHistories.add(conv.visitorId);
   if (Number.isSafeInteger(raw.last_seq) && raw.last_seq > core.thread(conv.id).contiguous) core.sync(conv.id);
   renderList();
@@ -902,12 +923,15 @@ function onError(frame) {
 }
 
 function onFrame(frame) {
-  if (core.handle(frame) || team.handle(frame)) return;
+  if (core.handle(frame) || team.handle(frame) || overdue.handle(frame)) return;
   switch (frame.type) {
     case 'ring': onRing(frame); break;
     case 'ring_end': onRingEnd(frame); break;
     case 'status': onStatusFrame(frame); break;
+    case 'settings_changed': onSettingsChanged(frame); break;
+    case 'inbox_changed': inbox.refresh(); break;
     case 'missed':
+      inbox.refresh();
       if (frame.conversation && state.ringing.delete(frame.conversation.id)) { ringSound(); renderRinging(); }
       break;
     case 'welcome': onWelcome(frame); break;
@@ -926,6 +950,7 @@ function onChange(id, event) {
   const conv = state.conversations.get(id);
   if (!conv) return;
   if (event.type === 'message' && conv.visitorId) state.staleHistories.add(conv.visitorId);
+  if (event.type === 'ack' || (event.type === 'message' && event.message.author.kind === 'operator')) overdue.resolved(id); // answered
   if (event.type === 'message' && event.message.author.kind === 'visitor') {
     conv.draft = ''; // the draft became this message
     clearTimeout(conv.draftTimer);
