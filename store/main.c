@@ -159,7 +159,7 @@ int main(int argc, char **argv)
         { "batch-wait-ms", "BESEDA_BATCH_WAIT_MS", OPT_INT, "0",
           "under load (the previous batch held several appends), wait this long for more before a "
           "group commit; a lone append is committed at once (0: never wait)", NULL },
-        { "auth-threads", "BESEDA_AUTH_THREADS", OPT_INT, "1",
+        { "auth-threads", "BESEDA_AUTH_THREADS", OPT_INT, "2",
           "threads verifying operator passwords (argon2id) off the request loop; 0: on the loop", NULL },
         { "session-ttl", "BESEDA_SESSION_TTL", OPT_INT, "2592000",
           "operator session lifetime, seconds", NULL },
