@@ -37,7 +37,7 @@ function processTable(run, system) {
   const idle = run.systems[system]?.idle_rss_kib;
   if (idle) rows.push(`| idle | ${names.map((n) => `${mib(idle[n])} MiB`).join(' | ')} |`);
   for (const s of steps) {
-    const cell = (p) => `${n1(p?.cpu_ms_per_1000_msgs)} ms, ${mib(p?.rss_kib || 0)}${p?.rss_peak_kib != null ? ` (peak ${mib(p.rss_peak_kib)})` : ''} MiB`;
+    const cell = (p) => `${n1(p?.cpu_ms_per_1000_msgs)} ms, ${mib(p?.rss_kib || 0)} MiB${p?.rss_peak_kib != null ? ` (peak ${mib(p.rss_peak_kib)})` : ''}`;
     rows.push(`| ${s.rate}${s.beyond ? ` (${s.beyond}×)` : ''} | ${names.map((n) => cell(s.processes[n])).join(' | ')} |`);
   }
   return rows.join('\n');
