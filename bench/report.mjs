@@ -71,8 +71,11 @@ function collapseSummary(results) {
       const ok = steps.filter((s) => s.slo_pass && !s.beyond).map((s) => s.rate);
       const best = steps.reduce((a, s) => ((s.goodput_per_s || 0) > (a.goodput_per_s || 0) ? s : a), steps[0]);
       const peak = best.goodput_per_s || 0;
+      // k× the last rate within the SLO (of the lowest offered if none): a step
+      // past capacity, or a ladder step when the ladder had offered it already
+      const base = ok.length ? Math.max(...ok) : Math.min(...steps.map((x) => x.rate));
       const at = (k) => {
-        const s = steps.find((x) => x.beyond === k);
+        const s = steps.find((x) => x.beyond === k) || steps.find((x) => x.rate === Math.round(base * k));
         return s ? `${n0(s.goodput_per_s)} (${peak ? ((100 * (s.goodput_per_s || 0)) / peak).toFixed(0) : '–'} % of peak, at ${s.rate})` : 'not offered';
       };
       const worst = steps.map((s) => s.rss_worst).filter(Boolean).reduce((a, w) => (!a || w.ratio > a.ratio ? w : a), null);
