@@ -6,7 +6,7 @@
  *   conn.c          connections: open/retry, output queue, input assembly
  *   proto_beseda.c  the beseda visitor and operator protocol (JSON)
  *   proto_mqtt.c    the same chat spoken as MQTT 3.1.1 (the baselines)
- *   steps.c         the commands: connect, warm, step; scheduler; reports
+ *   steps.c         the commands: connect, open, warm, step; scheduler; reports
  *   loadgen.c       main: options, context, the loop */
 #ifndef BESEDA_BENCH_GEN_H
 #define BESEDA_BENCH_GEN_H
