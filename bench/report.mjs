@@ -22,7 +22,7 @@ function stepsTable(run) {
     const lost = s.lost.ack + s.lost.delivery + s.lost.reply;
     const dup = s.duplicated.ack + s.duplicated.delivery + s.duplicated.reply + s.duplicated.echo;
     const errs = Object.entries(s.errors).map(([k, v]) => `${k}: ${v}`).join(', ') || '–';
-    rows.push(`| ${s.system} | ${s.rate} | ${n0(s.offered_per_s)} | ${n0(s.delivered_per_s)} | ${ms(s.ack.p50_us)} / ${ms(s.ack.p99_us)} / ${ms(s.ack.p999_us)} `
+    rows.push(`| ${s.system} | ${s.rate}${s.beyond ? ` (${s.beyond}×)` : ''} | ${n0(s.offered_per_s)} | ${n0(s.delivered_per_s)} | ${ms(s.ack.p50_us)} / ${ms(s.ack.p99_us)} / ${ms(s.ack.p999_us)} `
       + `| ${ms(s.delivery.p50_us)} / ${ms(s.delivery.p99_us)} / ${ms(s.delivery.p999_us)} | ${ms(s.reply.p99_us)} | ${lost} | ${s.rejected ?? 0} | ${dup} | ${s.out_of_order} | ${errs} `
       + `| ${n1(s.server_cpu_ms_per_1000_msgs)} | ${s.server_cpu_cores.toFixed(2)} | ${s.slo_pass ? 'ok' : 'missed'}${s.superseded ? ' (first try; tried again)' : ''} |`);
   }
