@@ -91,8 +91,9 @@ clean:
 # ---- bench: the load generator and benchmark (docs/PERFORMANCE.md) --------
 # build/beseda-loadgen from bench/*.c (bench/loadgen.c holds main); its unit
 # tests tests/unit/test_bench_*.c link build/libbench.a. `make bench` runs the
-# ladder against beseda, mosquitto and RabbitMQ; `make bench-smoke` one short
-# step against beseda. ulimit: thousands of connections need file descriptors.
+# ladder of both scenarios (warm, open) past capacity against beseda, mosquitto
+# and RabbitMQ; `make bench-smoke` a tiny run of both against beseda.
+# ulimit: thousands of connections need file descriptors.
 BENCH_SRC = $(wildcard bench/*.c)
 BENCH_OBJ = $(BENCH_SRC:%.c=$(BUILD)/%.o)
 $(BENCH_OBJ): $(wildcard bench/*.h)

@@ -6,7 +6,7 @@
  *   conn.c          connections: open/retry, output queue, input assembly
  *   proto_beseda.c  the beseda visitor and operator protocol (JSON)
  *   proto_mqtt.c    the same chat spoken as MQTT 3.1.1 (the baselines)
- *   steps.c         the commands: connect, warm, step; scheduler; reports
+ *   steps.c         the commands: connect, open, warm, step; scheduler; reports
  *   loadgen.c       main: options, context, the loop */
 #ifndef BESEDA_BENCH_GEN_H
 #define BESEDA_BENCH_GEN_H
@@ -30,7 +30,7 @@ struct ev_loop;
 
 typedef enum { GEN_BESEDA, GEN_MQTT } gen_mode_t;
 typedef enum { CONN_IDLE, CONN_CONNECTING, CONN_OPEN, CONN_READY, CONN_FAILED } conn_state_t;
-typedef enum { PHASE_IDLE, PHASE_CONNECT, PHASE_WARM, PHASE_STEP, PHASE_DRAIN } gen_phase_t;
+typedef enum { PHASE_IDLE, PHASE_CONNECT, PHASE_WARM, PHASE_STEP, PHASE_DRAIN, PHASE_OPEN } gen_phase_t;
 
 typedef struct gen gen_t;
 typedef struct conn conn_t;
@@ -114,6 +114,10 @@ struct gen {
     double rate;
     int64_t next_send_us, send_end_us, step_seconds_us;
     uint32_t warm_cursor;
+    /* open: conversations opened `open_batch` visitors at a time */
+    uint32_t open_batch, open_first, open_end, open_batches;
+    int64_t open_visitors_start_us, open_batch_start_us, open_operators_us;
+    hist_t *batch_hist;          /* wall time of each batch */
     int64_t last_sweep_us;
     lws_sorted_usec_list_t tick;
     char cmd[256];

@@ -194,6 +194,8 @@ int ledger_on_reply_received(ledger_t *self, uint32_t vidx, uint32_t msgno, int6
     check_order(self, vidx, LEDGER_SIDE_VISITOR, 1, msgno, seq);
     if (is_current(self, vidx, msgno)) {
         self->c.replies_received++;
+        if (now_us <= self->window_end_us)
+            self->c.replies_in_window++;
         hist_record(self->reply, now_us - reply_sched_us);
     }
     return 1;
@@ -262,6 +264,39 @@ static ledger_lost_t count_missing(const ledger_t *self, int with_replies)
         }
     }
     return lost;
+}
+
+/* Whether message flags f has every event it is waiting for. */
+static int msg_settled(uint8_t f, int with_replies)
+{
+    if ((f & LEDGER_REJECTED) && !(f & LEDGER_ACKED))
+        return 1;
+    if (!(f & LEDGER_ACKED) || !(f & LEDGER_DELIVERED))
+        return 0;
+    if (with_replies && (!(f & LEDGER_REPLY_SENT) || !(f & LEDGER_REPLY_RECEIVED)))
+        return 0;
+    return 1;
+}
+
+int ledger_visitor_settled(const ledger_t *self, uint32_t vidx, int with_replies)
+{
+    if (vidx >= self->n_visitors)
+        return 0;
+    const ledger_visitor_t *v = &self->visitors[vidx];
+    if (v->n <= v->step_first)
+        return 0;
+    for (uint32_t m = v->step_first; m < v->n; m++)
+        if (!msg_settled(v->msgs[m].flags, with_replies))
+            return 0;
+    return 1;
+}
+
+int ledger_visitor_delivered(const ledger_t *self, uint32_t vidx)
+{
+    if (vidx >= self->n_visitors)
+        return 0;
+    const ledger_visitor_t *v = &self->visitors[vidx];
+    return v->n > v->step_first && (v->msgs[v->step_first].flags & LEDGER_DELIVERED);
 }
 
 int ledger_step_complete(const ledger_t *self, int with_replies)

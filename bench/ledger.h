@@ -49,6 +49,7 @@ typedef struct {
 typedef struct {
     uint64_t sent, acked, delivered, replies_sent, replies_received, echoed;
     uint64_t delivered_in_window;  /* deliveries before the step's sending ended */
+    uint64_t replies_in_window;    /* replies received before the step's sending ended */
     uint64_t dup_ack, dup_delivery, dup_reply, dup_echo;
     uint64_t rejected;             /* error instead of ack (e.g. `unavailable`) */
     uint64_t out_of_order, late, unknown;
@@ -94,6 +95,12 @@ void ledger_on_operator_echo(ledger_t *self, uint32_t vidx, uint32_t msgno, int6
  * or -1. Packet ids are msgno % 65535 + 1. */
 int64_t ledger_msgno_for_packet(ledger_t *self, uint32_t vidx, uint16_t packet_id);
 uint16_t ledger_packet_id(uint32_t msgno);
+
+/* True when every message visitor vidx sent in the current step has all its
+ * events (or was refused), and it sent at least one. */
+int ledger_visitor_settled(const ledger_t *self, uint32_t vidx, int with_replies);
+/* True when visitor vidx's first message of the current step reached an operator. */
+int ledger_visitor_delivered(const ledger_t *self, uint32_t vidx);
 
 /* True when every message of the step has all its events. */
 int ledger_step_complete(const ledger_t *self, int with_replies);

@@ -185,7 +185,8 @@ static int create(gen_t *gen)
     gen->ledger = ledger_new(gen->n_visitors);
     gen->connect_hist = hist_new();
     gen->lag = hist_new();
-    if (!gen->visitors || !gen->operators || !gen->ledger || !gen->connect_hist || !gen->lag)
+    gen->batch_hist = hist_new();
+    if (!gen->visitors || !gen->operators || !gen->ledger || !gen->connect_hist || !gen->lag || !gen->batch_hist)
         return -1;
     for (uint32_t i = 0; i < gen->n_visitors; i++)
         gen->visitors[i] = (conn_t) { .gen = gen, .index = i };
@@ -230,6 +231,7 @@ static void destroy(gen_t *gen)
     ledger_destroy(&gen->ledger);
     hist_destroy(&gen->connect_hist);
     hist_destroy(&gen->lag);
+    hist_destroy(&gen->batch_hist);
 }
 
 static void on_tick(lws_sorted_usec_list_t *sul)

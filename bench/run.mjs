@@ -1,13 +1,20 @@
 #!/usr/bin/env node
-// The benchmark ladder (docs/PERFORMANCE.md). For each visitor count V:
-// start beseda and the baselines, connect V visitors (+ V/20 operators) to
-// each in four batches while sampling the server's RSS, warm up (every
-// visitor's first message), then raise the offered rate step by step,
-// alternating between the systems at each step, until each misses the SLO.
+// The benchmark (docs/PERFORMANCE.md). For each visitor count V and each
+// scenario, start beseda and the baselines and bring V visitors (+ V/20
+// operators) to each:
+//   warm  connect them in four batches while sampling the server's RSS, then
+//         every visitor's first message at a fixed rate (the warm-up);
+//   open  open every visitor's conversation first, --open-batch at a time
+//         (connect, welcome, one message, assigned and answered), timed;
+// then raise the Poisson offered rate step by step, alternating between the
+// systems at each step, until each misses the SLO, and go on past capacity:
+// 2x and 5x (--beyond) the last rate within the SLO, reporting goodput, errors
+// and every process's peak RSS against its idle RSS there.
 // Writes bench/results/latest.{json,md} and PNG plots (gnuplot).
 //
 //   node bench/run.mjs [--visitors 1000,5000] [--rates 500,1000,...] [--step-seconds 5]
-//                      [--systems beseda,mosquitto,rabbitmq] [--smoke] [--out DIR]
+//                      [--systems beseda,mosquitto,rabbitmq] [--scenarios warm,open]
+//                      [--open-batch 20] [--beyond 2,5] [--smoke] [--out DIR]
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,6 +36,7 @@ function parseArgs(argv) {
     visitors: [1000, 5000], rates: [500, 1000, 2000, 5000, 10000, 20000], stepSeconds: 5, drainSeconds: 5,
     systems: ['beseda', 'mosquitto', 'rabbitmq'], smoke: false, out: path.join(HERE, 'results'), textBytes: 64,
     seed: 1, routers: 2, fsync: true, warmRate: 200, batches: 4, perfRate: 0, confirm: true,
+    scenarios: ['warm', 'open'], openBatch: 20, openTimeout: 900, beyond: [2, 5], settleSeconds: 30,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]; const v = () => argv[++i];
@@ -43,14 +51,25 @@ function parseArgs(argv) {
     else if (a === '--no-fsync') o.fsync = false;
     else if (a === '--perf-rate') o.perfRate = Number(v());
     else if (a === '--no-confirm') o.confirm = false;
+    else if (a === '--scenarios') o.scenarios = v().split(',');
+    else if (a === '--open-batch') o.openBatch = Number(v());
+    else if (a === '--open-timeout') o.openTimeout = Number(v());
+    else if (a === '--beyond') { const b = v(); o.beyond = b === 'none' ? [] : b.split(',').map(Number); }
+    else if (a === '--settle-seconds') o.settleSeconds = Number(v());
     else if (a === '--smoke') o.smoke = true;
     else { console.error(`unknown flag ${a}`); process.exit(2); }
   }
   if (o.smoke) {
-    Object.assign(o, { visitors: [100], rates: [200], stepSeconds: 3, systems: ['beseda'], batches: 1, warmRate: 200 });
+    // Both scenarios, tiny, and nothing past capacity: the smoke test checks
+    // that nothing is lost or duplicated, which overload is allowed to break;
+    // a slow step is not tried again (speed is not judged here).
+    Object.assign(o, { visitors: [100], rates: [200], stepSeconds: 3, systems: ['beseda'], batches: 1, warmRate: 200,
+      scenarios: ['warm', 'open'], beyond: [], settleSeconds: 5, confirm: false });
     if (!argv.includes('--out')) o.out = path.join(HERE, '..', 'build', 'bench-smoke');
   }
   for (const s of o.systems) if (!['beseda', 'mosquitto', 'rabbitmq'].includes(s)) { console.error(`unknown system ${s}`); process.exit(2); }
+  for (const s of o.scenarios) if (!['warm', 'open'].includes(s)) { console.error(`unknown scenario ${s}`); process.exit(2); }
+  if (o.beyond.some((k) => !(k > 1))) { console.error('--beyond takes multiples above 1 (e.g. 2,5) or none'); process.exit(2); }
   return o;
 }
 
@@ -129,18 +148,62 @@ function sloCheck(r) {
   return { pass: reasons.length === 0, reasons };
 }
 
-async function runStep(sys, o, rate, perf) {
+/** Samples every process's RSS every half second until stopped; the peak of each. */
+function watchRss(sys) {
+  const peak = {};
+  const take = () => { for (const [name, p] of Object.entries(sample(sys))) peak[name] = Math.max(peak[name] || 0, p.rssKiB); };
+  take();
+  const timer = setInterval(take, 500);
+  return () => { clearInterval(timer); take(); return peak; };
+}
+
+/** RSS of each process with the system idle (after the setup, before any step). */
+async function idleRss(sys, o) {
+  await sleep(o.smoke ? 200 : 1500);     // let allocations settle before reading RSS
+  return Object.fromEntries(Object.entries(sample(sys)).map(([name, p]) => [name, p.rssKiB]));
+}
+
+/** Waits (at most o.settleSeconds) until the system's server processes are quiet
+ * (< 0.15 core over a second), so a backlog left by an overloaded step does not
+ * eat into the next system's step; returns the seconds it took. */
+async function settle(sys, o) {
+  const t0 = Date.now();
+  const cpuTicks = () => Object.values(sample(sys)).filter((p) => p.server).reduce((a, p) => a + p.ticks, 0);
+  let before = cpuTicks();
+  do {
+    await sleep(1000);
+    const now = cpuTicks();
+    if ((now - before) / CLK_TCK < 0.15) break;
+    before = now;
+  } while (Date.now() - t0 < o.settleSeconds * 1000);
+  return (Date.now() - t0) / 1000;
+}
+
+async function runStep(sys, o, rate, perf, idle) {
   const before = sample(sys);
   const t0 = Date.now();
   const perfRun = perf ? startPerf(sys, o, perf) : null;
-  const r = await sys.loadgen.command(`step ${rate} ${o.stepSeconds} ${o.drainSeconds}`, (o.stepSeconds + o.drainSeconds + 60) * 1000);
+  const stopWatch = watchRss(sys);
+  let r, peak;
+  try {
+    r = await sys.loadgen.command(`step ${rate} ${o.stepSeconds} ${o.drainSeconds}`, (o.stepSeconds + o.drainSeconds + 60) * 1000);
+  } finally {
+    peak = stopWatch();
+  }
   if (perfRun) finishPerf(perfRun);
   const after = sample(sys);
   const msgs = r.sent + r.replies_sent;
   const procs = {};
+  let worst = null;
   for (const [name, a] of Object.entries(after)) {
     const cpuMs = ((a.ticks - (before[name]?.ticks || 0)) * 1000) / CLK_TCK;
-    procs[name] = { cpu_ms: cpuMs, cpu_ms_per_1000_msgs: msgs ? (cpuMs * 1000) / msgs : null, rss_kib: a.rssKiB, server: a.server };
+    const idleKiB = idle?.[name] || null;
+    const peakKiB = Math.max(peak[name] || 0, a.rssKiB);
+    procs[name] = {
+      cpu_ms: cpuMs, cpu_ms_per_1000_msgs: msgs ? (cpuMs * 1000) / msgs : null, rss_kib: a.rssKiB,
+      rss_peak_kib: peakKiB, rss_idle_kib: idleKiB, server: a.server,
+    };
+    if (a.server && idleKiB && (!worst || peakKiB / idleKiB > worst.ratio)) worst = { process: name, ratio: peakKiB / idleKiB };
   }
   const serverCpu = Object.values(procs).filter((p) => p.server).reduce((a, p) => a + p.cpu_ms, 0);
   const slo = sloCheck(r);
@@ -148,7 +211,7 @@ async function runStep(sys, o, rate, perf) {
     ...r, system: sys.name, wall_seconds: (Date.now() - t0) / 1000, messages_with_replies: msgs, processes: procs,
     server_cpu_ms_per_1000_msgs: msgs ? (serverCpu * 1000) / msgs : null,
     server_cpu_cores: serverCpu / 1000 / Math.max(0.001, r.seconds + r.drain_seconds),
-    slo_pass: slo.pass, slo_reasons: slo.reasons,
+    rss_worst: worst, slo_pass: slo.pass, slo_reasons: slo.reasons,
   };
 }
 
@@ -169,18 +232,43 @@ function finishPerf(run) {
 }
 
 function logStep(log, sys, rate, r) {
-  log(`  ${sys.name.padEnd(9)} ${String(rate).padStart(6)}/s${r.retry ? ' (again)' : ''}: sent ${r.offered_per_s.toFixed(0)}/s delivered ${r.delivered_per_s.toFixed(0)}/s `
+  const tag = r.retry ? ' (again)' : r.beyond ? ` (${r.beyond}x)` : '';
+  log(`  ${sys.name.padEnd(9)} ${String(rate).padStart(6)}/s${tag}: sent ${r.offered_per_s.toFixed(0)}/s delivered ${r.delivered_per_s.toFixed(0)}/s `
+    + `goodput ${(r.goodput_per_s ?? 0).toFixed(0)}/s, `
+    + (r.rss_worst ? `RSS peak/idle ${r.rss_worst.ratio.toFixed(2)} (${r.rss_worst.process}), ` : '')
     + `ack p99 ${(r.ack.p99_us / 1000).toFixed(1)} ms, delivery p50/p99 ${(r.delivery.p50_us / 1000).toFixed(1)}/${(r.delivery.p99_us / 1000).toFixed(1)} ms `
     + `${r.slo_pass ? 'SLO ok' : 'SLO missed: ' + r.slo_reasons.join('; ')}`);
 }
 
-async function ladderFor(V, o, results, log) {
+/** The open scenario's setup: every visitor's conversation opened, o.openBatch at a time. */
+async function openAll(sys, o, V, log) {
+  const r = await sys.loadgen.command(`open ${V} ${o.openBatch} ${o.openTimeout}`, (o.openTimeout + 60) * 1000);
+  const lost = r.lost.ack + r.lost.delivery + r.lost.reply;
+  log(`  ${sys.name}: opened ${r.opened}/${V} conversations in ${r.seconds.toFixed(2)} s (${r.conversations_per_s.toFixed(0)}/s, `
+    + `batches of ${r.batch_size}, batch p50/p99 ${(r.batch.p50_us / 1000).toFixed(0)}/${(r.batch.p99_us / 1000).toFixed(0)} ms), `
+    + `${r.ready_operators}/${r.operators} operators logged in in ${r.operators_seconds.toFixed(2)} s, ${lost} missing, errors ${JSON.stringify(r.errors)}`);
+  return { open: r, ready_visitors: r.ready_visitors, ready_operators: r.ready_operators, operators: r.operators, failed: r.failed };
+}
+
+/** The rates past capacity for a system: each multiple of the last rate within
+ * the SLO (of the lowest rate offered if none was), except those already offered. */
+function beyondRates(steps, multiples) {
+  const final = steps.filter((s) => !s.superseded);
+  const ok = final.filter((s) => s.slo_pass).map((s) => s.rate);
+  const offered = new Set(final.map((s) => s.rate));
+  const base = ok.length ? Math.max(...ok) : Math.min(...offered);
+  if (!Number.isFinite(base)) return [];
+  return multiples.map((k) => ({ k, rate: Math.round(base * k) })).filter((b) => !offered.has(b.rate));
+}
+
+async function ladderFor(V, scenario, o, results, log) {
   const work = tmpDir();
-  log(`== V=${V}: starting ${o.systems.join(', ')} (work dir ${work})`);
+  log(`== V=${V}, scenario ${scenario}: starting ${o.systems.join(', ')} (work dir ${work})`);
   const oV = { ...o, visitors: V };
   const systems = [];
-  const block = { visitors: V, systems: {}, steps: [] };
+  const block = { visitors: V, scenario, systems: {}, steps: [] };
   results.runs.push(block);
+  const idle = {};
   try {
     for (const name of o.systems) {
       const t = Date.now();
@@ -188,33 +276,54 @@ async function ladderFor(V, o, results, log) {
       log(`  ${name} started in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     }
     for (const sys of systems) {
-      const conn = await connectAll(sys, o, V, log);
-      const warm = await sys.loadgen.command(`warm ${o.warmRate} 120`, 300000);
-      const lost = warm.lost.ack + warm.lost.delivery + warm.lost.reply;
-      log(`  ${sys.name}: warm-up ${warm.sent} messages, ${lost} missing, errors ${JSON.stringify(warm.errors)}`);
-      block.systems[sys.name] = { ...conn, warm };
+      if (scenario === 'open') {
+        block.systems[sys.name] = await openAll(sys, o, V, log);
+      } else {
+        const conn = await connectAll(sys, o, V, log);
+        const warm = await sys.loadgen.command(`warm ${o.warmRate} 120`, 300000);
+        const lost = warm.lost.ack + warm.lost.delivery + warm.lost.reply;
+        log(`  ${sys.name}: warm-up ${warm.sent} messages, ${lost} missing, errors ${JSON.stringify(warm.errors)}`);
+        block.systems[sys.name] = { ...conn, warm };
+      }
+      idle[sys.name] = await idleRss(sys, o);
+      block.systems[sys.name].idle_rss_kib = idle[sys.name];
     }
+    const step = async (sys, rate, perf, extra) => {
+      const r = { ...(await runStep(sys, o, rate, perf, idle[sys.name])), ...extra };
+      r.settle_seconds = await settle(sys, o);
+      return r;
+    };
     const active = new Set(systems.map((s) => s.name));
     for (const rate of o.rates) {
       for (const sys of systems) {
         if (!active.has(sys.name)) continue;
-        const perf = o.perfRate === rate && sys.name === 'beseda' && V === o.visitors[o.visitors.length - 1]
+        const perf = o.perfRate === rate && sys.name === 'beseda' && V === o.visitors[o.visitors.length - 1] && scenario === o.scenarios[0]
           ? { dir: work, out: o.out } : null;
-        let r = await runStep(sys, o, rate, perf);
+        let r = await step(sys, rate, perf, {});
         if (!r.slo_pass && o.confirm) {
           // One miss on a shared 2-core machine may be a hiccup elsewhere:
           // the rate counts as missed only if a second try misses too.
           logStep(log, sys, rate, r);
           block.steps.push({ ...r, superseded: true });
-          await sleep(1000);
-          r = { ...(await runStep(sys, o, rate, null)), retry: true };
+          r = await step(sys, rate, null, { retry: true });
         }
         block.steps.push(r);
         logStep(log, sys, rate, r);
         if (!r.slo_pass) active.delete(sys.name);
-        await sleep(1000);
       }
       if (!active.size) break;
+    }
+    // Past capacity: what the system still delivers when offered more than it
+    // can carry (goodput should level off, not fall towards zero).
+    const plans = Object.fromEntries(systems.map((sys) => [sys.name, beyondRates(block.steps.filter((s) => s.system === sys.name), o.beyond)]));
+    for (const k of o.beyond) {
+      for (const sys of systems) {
+        const b = plans[sys.name].find((p) => p.k === k);
+        if (!b) continue;
+        const r = await step(sys, b.rate, null, { beyond: k });
+        block.steps.push(r);
+        logStep(log, sys, b.rate, r);
+      }
     }
   } finally {
     for (const sys of systems) { try { await sys.stop(); } catch (e) { log(`  stopping ${sys.name}: ${e.message}`); } }
@@ -259,8 +368,12 @@ async function main() {
     options: { ...o, out: undefined }, runs: [],
   };
   let failure = null;
-  for (const V of o.visitors) {
-    try { await ladderFor(V, o, results, log); } catch (e) { failure = e; log(`V=${V} failed: ${e.stack || e.message}`); break; }
+  outer: for (const V of o.visitors) {
+    for (const scenario of o.scenarios) {
+      try { await ladderFor(V, scenario, o, results, log); } catch (e) {
+        failure = e; log(`V=${V}, scenario ${scenario} failed: ${e.stack || e.message}`); break outer;
+      }
+    }
   }
   results.seconds = (Date.now() - started) / 1000;
   const base = o.smoke ? 'smoke' : 'latest';
@@ -273,7 +386,9 @@ async function main() {
     // Smoke: fail only on the generator failing or on lost/duplicated messages.
     const bad = results.runs.flatMap((r) => r.steps).filter((s) => s.lost.ack + s.lost.delivery + s.lost.reply
       + s.duplicated.ack + s.duplicated.delivery + s.duplicated.reply > 0 || s.sent === 0);
-    const warmBad = results.runs.flatMap((r) => Object.values(r.systems)).filter((s) => s.ready_visitors === 0);
+    const setups = results.runs.flatMap((r) => Object.values(r.systems));
+    const warmBad = setups.filter((s) => s.ready_visitors === 0 || (s.open && (s.open.opened === 0
+      || s.open.lost.ack + s.open.lost.delivery + s.open.lost.reply + s.open.duplicated.ack + s.open.duplicated.delivery + s.open.duplicated.reply > 0)));
     if (bad.length || warmBad.length || !results.runs.every((r) => r.steps.length)) {
       console.error('bench-smoke: messages lost or duplicated, or nothing was sent');
       process.exit(1);

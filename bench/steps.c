@@ -3,6 +3,10 @@
  *   connect N            open visitors up to N (and every operator); report when all are ready
  *   warm RATE TIMEOUT    each visitor sends its first message, RATE per second; wait for all events
  *   step RATE SECS DRAIN Poisson arrivals at RATE msg/s for SECS, then wait up to DRAIN s
+ *   open N BATCH TIMEOUT open visitors' conversations up to N (operators first), BATCH at
+ *                        a time: each visitor connects, is welcomed and sends one message;
+ *                        the next batch starts once every message of this one is acked,
+ *                        delivered to an operator (assigned) and answered; report the time
  *   quit
  * Every wait is bounded by a deadline; a phase that hits it reports what is
  * missing instead of waiting longer. */
@@ -18,6 +22,7 @@
 #define TICK_IDLE_US       5000
 #define SWEEP_EVERY_US     (250 * 1000)
 #define CONNECT_TIMEOUT_US (180LL * 1000 * 1000)
+#define OPEN_BATCH_TIMEOUT_US (30LL * 1000 * 1000)   /* a batch stuck longer: go on without it */
 #define US_PER_S           1000000.0
 
 static void emit(json_t *report)
@@ -114,6 +119,96 @@ static void tick_connect(gen_t *gen, int64_t now)
         finish_connect(gen, now);
 }
 
+static void send_one(gen_t *gen, uint32_t vidx, int64_t sched_us, int64_t now);
+
+static void finish_open(gen_t *gen, int64_t now)
+{
+    ledger_t *l = gen->ledger;
+    uint32_t opened = 0;
+    for (uint32_t i = 0; i < gen->want_visitors; i++)
+        opened += (uint32_t) ledger_visitor_delivered(l, i);
+    uint32_t failed = count_failed(gen->visitors, gen->want_visitors);
+    int64_t vstart = gen->open_visitors_start_us ? gen->open_visitors_start_us : now;
+    double secs = (double) (now - vstart) / US_PER_S;
+    ledger_lost_t lost = ledger_step_lost(l, gen->replies);
+    json_t *r = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f}", "type", "opened", "mode", mode_name(gen),
+                          "visitors", (json_int_t) gen->want_visitors, "opened", (json_int_t) opened,
+                          "failed", (json_int_t) failed, "batch_size", (json_int_t) gen->open_batch,
+                          "batches", (json_int_t) gen->open_batches, "operators", (json_int_t) gen->n_operators,
+                          "ready_operators", (json_int_t) gen->ready_operators,
+                          "operators_seconds", (double) gen->open_operators_us / US_PER_S, "seconds", secs);
+    if (!r)
+        return;
+    json_object_set_new(r, "conversations_per_s", json_real(secs > 0 ? opened / secs : 0));
+    json_object_set_new(r, "ready_visitors", json_integer((json_int_t) gen->ready_visitors));
+    json_object_set_new(r, "sent", json_integer((json_int_t) l->c.sent));
+    json_object_set_new(r, "batch", hist_json(gen->batch_hist));
+    json_object_set_new(r, "connect_latency", hist_json(gen->connect_hist));
+    json_object_set_new(r, "ack", hist_json(l->ack));
+    json_object_set_new(r, "delivery", hist_json(l->delivery));
+    json_object_set_new(r, "reply", hist_json(l->reply));
+    json_object_set_new(r, "lost", json_pack("{s:I,s:I,s:I}", "ack", (json_int_t) lost.ack, "delivery",
+                                             (json_int_t) lost.delivery, "reply", (json_int_t) lost.reply));
+    json_object_set_new(r, "rejected", json_integer((json_int_t) lost.rejected));
+    json_object_set_new(r, "duplicated", json_pack("{s:I,s:I,s:I,s:I}", "ack", (json_int_t) l->c.dup_ack, "delivery",
+                                                   (json_int_t) l->c.dup_delivery, "reply", (json_int_t) l->c.dup_reply,
+                                                   "echo", (json_int_t) l->c.dup_echo));
+    json_object_set_new(r, "errors", errors_json(gen));
+    emit(r);
+    gen->phase = PHASE_IDLE;
+}
+
+static void start_open_batch(gen_t *gen, int64_t now)
+{
+    gen->open_first = gen->open_end;
+    gen->open_end = gen->open_first + gen->open_batch < gen->want_visitors ? gen->open_first + gen->open_batch
+                                                                            : gen->want_visitors;
+    gen->open_batch_start_us = now;
+    gen->open_batches++;
+}
+
+/* Operators log in first; then one batch of visitors at a time: connect,
+ * and once welcomed send the one message that opens the conversation. */
+static void tick_open(gen_t *gen, int64_t now)
+{
+    if (now >= gen->phase_deadline_us) {
+        finish_open(gen, now);
+        return;
+    }
+    if (!gen->open_visitors_start_us) {
+        uint32_t settled_ops = 0;
+        for (uint32_t i = 0; i < gen->n_operators; i++) {
+            conn_t *c = &gen->operators[i];
+            settled_ops += (uint32_t) settled(c);
+            if (c->state == CONN_IDLE && c->retry_at_us <= now && gen->in_flight < (uint32_t) gen->login_concurrency)
+                conn_open(c);
+        }
+        if (settled_ops < gen->n_operators)
+            return;
+        gen->open_operators_us = now - gen->phase_start_us;
+        gen->open_visitors_start_us = now;
+        gen->open_end = 0;
+        start_open_batch(gen, now);
+    }
+    int done = 1;
+    for (uint32_t i = gen->open_first; i < gen->open_end; i++) {
+        conn_t *c = &gen->visitors[i];
+        if (c->state == CONN_IDLE && c->retry_at_us <= now)
+            conn_open(c);
+        else if (c->state == CONN_READY && gen->ledger->visitors[i].n == gen->ledger->visitors[i].step_first)
+            send_one(gen, i, now, now);
+        if (c->state != CONN_FAILED && !ledger_visitor_settled(gen->ledger, i, gen->replies))
+            done = 0;
+    }
+    if (!done && now - gen->open_batch_start_us < OPEN_BATCH_TIMEOUT_US)
+        return;
+    hist_record(gen->batch_hist, now - gen->open_batch_start_us);
+    if (gen->open_end >= gen->want_visitors)
+        finish_open(gen, now);
+    else
+        start_open_batch(gen, now);
+}
+
 /* Sends one message for visitor vidx, scheduled at sched_us. */
 static void send_one(gen_t *gen, uint32_t vidx, int64_t sched_us, int64_t now)
 {
@@ -149,6 +244,11 @@ static void report_step(gen_t *gen, const char *type, int64_t now)
         return;
     json_object_set_new(r, "offered_per_s", json_real(secs > 0 ? (double) l->c.sent / secs : 0));
     json_object_set_new(r, "delivered_per_s", json_real(secs > 0 ? (double) l->c.delivered_in_window / secs : 0));
+    /* goodput: chat messages (visitor messages and replies) that reached the
+     * other side while the step was sending, per second */
+    json_object_set_new(r, "replies_in_window", json_integer((json_int_t) l->c.replies_in_window));
+    json_object_set_new(r, "goodput_per_s",
+                        json_real(secs > 0 ? (double) (l->c.delivered_in_window + l->c.replies_in_window) / secs : 0));
     json_object_set_new(r, "acked", json_integer((json_int_t) l->c.acked));
     json_object_set_new(r, "delivered", json_integer((json_int_t) l->c.delivered));
     json_object_set_new(r, "replies_sent", json_integer((json_int_t) l->c.replies_sent));
@@ -254,6 +354,8 @@ void steps_tick(gen_t *gen)
         read_commands(gen);
     if (gen->phase == PHASE_CONNECT)
         tick_connect(gen, now);
+    else if (gen->phase == PHASE_OPEN)
+        tick_open(gen, now);
     else if (gen->phase == PHASE_WARM || gen->phase == PHASE_STEP)
         tick_send(gen, now);
     sweep(gen, now);
@@ -291,6 +393,22 @@ void steps_command(gen_t *gen, const char *line)
         start_send_phase(gen, PHASE_WARM, a, (double) gen->want_visitors / a, b);
     } else if (n >= 4 && !strcmp(verb, "step") && a > 0 && b > 0 && c >= 0 && gen->want_visitors > 0) {
         start_send_phase(gen, PHASE_STEP, a, b, c);
+    } else if (n >= 4 && !strcmp(verb, "open") && a >= 1 && a <= gen->n_visitors && b >= 1 && c > 0) {
+        int64_t now = gen_now_us();
+        gen->want_visitors = (uint32_t) a;
+        gen->open_batch = (uint32_t) b;
+        gen->open_batches = 0;
+        gen->open_first = gen->open_end = 0;
+        gen->open_visitors_start_us = 0;
+        gen->open_operators_us = 0;
+        gen->phase = PHASE_OPEN;
+        gen->phase_start_us = now;
+        gen->phase_deadline_us = now + (int64_t) (c * US_PER_S);
+        gen->n_errors = 0;
+        hist_reset(gen->connect_hist);
+        hist_reset(gen->batch_hist);
+        hist_reset(gen->lag);
+        ledger_step_begin(gen->ledger, INT64_MAX);
     } else if (n >= 1 && !strcmp(verb, "quit")) {
         gen->quit = 1;
     } else if (n >= 1) {
@@ -301,5 +419,6 @@ void steps_command(gen_t *gen, const char *line)
 
 unsigned steps_tick_interval_us(const gen_t *gen)
 {
-    return (gen->phase == PHASE_WARM || gen->phase == PHASE_STEP) ? TICK_SENDING_US : TICK_IDLE_US;
+    return (gen->phase == PHASE_WARM || gen->phase == PHASE_STEP || gen->phase == PHASE_OPEN) ? TICK_SENDING_US
+                                                                                              : TICK_IDLE_US;
 }

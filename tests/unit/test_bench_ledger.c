@@ -147,6 +147,53 @@ static void test_packet_ids(void)
     ledger_destroy(&l);
 }
 
+static void test_replies_in_window(void)
+{
+    ledger_t *l = ledger_new(1);
+    if (!l) {
+        CHECK(0, "allocation");
+        return;
+    }
+    ledger_step_begin(l, 1000);
+    ledger_add(l, 0, 100);
+    ledger_add(l, 0, 200);
+    ledger_on_reply_sent(l, 0, 0);
+    ledger_on_reply_sent(l, 0, 1);
+    ledger_on_reply_received(l, 0, 0, -1, 500, 900);
+    ledger_on_reply_received(l, 0, 1, -1, 600, 1500);
+    CHECK(l->c.replies_received == 2, "both replies received");
+    CHECK(l->c.replies_in_window == 1, "only the reply before the end of sending counts as goodput in the window");
+    ledger_destroy(&l);
+}
+
+static void test_visitor_settled(void)
+{
+    ledger_t *l = ledger_new(2);
+    if (!l) {
+        CHECK(0, "allocation");
+        return;
+    }
+    ledger_step_begin(l, INT64_MAX);
+    CHECK(!ledger_visitor_settled(l, 0, 1), "a visitor that sent nothing is not settled");
+    ledger_add(l, 0, 10);
+    ledger_add(l, 1, 10);
+    ledger_on_ack(l, 0, 0, 20);
+    CHECK(!ledger_visitor_settled(l, 0, 1) && !ledger_visitor_delivered(l, 0), "acked but not delivered");
+    ledger_on_delivered(l, 0, 0, 1, 30);
+    CHECK(ledger_visitor_delivered(l, 0), "delivered to an operator");
+    CHECK(ledger_visitor_settled(l, 0, 0), "settled without replies once acked and delivered");
+    CHECK(!ledger_visitor_settled(l, 0, 1), "with replies it waits for the reply");
+    ledger_on_reply_sent(l, 0, 0);
+    ledger_on_reply_received(l, 0, 0, 2, 30, 40);
+    CHECK(ledger_visitor_settled(l, 0, 1), "settled once the reply came back");
+    ledger_on_rejected(l, 1, 0);
+    CHECK(ledger_visitor_settled(l, 1, 1) && !ledger_visitor_delivered(l, 1), "a refused message settles without delivery");
+    ledger_step_begin(l, INT64_MAX);
+    CHECK(!ledger_visitor_settled(l, 0, 1), "a new step starts unsettled");
+    CHECK(!ledger_visitor_settled(l, 7, 1), "an unknown visitor is not settled");
+    ledger_destroy(&l);
+}
+
 int main(void)
 {
     test_client_ids();
@@ -156,5 +203,7 @@ int main(void)
     test_sync_overlap_is_not_duplicate();
     test_seq_order();
     test_packet_ids();
+    test_replies_in_window();
+    test_visitor_settled();
     return CHECK_DONE();
 }
