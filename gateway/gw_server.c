@@ -282,7 +282,7 @@ static int on_receive(gw_conn_t *conn, struct lws *wsi, const void *in, size_t l
     case GW_RX_TOO_LARGE:
         gw_conn_rx_release(conn);
         gw_conn_error(conn, "frame_too_large", NULL, NULL);
-        gw_conn_close_after(conn, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
+        gw_conn_close_draining(conn, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
         return 0;
     case GW_RX_COMPLETE:
         break;
