@@ -459,8 +459,18 @@ int gw_api_body_done(gw_api_req_t *req)
     }
     const char *text = req->body ? req->body : "";
     json_error_t err;
-    json_t *doc = gw_json_depth_ok(text, req->body_len, GW_API_MAX_DEPTH)
-                ? json_loadb(text, req->body_len, JSON_REJECT_DUPLICATES, &err) : NULL;
+    int depth_ok = gw_json_depth_ok(text, req->body_len, GW_API_MAX_DEPTH);
+    json_t *doc = depth_ok ? json_loadb(text, req->body_len, JSON_REJECT_DUPLICATES, &err) : NULL;
+    if (depth_ok && !doc && json_error_code(&err) == json_error_numeric_overflow) {
+        /* valid JSON, but an integer beyond 64 bits: a value, not the JSON, is wrong */
+        json_t *as_real = json_loadb(text, req->body_len,
+                                     JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &err);
+        if (as_real) {
+            json_decref(as_real);
+            answer_error(req, "bad_value", "a number is out of range (integers have at most 64 bits)");
+            return 0;
+        }
+    }
     if (!doc || !json_is_object(doc)) {
         json_decref(doc);
         answer_error(req, "bad_json", "the body is not a JSON object");

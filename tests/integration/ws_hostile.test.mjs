@@ -4,6 +4,7 @@
 // docs/PROTOCOL.md lists (ownership checked first). After each attack the
 // gateway serves and a bystander chat still works.
 import { test, before, after } from 'node:test';
+import crypto from 'node:crypto';
 import assert from 'node:assert/strict';
 import { startCluster } from '../lib/cluster.mjs';
 import { Client, visitor, operator, clientId } from '../lib/client.mjs';
@@ -88,4 +89,123 @@ test('8 MB and 10 MB frames: frame_too_large and a clean close', async () => {
     ws.send(big, { binary: false });
   });
   await alive('huge frames');
+});
+
+/* ------------------------------------------------- conversation ids are issued */
+
+const randomUuid = () => crypto.randomUUID();
+const convRows = (id) => Number(c.sql(`SELECT count(*) FROM conversations WHERE id = '${id}'`)[0][0]);
+
+test('a visitor with a new conversation cannot send to an id of its own choosing', async () => {
+  const v = await visitor(c.wsUrl(0, 'visitor'), c.site.id);
+  assert.equal(v.welcome.conversation.state, 'new');
+  const madeUp = randomUuid();
+  const e = await expectError(v, { type: 'send', conversation: madeUp, client_id: clientId('m'), text: 'my own id' },
+    'no_conversation', 'a send to a made-up id');
+  assert.equal(e.ref.startsWith('m-'), true, 'ref is the client_id');
+  assert.equal(convRows(madeUp), 0, 'no conversation was created under the made-up id');
+  // Another visitor's existing conversation is not its own either.
+  await expectError(v, { type: 'send', conversation: bystander.welcome.conversation.id, client_id: clientId('m'), text: 'hi' },
+    'forbidden', 'a send to another visitor\'s conversation');
+  // An id the server issued to another visitor (its new one) is not this one's.
+  const other = await visitor(c.wsUrl(0, 'visitor'), c.site.id);
+  const theirs = other.welcome.conversation.id;
+  await expectError(v, { type: 'send', conversation: theirs, client_id: clientId('m'), text: 'hi' },
+    'no_conversation', 'a send to the id issued to another visitor');
+  assert.equal(convRows(theirs), 0);
+  other.close();
+  // The id from its own welcome works, and only that one was created.
+  const own = v.welcome.conversation.id;
+  await send(v, 'the issued id', own);
+  assert.equal(convRows(own), 1);
+  // A reconnect with the token gets the same conversation and keeps writing in it.
+  const again = await visitor(c.wsUrl(0, 'visitor'), c.site.id, { token: v.welcome.token });
+  assert.equal(again.welcome.conversation.id, own);
+  await send(again, 'after a reconnect', own);
+  v.close();
+  again.close();
+  await alive('made-up conversation ids');
+});
+
+/* ------------------------------------------------- error codes as documented */
+
+test('typing and sync on a conversation that does not exist are no_conversation', async () => {
+  const v = await visitor(c.wsUrl(0, 'visitor'), c.site.id);
+  const own = v.welcome.conversation.id;
+  const unknown = randomUuid();
+  const s = await expectError(v, { type: 'sync', conversation: unknown, after: 0 }, 'no_conversation', 'sync of an unknown id');
+  assert.equal(s.ref, 'sync');
+  const t = await expectError(v, { type: 'typing', conversation: own, text: 'hel' }, 'no_conversation', 'typing on the new conversation');
+  assert.equal(t.ref, 'typing');
+  await expectError(v, { type: 'typing', conversation: unknown, text: 'x' }, 'no_conversation', 'typing on an unknown id');
+  await expectError(v, { type: 'sync', conversation: own }, 'no_conversation', 'sync of the new conversation');
+  // Once the first send made it real, both work.
+  await send(v, 'now it exists', own);
+  const m = await v.request({ type: 'sync', conversation: own, after: 0 }, 'messages');
+  assert.equal(m.type, 'messages', JSON.stringify(m));
+  assert.equal(m.messages.length, 1);
+  v.send({ type: 'typing', conversation: own, text: 'more' });
+  assert.equal((await v.request({ type: 'ping' }, 'pong')).type, 'pong');
+  assert.ok(!v.frames.some((f) => f.type === 'error'), `no error for typing in an existing chat: ${JSON.stringify(v.frames)}`);
+  // An operator's sync of an id nobody has stays no_conversation.
+  await expectError(anna, { type: 'sync', conversation: unknown }, 'no_conversation', 'an operator\'s sync of an unknown id');
+  v.close();
+});
+
+test('an integer beyond 64 bits is bad_value (valid JSON), with its ref', async () => {
+  const v = await visitor(c.wsUrl(0, 'visitor'), c.site.id);
+  const conv = v.welcome.conversation.id;
+  v.send(`{"type":"sync","conversation":"${conv}","after":123456789012345678901234567890}`);
+  let e = await v.next('error');
+  assert.equal(e.code, 'bad_value', JSON.stringify(e));
+  assert.equal(e.ref, 'sync');
+  v.send(`{"type":"send","conversation":"${conv}","client_id":"big-1","text":"x","n":-99999999999999999999999}`);
+  e = await v.next('error');
+  assert.equal(e.code, 'bad_value', JSON.stringify(e));
+  assert.equal(e.ref, 'big-1');
+  // Not JSON at all is still bad_json.
+  v.send('{"type":"ping",');
+  e = await v.next('error');
+  assert.equal(e.code, 'bad_json');
+  // The same on the HTTP API.
+  const r = await fetch(`${c.gatewayUrl(0)}/api/v1/status`, {
+    method: 'PUT', headers: { Authorization: `Bearer ${anna.welcome.session}` },
+    body: '{"status":"online","n":123456789012345678901234567890}',
+  });
+  assert.equal(r.status, 400);
+  assert.equal((await r.json()).error, 'bad_value');
+  v.close();
+});
+
+test('another site\'s operator transferring a chat gets forbidden whatever the target', async () => {
+  const siteB = await c.createSite('Site B');
+  const xenia = await c.createOperator(siteB.id, { name: 'Xenia' });
+  const yuri = await c.createOperator(siteB.id, { name: 'Yuri' });
+  const boris = await c.createOperator(c.site.id, { name: 'Boris' });
+  const xws = await operator(c.wsUrl(0, 'operator'), xenia);
+  const yws = await operator(c.wsUrl(0, 'operator'), yuri);
+  const bws = await operator(c.wsUrl(0, 'operator'), boris);
+  const conv = bystander.welcome.conversation.id;       // site A, assigned to Anna
+  const targets = [
+    { to_operator: yuri.id }, { to_operator: c.operator.id }, { to_operator: xenia.id }, { to_operator: randomUuid() },
+    { to_group: 'sales' }, { to_group: 'no-such-group' },
+  ];
+  for (const target of targets) {
+    const e = await expectError(xws, { type: 'transfer', conversation: conv, ...target }, 'forbidden',
+      `another site's operator, ${JSON.stringify(target)}`);
+    assert.equal(e.ref, 'transfer');
+    // A colleague of the same site to whom the chat is not assigned: forbidden as well.
+    await expectError(bws, { type: 'transfer', conversation: conv, ...target }, 'forbidden',
+      `a colleague the chat is not assigned to, ${JSON.stringify(target)}`);
+  }
+  // An id no conversation has.
+  await expectError(xws, { type: 'transfer', conversation: randomUuid(), to_operator: yuri.id }, 'no_conversation',
+    'a transfer of an unknown conversation');
+  // The owner's own refusals keep their codes.
+  await expectError(anna, { type: 'transfer', conversation: conv, to_operator: c.operator.id }, 'bad_value', 'a transfer to yourself');
+  await expectError(anna, { type: 'transfer', conversation: conv, to_operator: yuri.id }, 'bad_value', 'a transfer to another site\'s operator');
+  const [row] = c.sql(`SELECT operator_id FROM conversations WHERE id = '${conv}'`);
+  assert.equal(row[0], c.operator.id, 'the chat stayed with Anna');
+  for (const w of [xws, yws, bws]) w.close();
+  await alive('foreign transfers');
 });
