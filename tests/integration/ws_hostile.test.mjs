@@ -114,10 +114,18 @@ test('a visitor with a new conversation cannot send to an id of its own choosing
     'no_conversation', 'a send to the id issued to another visitor');
   assert.equal(convRows(theirs), 0);
   other.close();
+  // A second tab of the same visitor gets its own new id; once the first
+  // tab's chat is open, the second id is refused (one open chat a visitor).
+  const tab2 = await visitor(c.wsUrl(0, 'visitor'), c.site.id, { token: v.welcome.token });
+  assert.notEqual(tab2.welcome.conversation.id, v.welcome.conversation.id);
   // The id from its own welcome works, and only that one was created.
   const own = v.welcome.conversation.id;
   await send(v, 'the issued id', own);
   assert.equal(convRows(own), 1);
+  await expectError(tab2, { type: 'send', conversation: tab2.welcome.conversation.id, client_id: clientId('m'), text: 'tab 2' },
+    'forbidden', 'a second chat from the id of an earlier welcome');
+  assert.equal(convRows(tab2.welcome.conversation.id), 0);
+  tab2.close();
   // A reconnect with the token gets the same conversation and keeps writing in it.
   const again = await visitor(c.wsUrl(0, 'visitor'), c.site.id, { token: v.welcome.token });
   assert.equal(again.welcome.conversation.id, own);
