@@ -7,6 +7,7 @@
 // SIGTERM still stops it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import net from 'node:net';
 import { startCluster, waitFor } from '../lib/cluster.mjs';
 import { visitor, operator, clientId } from '../lib/client.mjs';
@@ -123,6 +124,36 @@ test('a PUT with a token pipelined with a GET: never 500, each answered or a cle
     until: (t) => statuses(t).length >= 4 && t.endsWith('ok\n'),
   });
   assert.deepEqual(statuses(r.text), [200, 200, 200, 200], r.text.slice(0, 600));
+});
+
+/** CPU seconds (user + system) the process used so far, from /proc. */
+function cpuSeconds(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;    // utime, stime in clock ticks (USER_HZ 100)
+}
+
+test('while a pipelined PUT waits for its reply the gateway does not spin', async () => {
+  const router = c.proc('router-0');
+  const gwPid = c.proc('gateway-0').child.pid;
+  const get = `GET /api/v1/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${session}\r\n\r\n`;
+  router.child.kill('SIGSTOP');          // the reply cannot come while we watch
+  try {
+    const attack = raw(put('{"status":"online"}', `Authorization: Bearer ${session}\r\n`) + get, { waitMs: 15000 });
+    await healthzQuick('while the PUT waits');
+    const before = cpuSeconds(gwPid);
+    const started = Date.now();
+    await waitFor(() => Date.now() - started >= 2000, { intervalMs: 100, what: 'two seconds of waiting' });
+    const used = cpuSeconds(gwPid) - before;
+    assert.ok(used < 0.5, `the gateway used ${used.toFixed(2)} s of CPU in 2 s while one request waited`);
+    router.child.kill('SIGCONT');
+    const r = await attack;
+    const got = statuses(r.text);
+    assert.ok(got.length >= 1 && !got.includes(500), `answered, never 500: ${JSON.stringify(r.text.slice(0, 400))}`);
+  } finally {
+    router.child.kill('SIGCONT');
+  }
+  await chatWorks('after the router came back');
 });
 
 test('a flood of pipelined PUTs from several connections: the gateway keeps serving', async () => {
