@@ -37,8 +37,11 @@ struct gw_api_req_t {
     char *body;                    /* PUT: the body so far */
     size_t body_len;
     int body_too_large;
-    int body_done;                 /* GET, or the PUT's body was read: an answer may go */
-    int close_after;               /* the body will not be read: close after the answer */
+    int body_done;                 /* no body, or it was read: an answer may go */
+    int has_body;                  /* a Content-Length above 0 */
+    int body_ended;                /* HTTP_BODY_COMPLETION was handled */
+    int rx_paused;                 /* lws reads nothing more until the answer */
+    int close_after;               /* close after the answer (a body came or will not be read) */
     int waiting;                   /* in server->api, a bus request out */
     unsigned status;               /* 0 until there is an answer */
     char *answer;
@@ -66,8 +69,15 @@ static void answer(gw_api_req_t *req, unsigned status, char *json)
     free(req->answer);
     req->answer = json;
     req->status = json ? status : 500;
-    if (req->wsi && req->body_done)
+    if (req->wsi && req->body_done) {
+        /* lws 4.1 services an h1 connection's POLLOUT only while it may
+         * read: reading resumes for the moment of the answer. */
+        if (req->rx_paused) {
+            req->rx_paused = 0;
+            lws_rx_flow_control(req->wsi, 1);
+        }
         lws_callback_on_writable(req->wsi);
+    }
 }
 
 static void answer_error(gw_api_req_t *req, const char *code, const char *message)
@@ -97,6 +107,9 @@ static int write_answer(gw_api_req_t *req)
                                         (const unsigned char *) "no-store", 8, &p, end)
         && !lws_add_http_header_by_name(wsi, (const unsigned char *) "x-content-type-options:",
                                         (const unsigned char *) "nosniff", 7, &p, end)
+        && (!req->close_after
+            || !lws_add_http_header_by_name(wsi, (const unsigned char *) "connection:",
+                                            (const unsigned char *) "close", 5, &p, end))
         && !lws_finalize_write_http_header(wsi, start, &p, end)
         && lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP_FINAL) == (int) n)
         rc = 0;
@@ -362,30 +375,51 @@ static int rate_ok(gw_server_t *s, struct lws *wsi)
     return gw_bucket_take(b, now);
 }
 
-/* PUT needs a Content-Length (no chunked bodies) of at most the limit. */
-static int check_length(gw_api_req_t *req, long *length)
+/* How the body is delimited, checked before anything else (RFC 9112 6.3):
+ * Transfer-Encoding is refused (a request that needs a Content-Length is
+ * 411 without one, every other use 400: with a Content-Length too it is
+ * request smuggling), and a Content-Length must be decimal digits of at
+ * most the body limit (413). lws reads the length with atoll, so "-1" or
+ * "abc" would have it wait for a body, or take one for the next request. */
+unsigned gw_http_framing(struct lws *wsi, int needs_length, long *length, const char **why)
 {
-    char value[32];
-    int n = lws_hdr_total_length(req->wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
-    if (n <= 0 || n >= (int) sizeof value
-        || lws_hdr_copy(req->wsi, value, sizeof value, WSI_TOKEN_HTTP_CONTENT_LENGTH) < 0) {
-        /* A chunked body, which is not read: answer and close, so its
-         * bytes are never taken for the next request. */
-        req->body_done = req->close_after = 1;
-        answer_error(req, "length_required", "a Content-Length header is required");
-        return -1;
+    int cl = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+    *length = -1;
+    *why = "a Content-Length header is required";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+        if (needs_length && cl <= 0)
+            return 411;
+        *why = "Transfer-Encoding is not accepted";
+        return 400;
     }
-    char *endp = NULL;
-    *length = strtol(value, &endp, 10);
-    if (*endp || *length < 0) {
-        answer_error(req, "bad_value", "Content-Length is not a number");
-        return -1;
-    }
-    if (*length > GW_API_MAX_BODY_BYTES) {
-        answer_error(req, "too_large", "the body is larger than 65536 bytes");
-        return -1;
-    }
+    if (cl <= 0)
+        return needs_length ? 411 : 0;
+    char value[64];
+    *why = "Content-Length is not a number";
+    if (cl >= (int) sizeof value
+        || lws_hdr_copy(wsi, value, sizeof value, WSI_TOKEN_HTTP_CONTENT_LENGTH) < 0)
+        return 400;
+    size_t n = strlen(value);
+    if (n == 0 || strspn(value, "0123456789") != n)
+        return 400;
+    *why = "the body is larger than 65536 bytes";
+    if (n > 9 || (*length = strtol(value, NULL, 10)) > GW_API_MAX_BODY_BYTES)
+        return 413;
     return 0;
+}
+
+/* A refusal of gw_http_framing is answered at once and the connection
+ * closed after it: nothing more is read from it. */
+static int check_framing(gw_api_req_t *req, long *length)
+{
+    const char *why = NULL;
+    unsigned status = gw_http_framing(req->wsi, req->is_put, length, &why);
+    if (!status)
+        return 0;
+    req->body_done = req->close_after = 1;
+    answer_error(req, status == 411 ? "length_required" : status == 413 ? "too_large" : "bad_value",
+                 why);
+    return -1;
 }
 
 int gw_api_begin(gw_server_t *s, struct lws *wsi, gw_api_req_t **req_p, const char *uri)
@@ -399,11 +433,13 @@ int gw_api_begin(gw_server_t *s, struct lws *wsi, gw_api_req_t **req_p, const ch
     req->is_post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
     int is_get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
     int with_body = req->is_put || req->is_post;
-    /* Only a PUT or POST has a body to wait for; an early answer to one
-     * waits for its body to be read. */
-    req->body_done = !with_body && !(lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0
-                                     && !is_get);
-    long length = 0;
+    long length = -1;
+    if (check_framing(req, &length) < 0)
+        return 0;                       /* answered at once; closed after it */
+    /* A request with a body (a PUT or POST) is answered once the body was
+     * read, and the connection closed after the answer. */
+    req->has_body = length > 0;
+    req->body_done = !req->has_body;
     if (s->stopping)
         answer_error(req, "unavailable", "the gateway is stopping");
     else if (!is_get && !with_body)
@@ -414,14 +450,13 @@ int gw_api_begin(gw_server_t *s, struct lws *wsi, gw_api_req_t **req_p, const ch
         answer_error(req, "rate_limited", "too many requests from this address; slow down");
     else if (route(req, uri) < 0 || read_token(req) < 0)
         ;
-    else if (with_body && check_length(req, &length) < 0)
-        ;
     else if (!with_body)
         send_request(req, "");
-    else if (length == 0)
+    else if (length <= 0)
         return gw_api_body_done(req);
-    /* A PUT whose answer is already known still has its body on the wire:
-     * lws reads it (gw_api_body drops it) and the answer goes after. */
+    /* A request whose answer is already known may still have its body on
+     * the wire: lws reads it (gw_api_body drops it) and the answer goes
+     * after. */
     return 0;
 }
 
@@ -475,23 +510,45 @@ int gw_api_body_done(gw_api_req_t *req)
 {
     if (!req)
         return -1;
-    req->body_done = 1;
-    if (req->waiting)                   /* an empty body, sent at once (gw_api_begin) */
+    /* lws 4.1 calls this at the end of every request's body (also an
+     * empty one), and again on every turn of the loop while bytes of a
+     * pipelined request wait behind it, until the answer is written (a
+     * loop that never sleeps; it also parsed the next request while this
+     * one waited for its reply). Reading pauses until the answer, and a
+     * request that had a body is the connection's last. */
+    if (req->body_ended)
         return 0;
+    req->body_ended = req->body_done = 1;
+    if (req->has_body)
+        req->close_after = 1;
     if (req->status) {                  /* answered before the body came */
         lws_callback_on_writable(req->wsi);
         return 0;
     }
+    req->rx_paused = 1;
+    lws_rx_flow_control(req->wsi, 0);
+    if (!req->is_put && !req->is_post)
+        return 0;                       /* a GET's body: ignored, its request is out */
     if (req->body_too_large) {
         answer_error(req, "too_large", "the body is larger than 65536 bytes");
         return 0;
     }
     const char *text = req->body ? req->body : "";
     json_error_t err;
+    int depth_ok = gw_json_depth_ok(text, req->body_len, GW_API_MAX_DEPTH);
     /* A POST (the inbox's actions) may come without a body: as {}. */
     json_t *doc = req->is_post && req->body_len == 0 ? json_object()
-                : gw_json_depth_ok(text, req->body_len, GW_API_MAX_DEPTH)
-                ? json_loadb(text, req->body_len, JSON_REJECT_DUPLICATES, &err) : NULL;
+                : depth_ok ? json_loadb(text, req->body_len, JSON_REJECT_DUPLICATES, &err) : NULL;
+    if (depth_ok && !doc && json_error_code(&err) == json_error_numeric_overflow) {
+        /* valid JSON, but an integer beyond 64 bits: a value, not the JSON, is wrong */
+        json_t *as_real = json_loadb(text, req->body_len,
+                                     JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &err);
+        if (as_real) {
+            json_decref(as_real);
+            answer_error(req, "bad_value", "a number is out of range (integers have at most 64 bits)");
+            return 0;
+        }
+    }
     if (!doc || !json_is_object(doc)) {
         json_decref(doc);
         answer_error(req, "bad_json", "the body is not a JSON object");

@@ -19,6 +19,12 @@ typedef struct gw_api_req_t gw_api_req_t;
 
 /* True for a path the API serves ("/api/..."). */
 int gw_api_path(const char *uri);
+/* 0 when the request's body is delimited in a way the gateway takes (no
+ * Transfer-Encoding; a Content-Length of digits only, at most
+ * GW_API_MAX_BODY_BYTES; *length is -1 without one), else the HTTP status
+ * of the refusal (400, 411, 413) and *why in English. The connection of a
+ * refused request is closed after the answer. */
+unsigned gw_http_framing(struct lws *wsi, int needs_length, long *length, const char **why);
 /* LWS_CALLBACK_HTTP for an API path. *req_p is the wsi's slot for the
  * request state. Returns what the lws callback returns. */
 int gw_api_begin(gw_server_t *s, struct lws *wsi, gw_api_req_t **req_p, const char *uri);

@@ -191,6 +191,31 @@ void gw_conn_close_after(gw_conn_t *conn, int code)
     lws_callback_on_writable(conn->wsi);
 }
 
+void gw_conn_close_draining(gw_conn_t *conn, int code)
+{
+    conn->close_drain = 1;
+    gw_conn_close_after(conn, code);
+}
+
+/* The close frame of gw_conn_close_draining (RFC 6455 5.5.1: FIN + opcode
+ * 8, unmasked, the status code as payload), written as raw bytes: lws 4.1
+ * keeps its own close writer to itself. lws then answers the client's
+ * close and ends the connection, or the timeout does. */
+static int send_close_frame(gw_conn_t *conn)
+{
+    unsigned char buf[LWS_PRE + 4];
+    unsigned char *frame = buf + LWS_PRE;
+    frame[0] = 0x88;
+    frame[1] = 2;
+    frame[2] = (unsigned char) (conn->close_code >> 8);
+    frame[3] = (unsigned char) (conn->close_code & 0xff);
+    if (lws_write(conn->wsi, frame, 4, LWS_WRITE_RAW) != 4)
+        return -1;
+    conn->close_sent = 1;
+    lws_set_timeout(conn->wsi, PENDING_TIMEOUT_CLOSE_ACK, GW_CLOSE_DRAIN_SECS);
+    return 0;
+}
+
 int gw_conn_write(gw_conn_t *conn)
 {
     gw_out_t *out = conn->out_head;
@@ -207,6 +232,8 @@ int gw_conn_write(gw_conn_t *conn)
             lws_callback_on_writable(conn->wsi);
         return 0;
     }
+    if (conn->close_code && conn->close_drain)
+        return conn->close_sent ? 0 : send_close_frame(conn);
     if (conn->close_code) {
         lws_close_reason(conn->wsi, (enum lws_close_status) conn->close_code, NULL, 0);
         return -1;

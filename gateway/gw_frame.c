@@ -450,11 +450,22 @@ int gw_frame_parse(const char *data, size_t len, gw_role_t role, gw_auth_t auth,
     }
     json_error_t jerr;
     f->root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* Valid JSON with an integer beyond 64 bits: read again with every
+     * integer as a double, so that the frame's type and ref are known, and
+     * refuse it as a value out of range (not as JSON that is not JSON). */
+    int out_of_range = 0;
+    if (!f->root && json_error_code(&jerr) == json_error_numeric_overflow) {
+        f->root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
+        out_of_range = f->root != NULL;
+    }
     if (!f->root || !json_is_object(f->root))
         return fail(f, "bad_json", "frame is not a JSON object%s", NULL);
     json_t *type = json_object_get(f->root, "type");
     const char *type_s = json_is_string(type) ? json_string_value(type) : NULL;
     read_ref(f, f->root, type_s);
+    if (out_of_range)
+        return fail(f, "bad_value", "a number is out of range (integers have at most 64 bits)%s",
+                    NULL);
     const frame_type_t *t = type_s ? find_type(type_s, role) : NULL;
     if (!t)
         return fail(f, "unknown_type", type_s ? "unknown frame type%s" : "field 'type' is missing%s",

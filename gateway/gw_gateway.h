@@ -17,6 +17,7 @@
 #include <libwebsockets.h>
 
 #define GW_MAX_OUT_BYTES    (4 * 1024 * 1024)  /* queued to one slow client before it is dropped */
+#define GW_CLOSE_DRAIN_SECS 5                  /* a closing client's input is dropped this long */
 #define GW_GONE_TIMEOUT_MS  3000               /* OperatorGone needs no answer; give it little time */
 #define GW_IP_MAX           48                 /* INET6_ADDRSTRLEN and a NUL */
 #define GW_UA_MAX           512                /* a longer User-Agent is not passed on */
@@ -78,6 +79,9 @@ typedef struct gw_conn_t {
     size_t out_bytes;
     int close_code;                /* non-zero: close with it once the queue is written */
     int closing;                   /* no more input is read */
+    int close_drain;               /* send the close frame, then read and drop until the
+                                    * client's close (it may still be sending) */
+    int close_sent;
     zlistx_t *topics;              /* topics this connection is subscribed to */
     zhashx_t *announced;           /* conversations announced `assigned` to it (operators;
                                     * made at the first announcement) */
@@ -98,6 +102,12 @@ void gw_conn_error(gw_conn_t *conn, const char *code, const char *message, const
 void gw_conn_error_about(gw_conn_t *conn, const char *code, const char *message,
                          const char *ref, const char *req, const char *conversation);
 void gw_conn_close_after(gw_conn_t *conn, int code);
+/* The same for a client that may still be sending (a frame over the
+ * limit): after the close frame its input is read and dropped until its own
+ * close comes (or GW_CLOSE_DRAIN_SECS pass), because closing a socket with
+ * unread input resets it, and the reset can destroy the error and close
+ * frames before the client reads them. */
+void gw_conn_close_draining(gw_conn_t *conn, int code);
 int gw_conn_write(gw_conn_t *conn);                        /* on WRITEABLE; -1 closes */
 void gw_conn_subscribe(gw_conn_t *conn, const char *topic);
 void gw_conn_unsubscribe(gw_conn_t *conn, const char *topic);

@@ -58,7 +58,7 @@ static gw_server_t *server_of(struct lws *wsi)
 
 /* ------------------------------------------------------------------ HTTP */
 
-static int http_text(struct lws *wsi, unsigned status, const char *body)
+static int http_text_close(struct lws *wsi, unsigned status, const char *body, int close)
 {
     unsigned char head[LWS_PRE + 1024];
     unsigned char *start = head + LWS_PRE, *p = start, *end = head + sizeof head - 1;
@@ -72,11 +72,18 @@ static int http_text(struct lws *wsi, unsigned status, const char *body)
                                        (const unsigned char *) "nosniff", 7, &p, end)
         || lws_add_http_header_by_name(wsi, (const unsigned char *) "cache-control:",
                                        (const unsigned char *) "no-store", 8, &p, end)
+        || (close && lws_add_http_header_by_name(wsi, (const unsigned char *) "connection:",
+                                                 (const unsigned char *) "close", 5, &p, end))
         || lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
-    if (lws_write(wsi, text + LWS_PRE, n, LWS_WRITE_HTTP_FINAL) != (int) n)
+    if (lws_write(wsi, text + LWS_PRE, n, LWS_WRITE_HTTP_FINAL) != (int) n || close)
         return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http_text(struct lws *wsi, unsigned status, const char *body)
+{
+    return http_text_close(wsi, status, body, 0);
 }
 
 /* A body of any length (the metrics page); lws buffers what the socket
@@ -160,6 +167,16 @@ static int serve_http(gw_server_t *s, struct lws *wsi, const char *uri)
 {
     if (!uri)
         return -1;
+    /* The pages take no body: a request with one, or with a length lws
+     * would read otherwise than we do (gw_http_framing), is refused and
+     * the connection closed, so that no body is taken for a request. */
+    long length = -1;
+    const char *why = NULL;
+    unsigned bad = gw_http_framing(wsi, 0, &length, &why);
+    if (bad || length > 0)
+        return http_text_close(wsi, bad == 413 ? HTTP_STATUS_REQ_ENTITY_TOO_LARGE
+                                               : HTTP_STATUS_BAD_REQUEST,
+                               bad == 413 ? "request body too large\n" : "bad request\n", 1);
     if (strcmp(uri, "/healthz") == 0)
         return s->stopping ? http_text(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "stopping\n")
                            : http_text(wsi, HTTP_STATUS_OK, "ok\n");
@@ -266,7 +283,7 @@ static int on_receive(gw_conn_t *conn, struct lws *wsi, const void *in, size_t l
     case GW_RX_TOO_LARGE:
         gw_conn_rx_release(conn);
         gw_conn_error(conn, "frame_too_large", NULL, NULL);
-        gw_conn_close_after(conn, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
+        gw_conn_close_draining(conn, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
         return 0;
     case GW_RX_COMPLETE:
         break;

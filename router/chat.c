@@ -9,6 +9,7 @@
 #include "assign.h"
 #include "log.h"
 #include "publish.h"
+#include "team.h"
 #include "util.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,7 @@ static const char *request_conv_id(const Beseda__RouterRequest *msg)
     case BESEDA__ROUTER_REQUEST__BODY_TYPING: return msg->typing->conversation_id;
     case BESEDA__ROUTER_REQUEST__BODY_SYNC:   return msg->sync->conversation_id;
     case BESEDA__ROUTER_REQUEST__BODY_CLOSE:  return msg->close->conversation_id;
+    case BESEDA__ROUTER_REQUEST__BODY_TRANSFER: return msg->transfer->conversation_id;
     default:                                  return "";
     }
 }
@@ -80,6 +82,31 @@ static const char *chat_conv_id(router_t *self, job_t **job_p)
 
 /* ------------------------------------------------------------ send */
 
+static void with_conversation(router_t *self, job_t *job, job_next_t next);
+
+static void do_append(router_t *self, job_t *job)
+{
+    identity_t who;
+    if (!chat_identity(self, &job, &who))
+        return;
+    const Beseda__SendMessage *send = job->msg->send;
+    Beseda__Author author;
+    fill_author(self, &who, &author);
+    Beseda__StoreAppend sa = BESEDA__STORE_APPEND__INIT;
+    sa.site_id = (char *) who.site_id;
+    sa.conversation_id = send->conversation_id;
+    sa.visitor_id = (char *) who.visitor_id;
+    sa.author = &author;
+    sa.client_msg_id = send->client_msg_id;
+    sa.text = send->text;
+    sa.epoch = job->epoch;
+    Beseda__StoreRequest request = BESEDA__STORE_REQUEST__INIT;
+    request.body_case = BESEDA__STORE_REQUEST__BODY_APPEND;
+    request.append = &sa;
+    job->step = STEP_APPEND;
+    router_store_call(self, &job, send->conversation_id, &request);
+}
+
 void chat_send(router_t *self, job_t *job)
 {
     identity_t who;
@@ -93,21 +120,16 @@ void chat_send(router_t *self, job_t *job)
         router_fail(self, &job, "missing_field", !send->client_msg_id[0] ? "client_id" : "text");
         return;
     }
-    Beseda__Author author;
-    fill_author(self, &who, &author);
-    Beseda__StoreAppend sa = BESEDA__STORE_APPEND__INIT;
-    sa.site_id = (char *) who.site_id;
-    sa.conversation_id = (char *) conv_id;
-    sa.visitor_id = (char *) who.visitor_id;
-    sa.author = &author;
-    sa.client_msg_id = send->client_msg_id;
-    sa.text = send->text;
-    sa.epoch = job->epoch;
-    Beseda__StoreRequest request = BESEDA__STORE_REQUEST__INIT;
-    request.body_case = BESEDA__STORE_REQUEST__BODY_APPEND;
-    request.append = &sa;
-    job->step = STEP_APPEND;
-    router_store_call(self, &job, conv_id, &request);
+    /* The store creates a visitor's conversation with its first message,
+     * under the id the welcome issued. Any other id must already exist
+     * (a conversation made before ids carried their proof): it is looked
+     * up first, and a made-up one is no_conversation. */
+    if (!is_operator(&who)
+        && !conv_id_issued(self->token_key, who.site_id, who.visitor_id, conv_id)) {
+        with_conversation(self, job, NEXT_SEND);
+        return;
+    }
+    do_append(self, job);
 }
 
 /* Append statuses other than ok/duplicate, as client error codes. */
@@ -288,6 +310,8 @@ static void do_close(router_t *self, job_t *job)
 static void run_next(router_t *self, job_t *job)
 {
     switch (job->next) {
+    case NEXT_SEND:   do_append(self, job); break;
+    case NEXT_TRANSFER: transfer_owned(self, job); break;
     case NEXT_TYPING: do_typing(self, job); break;
     case NEXT_SYNC:   do_fetch(self, job); break;
     case NEXT_CLOSE:  do_close(self, job); break;
@@ -302,7 +326,9 @@ static void with_conversation(router_t *self, job_t *job, job_next_t next)
     job->next = next;
     const char *conv_id = request_conv_id(job->msg);
     const conv_entry_t *e = conv_cache_get(self->convs, conv_id, beseda_mono_ms());
-    if (e && allowed(job, e)) {
+    /* A cached "new" one is only the welcome's promise: the store says
+     * whether its first send made it real. */
+    if (e && strcmp(e->state, "new") != 0 && allowed(job, e)) {
         run_next(self, job);
         return;
     }
@@ -316,25 +342,11 @@ static void with_conversation(router_t *self, job_t *job, job_next_t next)
     router_store_call(self, &job, conv_id, &request);
 }
 
-/* The conversation does not exist (yet). A visitor's "new" conversation is
- * created by the first send, so typing into it or syncing it is no error. */
+/* The conversation does not exist: a made-up id, or a visitor's `new`
+ * one before its first send (nobody can see typing in it nor has it
+ * messages). */
 static void conversation_missing(router_t *self, job_t *job)
 {
-    if (job->next == NEXT_TYPING) {
-        router_reply_ok(self, job);
-        job_destroy(&job);
-        return;
-    }
-    if (job->next == NEXT_SYNC && !job->msg->operator_id[0]) {
-        Beseda__MessageList ml = BESEDA__MESSAGE_LIST__INIT;
-        ml.conversation_id = job->msg->sync->conversation_id;
-        Beseda__RouterReply reply = BESEDA__ROUTER_REPLY__INIT;
-        reply.body_case = BESEDA__ROUTER_REPLY__BODY_MESSAGES;
-        reply.messages = &ml;
-        router_reply(self, job, &reply);
-        job_destroy(&job);
-        return;
-    }
     router_fail(self, &job, "no_conversation", "no such conversation");
 }
 
@@ -370,6 +382,11 @@ void chat_on_lookup(router_t *self, job_t *job, Beseda__StoreReply *reply)
 }
 
 /* ------------------------------------------------------------ typing, sync */
+
+void chat_transfer_owned_first(router_t *self, job_t *job)
+{
+    with_conversation(self, job, NEXT_TRANSFER);
+}
 
 void chat_typing(router_t *self, job_t *job)
 {

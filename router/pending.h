@@ -44,7 +44,11 @@ typedef enum {
 } job_step_t;
 
 /* What a STEP_LOOKUP job does once the conversation is known and allowed. */
-typedef enum { NEXT_NONE = 0, NEXT_TYPING, NEXT_SYNC, NEXT_CLOSE } job_next_t;
+typedef enum {
+    NEXT_NONE = 0, NEXT_TYPING, NEXT_SYNC, NEXT_CLOSE,
+    NEXT_SEND,         /* a visitor's send to an id not issued to it: it must exist */
+    NEXT_TRANSFER      /* a transfer: the chat must be the sender's before any target check */
+} job_next_t;
 
 typedef struct {
     job_step_t step;

@@ -14,6 +14,8 @@
 #define TEAM_SYNC_LIMIT_MAX      200    /* team messages per team_sync reply */
 
 void transfer_request(router_t *self, job_t *job);
+/* After the conversation was found to be the sender's (chat.c): the target. */
+void transfer_owned(router_t *self, job_t *job);
 void transfer_on_groups(router_t *self, job_t *job, Beseda__StoreReply *reply);
 void transfer_on_transfer(router_t *self, job_t *job, Beseda__StoreReply *reply);
 

@@ -5,6 +5,7 @@
  * somebody else's visitor. The MAC covers the whole payload text, so the
  * site, the visitor and the issue time cannot be changed separately. */
 #include "token.h"
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,4 +111,62 @@ token_status_t token_verify(const unsigned char key[TOKEN_KEY_BYTES], const char
         return TOKEN_EXPIRED;
     snprintf(visitor_out, UUID_STR_LEN, "%s", visitor);
     return TOKEN_OK;
+}
+
+/* ------------------------------------------------------- conversation ids */
+
+#define CONV_ID_CONTEXT     "beseda conversation id v1|"
+#define CONV_ID_MAC_BYTES   8
+
+static void update_lower(crypto_auth_hmacsha256_state *st, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char) tolower((unsigned char) *s);
+        crypto_auth_hmacsha256_update(st, &c, 1);
+    }
+}
+
+/* The MAC of a conversation id's first 8 bytes (ids compared lower-case). */
+static void conv_id_mac(const unsigned char key[TOKEN_KEY_BYTES], const char *site_id,
+                        const char *visitor_id, const unsigned char nonce[8],
+                        unsigned char out[CONV_ID_MAC_BYTES])
+{
+    crypto_auth_hmacsha256_state st;
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_init(&st, key, TOKEN_KEY_BYTES);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *) CONV_ID_CONTEXT,
+                                  strlen(CONV_ID_CONTEXT));
+    update_lower(&st, site_id);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *) "|", 1);
+    update_lower(&st, visitor_id);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *) "|", 1);
+    crypto_auth_hmacsha256_update(&st, nonce, 8);
+    crypto_auth_hmacsha256_final(&st, mac);
+    memcpy(out, mac, CONV_ID_MAC_BYTES);
+    out[0] = (unsigned char) ((out[0] & 0x3f) | 0x80);      /* the UUID variant */
+}
+
+void conv_id_issue(const unsigned char key[TOKEN_KEY_BYTES], const char *site_id,
+                   const char *visitor_id, char out[UUID_STR_LEN])
+{
+    unsigned char b[16];
+    randombytes_buf(b, 8);
+    b[6] = (unsigned char) ((b[6] & 0x0f) | 0x40);           /* version 4 */
+    conv_id_mac(key, site_id, visitor_id, b, b + 8);
+    snprintf(out, UUID_STR_LEN,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+             b[12], b[13], b[14], b[15]);
+}
+
+bool conv_id_issued(const unsigned char key[TOKEN_KEY_BYTES], const char *site_id,
+                    const char *visitor_id, const char *id)
+{
+    unsigned char b[16], mac[CONV_ID_MAC_BYTES];
+    size_t n = 0;
+    if (!site_id || !visitor_id || !beseda_is_uuid(id)
+        || sodium_hex2bin(b, sizeof b, id, strlen(id), "-", &n, NULL) != 0 || n != sizeof b)
+        return false;
+    conv_id_mac(key, site_id, visitor_id, b, mac);
+    return sodium_memcmp(mac, b + 8, CONV_ID_MAC_BYTES) == 0;
 }

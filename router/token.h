@@ -7,6 +7,7 @@
 #define BESEDA_ROUTER_TOKEN_H
 
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include "util.h"
 
@@ -30,5 +31,19 @@ char *token_sign(const unsigned char key[TOKEN_KEY_BYTES], const char *site_id,
 token_status_t token_verify(const unsigned char key[TOKEN_KEY_BYTES], const char *token,
                             const char *site_id, int64_t now_s, int64_t ttl_s,
                             char visitor_out[UUID_STR_LEN]);
+
+/* Conversation ids are the server's to issue (docs/PROTOCOL.md, `welcome`):
+ * the fresh id of a visitor's `new` conversation carries its own proof,
+ * so that any router can tell, without a lookup, that it was issued to
+ * this visitor of this site, and a send to an id the visitor made up never
+ * creates a conversation. The id is a version-4-shaped UUID whose first 8
+ * bytes are random (version nibble 4) and whose last 8 are the first 8 of
+ * HMAC-SHA256(key, "beseda conversation id v1|<site>|<visitor>|" + first 8
+ * bytes), with the variant bits (10) set over the MAC's top two. */
+void conv_id_issue(const unsigned char key[TOKEN_KEY_BYTES], const char *site_id,
+                   const char *visitor_id, char out[UUID_STR_LEN]);
+/* True when id was made by conv_id_issue for this site and visitor. */
+bool conv_id_issued(const unsigned char key[TOKEN_KEY_BYTES], const char *site_id,
+                    const char *visitor_id, const char *id);
 
 #endif

@@ -41,7 +41,9 @@ static size_t utf8_chars(const char *s)
     return n;
 }
 
-/* The request's own checks; answers (and destroys the job) when one fails. */
+/* The request's own form; answers (and destroys the job) when it fails.
+ * Nothing here depends on the conversation or the target: whose chat it is
+ * is checked next (transfer_owned), before anything about the target. */
 static bool transfer_valid(router_t *self, job_t **job_p)
 {
     const Beseda__RouterRequest *msg = (*job_p)->msg;
@@ -61,8 +63,6 @@ static bool transfer_valid(router_t *self, job_t **job_p)
         code = "bad_value", why = "note: at most 2000 characters";
     else if (t->to_operator_id[0] && !beseda_is_uuid(t->to_operator_id))
         code = "bad_value", why = "to_operator: not an operator of this site";
-    else if (t->to_operator_id[0] && strcasecmp(t->to_operator_id, msg->operator_id) == 0)
-        code = "bad_value", why = "to_operator: you cannot transfer a chat to yourself";
     else if (t->to_group[0] && !group_id_ok(t->to_group))
         code = "bad_value", why = "to_group: no such group";
     if (!code)
@@ -119,6 +119,16 @@ void transfer_request(router_t *self, job_t *job)
 {
     if (!transfer_valid(self, &job))
         return;
+    chat_transfer_owned_first(self, job);
+}
+
+void transfer_owned(router_t *self, job_t *job)
+{
+    const Beseda__Transfer *t = job->msg->transfer;
+    if (t->to_operator_id[0] && strcasecmp(t->to_operator_id, job->msg->operator_id) == 0) {
+        router_fail(self, &job, "bad_value", "to_operator: you cannot transfer a chat to yourself");
+        return;
+    }
     if (job->msg->transfer->to_operator_id[0]) {
         to_operator(self, job);
         return;

@@ -206,7 +206,7 @@ void visitor_on_hello(router_t *self, job_t *job, Beseda__StoreReply *reply)
         return;
     }
     char conv_id[UUID_STR_LEN];
-    beseda_uuid(conv_id);
+    conv_id_issue(self->token_key, hello->site_id, visitor_id, conv_id);
     Beseda__ConversationInfo fresh = BESEDA__CONVERSATION_INFO__INIT;
     fresh.id = conv_id;
     fresh.site_id = hello->site_id;

@@ -5,7 +5,8 @@
  * Properties: verify never accepts a token whose visitor is not a UUID or
  * that is for another site; a token signed here verifies as the same
  * visitor when the visitor is a UUID, and never otherwise (token_parse
- * refuses it). */
+ * refuses it). Conversation ids: one issued for any visitor text is
+ * recognised for it and not for another site; a recognised one is a UUID. */
 #include "fuzz.h"
 #include "token.h"
 
@@ -48,6 +49,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(st == TOKEN_BAD, "a token for a non-UUID visitor is refused");
         free(t);
     }
+    /* The input as a conversation id: only ids issued here are recognised. */
+    FUZZ_CHECK(!conv_id_issued(key, FUZZ_SITE, "0b9d8c7e-1111-4111-8111-111111111111", text)
+               || beseda_is_uuid(text), "only a UUID can be an issued conversation id");
+    char conv[UUID_STR_LEN];
+    conv_id_issue(key, FUZZ_SITE, text, conv);
+    FUZZ_CHECK(conv_id_issued(key, FUZZ_SITE, text, conv), "an issued id is recognised");
+    FUZZ_CHECK(!conv_id_issued(key, "other-site", text, conv), "not for another site");
     free(text);
     return 0;
 }

@@ -143,13 +143,14 @@ test('a visitor cannot open a second conversation by choosing a fresh id', async
   assert.equal((await v.request({ type: 'send', conversation: conv, client_id: clientId('v'), text: 'first chat' }, 'ack')).type, 'ack');
   const other = crypto.randomUUID();
   const e = await v.request({ type: 'send', conversation: other, client_id: clientId('v'), text: 'a second chat' }, 'ack');
-  assert.equal(e.code, 'forbidden', JSON.stringify(e));
+  // An id the server did not issue to this visitor does not exist for it.
+  assert.equal(e.code, 'no_conversation', JSON.stringify(e));
   assert.equal(c.sql(`SELECT count(*) FROM conversations WHERE id = '${other}'`)[0][0], '0');
   // Still one chat per visitor, on a new connection too.
   const v2 = await visitor(vurl(), c.site.id, { token: v.welcome.token });
   assert.equal(v2.welcome.conversation.id, conv, 'the open chat comes back');
   const e2 = await v2.request({ type: 'send', conversation: crypto.randomUUID(), client_id: clientId('v'), text: 'x' }, 'ack');
-  assert.equal(e2.code, 'forbidden');
+  assert.equal(e2.code, 'no_conversation');
   v.close(); v2.close();
 });
 

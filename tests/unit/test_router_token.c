@@ -1,6 +1,7 @@
 /* Visitor tokens: a signed token verifies; any change to it, another site,
  * another key, or age beyond the TTL refuses it. */
 #include "token.h"
+#include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,43 @@ static void test_malformed(void)
     CHECK(token_sign(key, "a|b", VISITOR, NOW) == NULL, "sign refuses a '|' in an id");
 }
 
+/* Conversation ids issued to a visitor prove it; anything else does not. */
+static void test_conversation_ids(void)
+{
+    char id[UUID_STR_LEN], id2[UUID_STR_LEN];
+    conv_id_issue(key, SITE, VISITOR, id);
+    conv_id_issue(key, SITE, VISITOR, id2);
+    CHECK(beseda_is_uuid(id) && id[14] == '4' && strchr("89ab", id[19]) != NULL,
+          "an issued id is a version-4 UUID with the RFC 4122 variant");
+    CHECK(strcmp(id, id2) != 0, "two issued ids differ");
+    CHECK(conv_id_issued(key, SITE, VISITOR, id), "an issued id is recognised");
+    char upper[UUID_STR_LEN];
+    for (size_t i = 0; i < sizeof upper; i++)
+        upper[i] = (char) toupper((unsigned char) id[i]);
+    CHECK(conv_id_issued(key, SITE, VISITOR, upper), "in upper case too");
+    CHECK(!conv_id_issued(key, SITE2, VISITOR, id), "not for another site");
+    CHECK(!conv_id_issued(key, SITE, "0b9d8c7e-1111-4111-8111-111111111112", id),
+          "not for another visitor");
+    unsigned char other_key[TOKEN_KEY_BYTES];
+    token_key_derive("another secret, long enough", other_key);
+    CHECK(!conv_id_issued(other_key, SITE, VISITOR, id), "not under another key");
+    int refused = 0;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23 || i == 14 || i == 19)
+            continue;
+        char bad[UUID_STR_LEN];
+        memcpy(bad, id, sizeof bad);
+        bad[i] = bad[i] == '0' ? '1' : '0';
+        refused += !conv_id_issued(key, SITE, VISITOR, bad);
+    }
+    CHECK(refused == 30, "any changed hex digit is refused");
+    char random_id[UUID_STR_LEN];
+    beseda_uuid(random_id);
+    CHECK(!conv_id_issued(key, SITE, VISITOR, random_id), "a random UUID is not issued");
+    CHECK(!conv_id_issued(key, SITE, VISITOR, "") && !conv_id_issued(key, SITE, VISITOR, "x")
+          && !conv_id_issued(key, SITE, VISITOR, NULL), "malformed ids are refused");
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -126,6 +164,7 @@ int main(void)
     test_other_site_and_key();
     test_expiry();
     test_malformed();
+    test_conversation_ids();
     printf("%d passed, %d failed\n", checks - failures, failures);
     return failures ? 1 : 0;
 }
