@@ -589,7 +589,7 @@ function submitTransfer() {
 const TRANSFER_ERRORS = { no_operator_available: 'transferNoOperator', forbidden: 'transferForbidden', bad_value: 'transferBadValue' };
 
 function statusName(status) {
-  return { online: t('statusOnline'), away: t('statusAway'), busy: t('statusBusy') }[status] || String(status || '');
+  return { online: t('statusOnline'), away: t('statusAway'), busy: t('statusBusy'), offline: t('statusOffline') }[status] || String(status || '');
 }
 
 function setStatus(status) {

@@ -167,7 +167,7 @@ export class Inbox {
     }
     const error = this.errors.get(item.id);
     if (error) children.push(el('p', { class: 'form-error inbox-error', role: 'alert', text: error }));
-    return el('li', { class: `inbox-item${done ? ' done' : ''}`, dataset: { id: item.id, state: done ? 'done' : 'new' } }, children);
+    return el('li', { class: `inbox-item${done ? ' done' : ''}`, dataset: { id: item.id, state: done ? 'done' : 'new', kind: item.kind === 'missed' ? 'missed' : 'offline' } }, children);
   }
 
   actions(item) {

@@ -15,6 +15,7 @@ export default {
   statusOnline: 'Online',
   statusAway: 'Away',
   statusBusy: 'Busy',
+  statusOffline: 'Offline',
   statusBusyTitle: 'On a call: keep my chats, no new ones',
   teamOpen: 'Team chat',
   settingsOpen: 'Settings',

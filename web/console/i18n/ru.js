@@ -15,6 +15,7 @@ export default {
   statusOnline: 'В сети',
   statusAway: 'Нет на месте',
   statusBusy: 'Занят',
+  statusOffline: 'Не в сети',
   statusBusyTitle: 'Разговариваю по телефону: мои чаты остаются, новых не давать',
   teamOpen: 'Чат команды',
   settingsOpen: 'Настройки',
