@@ -96,6 +96,7 @@ const ui = {
   visitorInfo: $('visitor-info'), history: $('history'), toasts: $('toasts'),
 };
 translate();
+document.title = t('appTitle');
 languageSelect($('lang-select'));
 languageSelect($('login-lang'));
 const toasts = new Toasts(ui.toasts, { dismissLabel: () => t('dismiss') });
