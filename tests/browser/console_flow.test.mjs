@@ -19,6 +19,8 @@ after(async () => {
 });
 
 const TOOK = { desktop: /^Anna took that chat\.$/, phone: /^Anna принял\(а\) этот чат\.$/ };
+// The earlier conversation's count, in the size's language (plural rules: 4 messages, 4 сообщения).
+const FOUR_MESSAGES = { desktop: '4 messages', phone: '4 сообщения' };
 
 
 const texts = (locator) => locator.allTextContents();
@@ -216,7 +218,7 @@ for (const size of SIZES) {
       assert.ok(await op.locator('#history').isVisible(), 'the earlier conversations are on screen');
       const counts = await texts(op.locator('#history .history-item .history-count'));
       assert.equal(counts.length, 1, JSON.stringify(counts));
-      assert.match(counts[0], /^4 messages$/);
+      assert.equal(counts[0], FOUR_MESSAGES[size.name]);
     }, 'the earlier conversation with its four messages');
     await op.locator('#history .history-item summary').first().click();
     await eventually(async () => assert.deepEqual(await texts(op.locator('#history .history-item .history-text')),

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { startCluster } from '../lib/cluster.mjs';
 import { visitor, clientId } from '../lib/client.mjs';
+import en from '../../web/console/i18n/en.js';
 
 const CHROMIUM = process.env.BESEDA_CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT = 15000;
@@ -50,7 +51,7 @@ after(async () => {
 test('two chats closed while both answers are in flight: each answer closes its own chat', async () => {
   const gw = cluster.gatewayUrl(0);
   const op = await cluster.createOperator(cluster.site.id, { name: 'Closer' });
-  const context = await browser.newContext({ viewport: { width: 1360, height: 820 } });
+  const context = await browser.newContext({ viewport: { width: 1360, height: 820 }, locale: 'en-US' });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (err) => errors.push(err.message));
@@ -96,7 +97,7 @@ test('two chats closed while both answers are in flight: each answer closes its 
 
   for (let i = 0; i < 2; i++) {
     await row(chats[i].conv).click();
-    await eventually(async () => assert.equal(await page.locator('#close-conversation').textContent(), 'Close chat'),
+    await eventually(async () => assert.equal(await page.locator('#close-conversation').textContent(), en.closeChat),
       `chat ${i + 1} open`);
     await page.locator('#close-conversation').click();
     await eventually(() => held.length === i + 1, `the answer to close ${i + 1} held back`);
@@ -109,7 +110,7 @@ test('two chats closed while both answers are in flight: each answer closes its 
     await eventually(async () => assert.match(await row(conv).getAttribute('class'), /\bclosed\b/), `chat ${conv} closed in the list`);
   for (const { conv } of chats) {
     await row(conv).click();
-    await eventually(async () => assert.equal(await page.locator('#close-conversation').textContent(), 'Closed'),
+    await eventually(async () => assert.equal(await page.locator('#close-conversation').textContent(), en.chatClosed),
       `chat ${conv} shown closed`);
   }
   for (const m of later.splice(0)) toPage.send(m);
@@ -127,7 +128,7 @@ test('two chats closed while both answers are in flight: each answer closes its 
 test('a login the server was too busy to check is tried again by the console', async () => {
   const gw = cluster.gatewayUrl(0);
   const op = await cluster.createOperator(cluster.site.id, { name: 'Patient' });
-  const context = await browser.newContext({ viewport: { width: 1360, height: 820 } });
+  const context = await browser.newContext({ viewport: { width: 1360, height: 820 }, locale: 'en-US' });
   const page = await context.newPage();
   let logins = 0;
   await page.routeWebSocket(/\/ws\/operator/, (ws) => {

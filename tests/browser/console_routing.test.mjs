@@ -190,8 +190,8 @@ test('the inbox lists a missed chat and an offline message with the contact; the
   await eventually(async () => assert.ok(['1', '2'].includes(await page.locator('#inbox-unread').textContent())),
     'the badge counts the missed chat (and the offline message, if it came first)');
   await page.locator('#open-inbox').click();
-  const missed = page.locator('.inbox-item[data-state="new"]', { hasText: 'Missed chat' });
-  const callback = page.locator('.inbox-item[data-state="new"]', { hasText: 'Offline message' });
+  const missed = page.locator('.inbox-item[data-state="new"][data-kind="missed"]');
+  const callback = page.locator('.inbox-item[data-state="new"][data-kind="offline"]');
   await missed.waitFor({ state: 'visible', timeout: TIMEOUT });
   await callback.waitFor({ state: 'visible', timeout: TIMEOUT });
   await eventually(async () => assert.equal(await page.locator('#inbox-unread').textContent(), '2'), 'the badge counts both');
@@ -209,11 +209,11 @@ test('the inbox lists a missed chat and an offline message with the contact; the
   const [mail] = await smtp.waitFor((ms) => ms.filter((m) => m.to.includes('maria@example.test')), { what: 'the reply mail' });
   assert.match(mail.body, /Maria, order #12 ships today\./);
   assert.equal(mail.header('Reply-To'), op.email);
-  const answered = page.locator('.inbox-item[data-state="done"]', { hasText: 'Missed chat' });
+  const answered = page.locator('.inbox-item[data-state="done"][data-kind="missed"]');
   await answered.waitFor({ state: 'visible', timeout: TIMEOUT });
   assert.equal(await answered.locator('.inbox-done').textContent(), 'Answered by Olga');
   await callback.locator('.inbox-mark-done').click();
-  await page.locator('.inbox-item[data-state="done"]', { hasText: 'Offline message' }).waitFor({ state: 'visible', timeout: TIMEOUT });
+  await page.locator('.inbox-item[data-state="done"][data-kind="offline"]').waitFor({ state: 'visible', timeout: TIMEOUT });
   await eventually(async () => assert.equal(await page.locator('#inbox-unread').isHidden(), true), 'nothing new is left');
 
   // In Russian, at phone size.
@@ -221,7 +221,8 @@ test('the inbox lists a missed chat and an offline message with the contact; the
   await ru.locator('#open-inbox').click();
   await eventually(async () => assert.equal(await ru.locator('#inbox-view h2').textContent(), 'Входящие'), 'the Russian heading');
   await eventually(async () => assert.equal(await ru.locator('.inbox-item .inbox-state.done').count(), 2), 'both done');
-  assert.match(await ru.locator('.inbox-item', { hasText: 'Пропущенный чат' }).locator('.inbox-done').textContent(), /Ответил\(а\) Olga/);
+  assert.match(await ru.locator('.inbox-item[data-kind="missed"]').locator('.inbox-done').textContent(), /Ответил\(а\) Olga/);
+  assert.equal(await ru.locator('.inbox-item[data-kind="missed"] .inbox-kind').textContent(), 'Пропущенный чат');
   await shot(ru, 'inbox-done-ru-phone');
   const box = await ru.locator('#inbox-view').boundingBox();
   assert.ok(box && box.width <= 390, 'the inbox fits the phone width');

@@ -1,5 +1,7 @@
 // The HTTP API of PROTOCOL.md section 3, with the console's session token.
 // Resolves {status, json}; never throws for an HTTP error status.
+import { t } from './i18n.js';
+
 export async function api(session, method, path, body) {
   const headers = { Authorization: `Bearer ${session}` };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -12,6 +14,6 @@ export async function api(session, method, path, body) {
     try { json = await res.json(); } catch (_) { /* not JSON */ }
     return { status: res.status, json };
   } catch (_) {
-    return { status: 0, json: { error: 'unavailable', message: 'The server cannot be reached.' } };
+    return { status: 0, json: { error: 'unavailable', message: t('unreachable') } };
   }
 }

@@ -10,13 +10,13 @@ import { ReconnectingSocket, endpointUrl } from '../widget/lib/socket.js';
 import { Outbox } from '../widget/lib/outbox.js';
 import { ChatCore } from '../widget/lib/chat.js';
 import { loadJSON, saveJSON, loadString, saveString, remove } from '../widget/lib/storage.js';
-import { el, icon, ICONS, appendText, formatTime, formatDate, throttle, utf8Length, initials, nearBottom } from '../widget/lib/ui.js';
+import { el, icon, ICONS, appendText, throttle, utf8Length, initials, nearBottom } from '../widget/lib/ui.js';
 import { TeamChat } from './team.js';
 import { openSettings } from './settings.js';
 import { api } from './api.js';
 import { Toasts } from './toast.js';
 import { phoneScreens, NARROW } from './phone.js';
-import { pickLanguage, translator } from '../widget/lib/i18n.js';
+import { t, plural, time, date, translate, languageSelect, onLanguageChange } from './i18n.js';
 import { OverdueWarnings } from './overdue.js';
 import { Inbox } from './inbox.js';
 
@@ -49,8 +49,6 @@ const state = {
   openOnAssign: null,     // conversation id I accepted: open it when its assigned comes
   staleHistories: new Set(), // visitor ids whose cached history missed a change since it was asked for
 };
-
-const tr = translator(pickLanguage(navigator.language));
 
 const socket = new ReconnectingSocket(endpointUrl('/ws/operator'));
 
@@ -97,7 +95,11 @@ const ui = {
   hint: $('chat-hint'), composer: $('composer'), input: $('chat-input'), send: $('chat-send'),
   visitorInfo: $('visitor-info'), history: $('history'), toasts: $('toasts'),
 };
-const toasts = new Toasts(ui.toasts, { dismissLabel: tr('consoleDismiss') });
+translate();
+document.title = t('appTitle');
+languageSelect($('lang-select'));
+languageSelect($('login-lang'));
+const toasts = new Toasts(ui.toasts, { dismissLabel: () => t('dismiss') });
 
 ui.logout.append(icon(ICONS.logout, 20));
 ui.back.append(icon(ICONS.back, 22));
@@ -118,7 +120,7 @@ const overdue = new OverdueWarnings({
   root: $('overdue-banner'),
   open: (id) => { if (state.conversations.has(id)) select(id); },
   label: (id) => { const conv = state.conversations.get(id); return conv ? visitorLabel(conv) : ''; },
-  onWarn: (id) => { beep(2); notify('No reply yet', 'A visitor is waiting for your answer', `overdue-${id}`); },
+  onWarn: (id) => { beep(2); notify(t('notifyOverdue'), t('notifyOverdueBody'), `overdue-${id}`); },
 });
 
 const inbox = new Inbox({ view: $('inbox-view'), button: $('open-inbox'), badge: $('inbox-unread'), session: () => state.session });
@@ -204,7 +206,13 @@ function upsertConversation(raw) {
 
 function visitorLabel(conv) {
   if (conv.visitorName) return conv.visitorName;
-  return conv.visitorId ? `Visitor ${conv.visitorId.slice(0, 8)}` : 'Visitor';
+  return conv.visitorId ? t('visitorNumbered', { id: conv.visitorId.slice(0, 8) }) : t('visitor');
+}
+
+// The avatar's letters: the name's, else V (П) and the visitor id's first.
+function visitorInitials(conv) {
+  if (conv.visitorName) return initials(conv.visitorName);
+  return initials(`${t('visitorInitial')} ${conv.visitorId || ''}`);
 }
 
 function unreadCount(conv) {
@@ -245,7 +253,7 @@ function renderTopbar() {
     button.setAttribute('aria-pressed', active ? 'true' : 'false');
     button.classList.toggle('active', active);
   }
-  ui.conn.textContent = state.authed ? '' : 'Reconnecting…';
+  ui.conn.textContent = state.authed ? '' : t('reconnecting');
   ui.conn.classList.toggle('visible', !state.authed);
 }
 
@@ -259,23 +267,23 @@ function renderList() {
   for (const conv of items) {
     const last = core.threads.get(conv.id)?.last();
     const unread = conv.id === state.selected ? 0 : unreadCount(conv);
-    let preview = last ? `${last.author.kind === 'operator' ? 'You: ' : ''}${last.text}` : (conv.page.title || conv.page.url || 'New chat');
-    if (conv.draft) preview = `typing: ${conv.draft}`;
+    let preview = last ? (last.author.kind === 'operator' ? t('previewYou', { text: last.text }) : last.text) : (conv.page.title || conv.page.url || t('newChat'));
+    if (conv.draft) preview = t('previewTyping', { text: conv.draft });
     const li = el('li', {
       class: `conv${conv.id === state.selected ? ' selected' : ''}${unread ? ' unread' : ''}${conv.state === 'closed' ? ' closed' : ''}`,
       dataset: { id: conv.id }, tabindex: '0', role: 'button',
       'aria-current': conv.id === state.selected ? 'true' : null,
     }, [
-      el('span', { class: 'avatar' }, [initials(visitorLabel(conv).replace('Visitor ', 'V '))]),
+      el('span', { class: 'avatar' }, [visitorInitials(conv)]),
       el('div', { class: 'conv-main' }, [
         el('div', { class: 'conv-top' }, [
           el('span', { class: 'conv-name', text: visitorLabel(conv) }),
-          el('span', { class: 'conv-time', text: last ? formatTime(last.ts) : '' }),
+          el('span', { class: 'conv-time', text: last ? time(last.ts) : '' }),
         ]),
         el('div', { class: 'conv-bottom' }, [
           el('span', { class: `conv-preview${conv.draft ? ' typing' : ''}`, text: preview.slice(0, 140) }),
-          conv.state === 'closed' ? el('span', { class: 'tag', text: 'Closed' }) : null,
-          unread ? el('span', { class: 'unread-badge', text: String(unread), 'aria-label': `${unread} unread` }) : null,
+          conv.state === 'closed' ? el('span', { class: 'tag', text: t('closedTag') }) : null,
+          unread ? el('span', { class: 'unread-badge', text: String(unread), 'aria-label': plural('unreadCount', unread) }) : null,
         ]),
       ]),
     ]);
@@ -283,7 +291,7 @@ function renderList() {
   }
   ui.list.replaceChildren(fragment);
   const total = items.reduce((n, c) => n + (c.id === state.selected ? 0 : unreadCount(c)), 0);
-  document.title = total ? `(${total}) beseda — operator console` : 'beseda — operator console';
+  document.title = total ? t('appTitleUnread', { n: total }) : t('appTitle');
 }
 
 function renderRinging() {
@@ -291,11 +299,11 @@ function renderRinging() {
   ui.ringingBox.hidden = items.length === 0;
   ui.ringCount.textContent = String(items.length);
   ui.ringing.replaceChildren(...items.map((conv) => {
-    const accept = el('button', { type: 'button', class: 'primary small', text: state.accepting === conv.id ? 'Taking…' : 'Accept', dataset: { accept: conv.id } });
+    const accept = el('button', { type: 'button', class: 'primary small', text: state.accepting === conv.id ? t('accepting') : t('accept'), dataset: { accept: conv.id } });
     accept.disabled = state.accepting === conv.id;
     return el('li', { class: 'ring-item', dataset: { id: conv.id } }, [
       el('div', { class: 'conv-main' }, [
-        el('div', { class: 'conv-name', text: conv.visitorName || (conv.visitorId ? `Visitor ${conv.visitorId.slice(0, 8)}` : 'Visitor') }),
+        el('div', { class: 'conv-name', text: visitorLabel(conv) }),
         el('div', { class: 'conv-preview', text: [conv.rule, conv.page.title || conv.page.url].filter(Boolean).join(' · ').slice(0, 140) }),
       ]),
       accept,
@@ -319,12 +327,12 @@ function messageNode(message, first, pending) {
   const node = el('div', { class: `msg ${own ? 'msg-out' : 'msg-in'}${first ? ' first' : ''}${pending ? ' pending' : ''}` });
   if (message.seq) node.dataset.seq = String(message.seq);
   if (first) {
-    const who = own ? (message.author.name || (state.operator && state.operator.name) || 'You') : 'Visitor';
+    const who = own ? (message.author.name || (state.operator && state.operator.name) || t('you')) : t('visitor');
     node.append(el('div', { class: 'msg-author', text: who }));
   }
   node.append(el('div', { class: 'bubble' }, [
     appendText(el('div', { class: 'msg-text' }), message.text),
-    el('div', { class: 'msg-meta', text: pending ? 'sending…' : formatTime(message.ts) }),
+    el('div', { class: 'msg-meta', text: pending ? t('sending') : time(message.ts) }),
   ]));
   return node;
 }
@@ -347,10 +355,10 @@ function renderMessages() {
     lastKey = 'operator:self';
   }
   if (conv.note || conv.transferredBy) {
-    const by = conv.transferredBy ? `Transferred to you by ${conv.transferredBy}` : 'Transferred to you';
-    fragment.prepend(el('div', { class: 'notice internal', text: conv.note ? `${by}: “${conv.note}” (internal note, the visitor does not see it)` : by }));
+    const by = conv.transferredBy ? t('transferredBy', { name: conv.transferredBy }) : t('transferredToYou');
+    fragment.prepend(el('div', { class: 'notice internal', text: conv.note ? t('transferNoteNotice', { by, note: conv.note }) : by }));
   }
-  if (conv.state === 'closed') fragment.append(el('div', { class: 'notice', text: 'This chat is closed.' }));
+  if (conv.state === 'closed') fragment.append(el('div', { class: 'notice', text: t('closedNotice') }));
   ui.messages.replaceChildren(fragment);
   if (stick) ui.messages.scrollTop = ui.messages.scrollHeight;
   markSeen(conv);
@@ -375,32 +383,32 @@ function infoRow(label, value, href) {
 function renderVisitorPanel() {
   const conv = state.conversations.get(state.selected);
   if (!conv) {
-    ui.visitorInfo.replaceChildren(el('p', { class: 'muted', text: 'No chat selected.' }));
+    ui.visitorInfo.replaceChildren(el('p', { class: 'muted', text: t('noChatSelected') }));
     ui.history.replaceChildren(el('p', { class: 'muted', text: '—' }));
     return;
   }
   ui.visitorInfo.replaceChildren(...[
-    infoRow('Name', conv.visitorName),
-    infoRow('E-mail', conv.visitorEmail),
-    infoRow('Phone', conv.visitorPhone),
-    infoRow('Survey answer', conv.surveyAnswer),
-    infoRow('Rule', conv.rule),
-    infoRow('Visitor', conv.visitorId || 'unknown'),
-    infoRow('Page', conv.page.title || conv.page.url),
-    infoRow('URL', conv.page.url, conv.page.url),
-    infoRow('Came from', conv.page.referrer, conv.page.referrer),
-    infoRow('Language', conv.page.language),
-    infoRow('Location', [conv.page.city, conv.page.country].filter(Boolean).join(', ')),
-    infoRow('Conversation', conv.id),
+    infoRow(t('infoName'), conv.visitorName),
+    infoRow(t('infoEmail'), conv.visitorEmail),
+    infoRow(t('infoPhone'), conv.visitorPhone),
+    infoRow(t('infoSurvey'), conv.surveyAnswer),
+    infoRow(t('infoRule'), conv.rule),
+    infoRow(t('infoVisitor'), conv.visitorId || t('unknown')),
+    infoRow(t('infoPage'), conv.page.title || conv.page.url),
+    infoRow(t('infoUrl'), conv.page.url, conv.page.url),
+    infoRow(t('infoReferrer'), conv.page.referrer, conv.page.referrer),
+    infoRow(t('infoLanguage'), conv.page.language),
+    infoRow(t('infoLocation'), [conv.page.city, conv.page.country].filter(Boolean).join(', ')),
+    infoRow(t('infoConversation'), conv.id),
   ].filter(Boolean));
   const history = conv.visitorId ? state.histories.get(conv.visitorId) : null;
   if (history === 'loading' || history === undefined) {
-    ui.history.replaceChildren(el('p', { class: 'muted', text: conv.visitorId ? 'Loading…' : '—' }));
+    ui.history.replaceChildren(el('p', { class: 'muted', text: conv.visitorId ? t('loading') : '—' }));
     return;
   }
   const earlier = (history || []).filter((h) => h.conversation.id !== conv.id);
   if (earlier.length === 0) {
-    ui.history.replaceChildren(el('p', { class: 'muted', text: 'This is the visitor’s first conversation.' }));
+    ui.history.replaceChildren(el('p', { class: 'muted', text: t('firstConversation') }));
     return;
   }
   ui.history.replaceChildren(...earlier.map(historyItem));
@@ -409,17 +417,17 @@ function renderVisitorPanel() {
 function historyItem(item) {
   const messages = item.messages;
   const first = messages[0];
-  const when = first && first.ts ? formatDate(first.ts) : 'earlier';
+  const when = first && first.ts ? date(first.ts) : t('earlier');
   const details = el('details', { class: 'history-item' });
   details.append(el('summary', {}, [
     el('span', { class: 'history-when', text: when }),
-    el('span', { class: 'history-count', text: `${messages.length} message${messages.length === 1 ? '' : 's'}` }),
+    el('span', { class: 'history-count', text: plural('messageCount', messages.length) }),
   ]));
   if (first) details.append(el('div', { class: 'history-preview', text: first.text.slice(0, 120) }));
   const list = el('div', { class: 'history-messages' });
   for (const m of messages) {
     list.append(el('div', { class: `history-msg ${m.author.kind === 'operator' ? 'op' : 'vis'}` }, [
-      el('span', { class: 'history-who', text: m.author.kind === 'operator' ? (m.author.name || 'Operator') : 'Visitor' }),
+      el('span', { class: 'history-who', text: m.author.kind === 'operator' ? (m.author.name || t('operator')) : t('visitor') }),
       appendText(el('span', { class: 'history-text' }), m.text),
     ]));
   }
@@ -437,13 +445,13 @@ function renderChat() {
     renderVisitorPanel();
     return;
   }
-  ui.chatAvatar.textContent = initials(visitorLabel(conv).replace('Visitor ', 'V '));
+  ui.chatAvatar.textContent = visitorInitials(conv);
   ui.chatName.textContent = visitorLabel(conv);
   ui.chatSub.textContent = conv.page.title || conv.page.url || '';
   const closed = conv.state === 'closed';
   ui.closeConv.disabled = closed;
   ui.transferOpen.disabled = closed || state.transferring === conv.id;
-  ui.closeConv.textContent = closed ? 'Closed' : 'Close chat';
+  ui.closeConv.textContent = closed ? t('chatClosed') : (state.closing === conv.id ? t('closingChat') : t('closeChat'));
   ui.input.disabled = closed;
   ui.send.disabled = closed;
   renderMessages();
@@ -538,7 +546,7 @@ async function openTransfer() {
   if (!conv || conv.state === 'closed' || !state.session) return;
   ui.transferError.hidden = true;
   ui.transferNote.value = '';
-  ui.transferTarget.replaceChildren(el('option', { value: '', text: 'Loading…' }));
+  ui.transferTarget.replaceChildren(el('option', { value: '', text: t('loading') }));
   if (typeof ui.transferDialog.showModal === 'function') ui.transferDialog.showModal();
   else ui.transferDialog.setAttribute('open', '');
   const res = await api(state.session, 'GET', '/operators');
@@ -546,14 +554,14 @@ async function openTransfer() {
   const options = [];
   const colleagues = ops.filter((o) => o && o.id !== state.operator.id);
   if (colleagues.length) {
-    options.push(el('optgroup', { label: 'Operators' }, colleagues.map((o) => el('option', {
-      value: `op:${o.id}`, text: `${o.name || o.email} — ${o.status}`, disabled: o.status !== 'online' ? true : null,
+    options.push(el('optgroup', { label: t('transferOperators') }, colleagues.map((o) => el('option', {
+      value: `op:${o.id}`, text: t('transferOption', { name: o.name || o.email, status: statusName(o.status) }), disabled: o.status !== 'online' ? true : null,
     }))));
   }
   if (state.groups.length) {
-    options.push(el('optgroup', { label: 'Groups' }, state.groups.map((g) => el('option', { value: `group:${g.id}`, text: g.name || g.id }))));
+    options.push(el('optgroup', { label: t('transferGroups') }, state.groups.map((g) => el('option', { value: `group:${g.id}`, text: g.name || g.id }))));
   }
-  if (!options.length) options.push(el('option', { value: '', text: 'Nobody to transfer to' }));
+  if (!options.length) options.push(el('option', { value: '', text: t('transferNobody') }));
   ui.transferTarget.replaceChildren(...options);
   const firstFree = ui.transferTarget.querySelector('option:not([disabled])');
   if (firstFree) ui.transferTarget.value = firstFree.value;
@@ -579,11 +587,11 @@ function submitTransfer() {
   }
 }
 
-const TRANSFER_ERRORS = {
-  no_operator_available: 'Nobody there can take it now (not online, or no free place).',
-  forbidden: 'This chat is no longer yours.',
-  bad_value: 'That colleague or group cannot take this chat.',
-};
+const TRANSFER_ERRORS = { no_operator_available: 'transferNoOperator', forbidden: 'transferForbidden', bad_value: 'transferBadValue' };
+
+function statusName(status) {
+  return { online: t('statusOnline'), away: t('statusAway'), busy: t('statusBusy'), offline: t('statusOffline') }[status] || String(status || '');
+}
 
 function setStatus(status) {
   state.wantedStatus = status;
@@ -601,7 +609,7 @@ function submitReply() {
   const text = ui.input.value;
   if (!conv || conv.state === 'closed' || !text.trim()) return;
   if (utf8Length(text) > MAX_TEXT_BYTES) {
-    showHint('The message is too long (at most 8 KB).');
+    showHint(t('hintTooLong'));
     return;
   }
   sendTyping.cancel();
@@ -711,7 +719,7 @@ function onRing(frame) {
   const raw = frame.conversation;
   if (!raw || typeof raw.id !== 'string') return;
   state.ringing.set(raw.id, ringEntry(raw));
-  notify('A chat is waiting', str(raw.page && raw.page.title) || 'Accept it in the console', raw.id);
+  notify(t('notifyRing'), str(raw.page && raw.page.title) || t('notifyRingBody'), raw.id);
   ringSound();
   renderRinging();
 }
@@ -722,7 +730,7 @@ function onRingEnd(frame) {
   if (state.accepting === id) state.accepting = null;
   if (state.openOnAssign === id && frame.reason !== 'taken') state.openOnAssign = null;
   if (frame.reason === 'taken' && frame.operator && frame.operator.id !== (state.operator && state.operator.id)) {
-    toasts.show(tr('consoleTook', { name: str(frame.operator.name) || tr('consoleColleague') }));
+    toasts.show(t('tookChat', { name: str(frame.operator.name) || t('colleague') }));
   }
   ringSound();
   renderRinging();
@@ -753,10 +761,10 @@ function onAssigned(frame) {
   renderRinging();
   const raw = frame.conversation;
   if (typeof raw.note === 'string' && raw.note) conv.note = raw.note;
-  if (raw.transferred_by && typeof raw.transferred_by === 'object') conv.transferredBy = str(raw.transferred_by.name) || 'a colleague';
+  if (raw.transferred_by && typeof raw.transferred_by === 'object') conv.transferredBy = str(raw.transferred_by.name) || t('aColleague');
   core.sync(conv.id);
   beep(2);
-  notify('New chat', conv.page.title || conv.page.url || visitorLabel(conv), conv.id);
+  notify(t('notifyNewChat'), conv.page.title || conv.page.url || visitorLabel(conv), conv.id);
   if (conv.visitorId && state.histories.has(conv.visitorId)) state.staleHistories.add(conv.visitorId);
   // The chat I just accepted opens at once, whatever was open before.
   if (!state.selected || state.openOnAssign === conv.id) {
@@ -774,7 +782,7 @@ function onConversationFrame(frame) {
   if (raw.operator && typeof raw.operator.id === 'string' && state.operator && raw.operator.id !== state.operator.id) {
     const wasSelected = state.selected === raw.id;
     forgetConversation(raw.id);
-    if (wasSelected) toasts.show(tr('consoleNowTheirs', { name: str(raw.operator.name) || tr('consoleColleague') }));
+    if (wasSelected) toasts.show(t('nowTheirs', { name: str(raw.operator.name) || t('colleague') }));
     renderList();
     renderChat();
     return;
@@ -835,7 +843,7 @@ function onOk(frame) {
     closeTransfer();
     const wasSelected = state.selected === frame.conversation;
     forgetConversation(frame.conversation);
-    if (wasSelected) toasts.show(tr('consoleTransferred'));
+    if (wasSelected) toasts.show(t('transferred'));
     renderList();
     renderChat();
   } else if (frame.ref === 'status' && state.wantedStatus) {
@@ -863,14 +871,12 @@ function onError(frame) {
     state.authed = false;
     socket.stop();
     showView();
-    showLoginError(code === 'bad_session' ? 'Your session has expired. Please sign in again.' : '');
+    showLoginError(code === 'bad_session' ? t('sessionExpired') : '');
     return;
   }
   if (code === 'bad_login' || code === 'login_throttled' || (code === 'field_too_long' && frame.ref === 'login')) {
     state.pendingLogin = null;
-    showLoginError(code === 'login_throttled'
-      ? 'Too many failed attempts. Please wait a minute and try again.'
-      : 'Wrong e-mail or password.');
+    showLoginError(t(code === 'login_throttled' ? 'loginThrottled' : 'loginWrong'));
     return;
   }
   // The server could not check the password in time (a whole team logging
@@ -889,7 +895,7 @@ function onError(frame) {
     state.ringing.delete(id);
     if (state.accepting === id) state.accepting = null;
     if (state.openOnAssign === id) state.openOnAssign = null;
-    toasts.show(tr(code === 'already_taken' ? 'consoleTakenFirst' : 'consoleNotTaken'));
+    toasts.show(t(code === 'already_taken' ? 'takenFirst' : 'notTaken'));
     ringSound();
     renderRinging();
     return;
@@ -898,7 +904,7 @@ function onError(frame) {
       && (!sent || sent.conversation === state.transferring)) {
     state.transferring = null;
     ui.transferSubmit.disabled = false;
-    ui.transferError.textContent = TRANSFER_ERRORS[code] || 'The chat could not be transferred; try again.';
+    ui.transferError.textContent = t(TRANSFER_ERRORS[code] || 'transferFailed');
     ui.transferError.hidden = false;
     renderChat();
     return;
@@ -908,13 +914,13 @@ function onError(frame) {
     outbox.remove(about.entry.client_id);
     const conv = state.conversations.get(about.entry.conversation);
     if (conv) conv.state = 'closed';
-    showHint('The message was not sent: this chat is no longer yours or is closed.');
+    showHint(t('hintNotYours'));
     renderAll();
   } else if (about && about.dropped) {
-    showHint(about.code === 'text_too_long' ? 'The message is too long (at most 8 KB).' : 'The message could not be sent.');
+    showHint(t(about.code === 'text_too_long' ? 'hintTooLong' : 'hintFailed'));
   } else if (frame.ref === 'close') {
     if (!sent || sent.conversation === state.closing) state.closing = null;
-    showHint('The chat could not be closed; try again.');
+    showHint(t('hintCloseFailed'));
     renderChat();
   } else if (frame.ref === 'history' && typeof code === 'string') {
     for (const [visitor, value] of state.histories) if (value === 'loading') state.histories.delete(visitor);
@@ -1043,7 +1049,7 @@ ui.closeConv.addEventListener('click', () => {
   if (sendRequest({ type: 'close', conversation: conv.id })) {
     state.closing = conv.id;
     ui.closeConv.disabled = true;
-    ui.closeConv.textContent = 'Closing…';
+    ui.closeConv.textContent = t('closingChat');
   }
 });
 
@@ -1074,7 +1080,20 @@ document.addEventListener('visibilitychange', () => {
 phoneScreens(ui.layout, () => {
   if (team.visible) { showTeam(false); renderChat(); } else ui.back.click();
 });
-if (window.matchMedia(NARROW).matches) ui.input.placeholder = tr('consoleReply');
+function placeholders() {
+  ui.input.placeholder = t(window.matchMedia(NARROW).matches ? 'replyPlaceholderShort' : 'replyPlaceholder');
+}
+placeholders();
+
+// The operator switched the language: everything on screen is drawn again.
+onLanguageChange(() => {
+  placeholders();
+  renderAll();
+  team.render();
+  inbox.relabel();
+  overdue.render();
+  if (!ui.settingsView.hidden) showSettings(true);
+});
 
 // ---------------------------------------------------------------- start
 

@@ -6,39 +6,12 @@
 // colleague answers an item (`inbox_changed`), and every minute in case a
 // frame was lost. Every visitor string is set as text.
 
-import { el, formatDate } from '../widget/lib/ui.js';
+import { el } from '../widget/lib/ui.js';
 import { api } from './api.js';
-import { language, fill } from './locale.js';
+import { t, date } from './i18n.js';
 
 const POLL_MS = 60000;
 const MAX_REPLY_BYTES = 8192;
-
-const STRINGS = {
-  en: {
-    title: 'Inbox', intro: 'Missed chats and offline messages. Answer by e-mail, or call back and mark it done.',
-    empty: 'Nothing here: no missed chats or offline messages.', loading: 'Loading…',
-    missed: 'Missed chat', offline: 'Offline message', new: 'New', done: 'Done',
-    noName: 'Visitor', page: 'Page', email: 'E-mail', phone: 'Phone',
-    replyLabel: 'Answer by e-mail', replyPlaceholder: 'Your answer; it goes to {email}', send: 'Send e-mail',
-    markDone: 'Mark done (called back)', answeredBy: 'Answered by {name}', doneBy: 'Done by {name}',
-    noEmail: 'No e-mail address: call the visitor back, then mark it done.',
-    failed: 'It could not be done: {message}', unreachable: 'The server cannot be reached.', close: 'Close the inbox',
-    tooLong: 'The answer is too long (at most 8 KB).',
-  },
-  ru: {
-    title: 'Входящие', intro: 'Пропущенные чаты и офлайн-сообщения. Ответьте по почте или перезвоните и отметьте как выполненное.',
-    empty: 'Здесь пусто: пропущенных чатов и офлайн-сообщений нет.', loading: 'Загрузка…',
-    missed: 'Пропущенный чат', offline: 'Офлайн-сообщение', new: 'Новое', done: 'Выполнено',
-    noName: 'Посетитель', page: 'Страница', email: 'Почта', phone: 'Телефон',
-    replyLabel: 'Ответить по почте', replyPlaceholder: 'Ваш ответ; он уйдёт на {email}', send: 'Отправить письмо',
-    markDone: 'Отметить выполненным (перезвонили)', answeredBy: 'Ответил(а) {name}', doneBy: 'Выполнено: {name}',
-    noEmail: 'Почты нет: перезвоните посетителю и отметьте как выполненное.',
-    failed: 'Не получилось: {message}', unreachable: 'Сервер недоступен.', close: 'Закрыть входящие',
-    tooLong: 'Ответ слишком длинный (не более 8 КБ).',
-  },
-};
-
-const T = STRINGS[language()];
 
 function str(v) { return typeof v === 'string' ? v : ''; }
 
@@ -61,14 +34,22 @@ export class Inbox {
     this.drafts = new Map(); // item id -> reply text being written
     this.errors = new Map(); // item id -> error text
     this.busy = new Set();   // item ids with a request out
-    this.closeButton = el('button', { type: 'button', class: 'icon-btn inbox-close', 'aria-label': T.close, text: '×', onclick: () => this.show(false) });
-    this.list = el('ul', { class: 'inbox-list', 'aria-label': T.title });
-    this.view.replaceChildren(
-      el('div', { class: 'inbox-head' }, [el('h2', { text: T.title }), this.closeButton]),
-      el('p', { class: 'muted', text: T.intro }),
-      this.list);
-    this.button.prepend(document.createTextNode(T.title + ' '));
+    this.closeButton = el('button', { type: 'button', class: 'icon-btn inbox-close', text: '×', onclick: () => this.show(false) });
+    this.list = el('ul', { class: 'inbox-list' });
+    this.heading = el('h2');
+    this.intro = el('p', { class: 'muted' });
+    this.view.replaceChildren(el('div', { class: 'inbox-head' }, [this.heading, this.closeButton]), this.intro, this.list);
     this.button.addEventListener('click', () => this.show(this.view.hidden));
+    this.relabel();
+  }
+
+  /** Sets the fixed text in the current language and draws the items again. */
+  relabel() {
+    this.closeButton.setAttribute('aria-label', t('inboxClose'));
+    this.list.setAttribute('aria-label', t('inboxTitle'));
+    this.heading.textContent = t('inboxTitle');
+    this.intro.textContent = t('inboxIntro');
+    this.render();
   }
 
   get visible() { return !this.view.hidden; }
@@ -121,8 +102,8 @@ export class Inbox {
       if (i >= 0) this.items[i] = res.json.item;
       this.drafts.delete(item.id);
     } else {
-      const message = res.status === 0 ? T.unreachable : str(res.json && res.json.message) || `HTTP ${res.status}`;
-      this.errors.set(item.id, fill(T.failed, { message }));
+      const message = res.status === 0 ? t('unreachable') : str(res.json && res.json.message) || `HTTP ${res.status}`;
+      this.errors.set(item.id, t('inboxFailed', { message }));
     }
     this.render();
   }
@@ -131,7 +112,7 @@ export class Inbox {
     const text = (this.drafts.get(item.id) || '').trim();
     if (!text) return;
     if (new TextEncoder().encode(text).length > MAX_REPLY_BYTES) {
-      this.errors.set(item.id, T.tooLong);
+      this.errors.set(item.id, t('inboxTooLong'));
       this.render();
       return;
     }
@@ -143,11 +124,11 @@ export class Inbox {
     this.badge.textContent = String(fresh);
     this.badge.hidden = fresh === 0;
     if (!this.loaded) {
-      this.list.replaceChildren(el('li', { class: 'inbox-empty muted', text: T.loading }));
+      this.list.replaceChildren(el('li', { class: 'inbox-empty muted', text: t('loading') }));
       return;
     }
     if (!this.items.length) {
-      this.list.replaceChildren(el('li', { class: 'inbox-empty muted', text: T.empty }));
+      this.list.replaceChildren(el('li', { class: 'inbox-empty muted', text: t('inboxEmpty') }));
       return;
     }
     // Keep the focus (and the caret) of a reply being typed across renders.
@@ -162,31 +143,31 @@ export class Inbox {
 
   itemNode(item) {
     const done = item.state === 'done';
-    const when = Number.isSafeInteger(item.created) ? formatDate(item.created) : '';
+    const when = Number.isSafeInteger(item.created) ? date(item.created) : '';
     const contact = [];
-    if (str(item.email)) contact.push(el('div', { class: 'inbox-contact-row' }, [el('span', { class: 'muted', text: `${T.email}: ` }), el('a', { href: `mailto:${item.email}`, class: 'inbox-email', text: item.email })]));
-    if (str(item.phone)) contact.push(el('div', { class: 'inbox-contact-row' }, [el('span', { class: 'muted', text: `${T.phone}: ` }), el('a', { href: `tel:${item.phone.replace(/[^0-9+]/g, '')}`, class: 'inbox-phone', text: item.phone })]));
-    if (str(item.page)) contact.push(el('div', { class: 'inbox-contact-row' }, [el('span', { class: 'muted', text: `${T.page}: ` }), el('span', { class: 'inbox-page', text: item.page })]));
+    if (str(item.email)) contact.push(el('div', { class: 'inbox-contact-row' }, [el('span', { class: 'muted', text: `${t('inboxEmail')}: ` }), el('a', { href: `mailto:${item.email}`, class: 'inbox-email', text: item.email })]));
+    if (str(item.phone)) contact.push(el('div', { class: 'inbox-contact-row' }, [el('span', { class: 'muted', text: `${t('inboxPhone')}: ` }), el('a', { href: `tel:${item.phone.replace(/[^0-9+]/g, '')}`, class: 'inbox-phone', text: item.phone })]));
+    if (str(item.page)) contact.push(el('div', { class: 'inbox-contact-row' }, [el('span', { class: 'muted', text: `${t('inboxPage')}: ` }), el('span', { class: 'inbox-page', text: item.page })]));
     const children = [
       el('div', { class: 'inbox-top' }, [
-        el('span', { class: `inbox-kind ${item.kind === 'missed' ? 'missed' : 'offline'}`, text: item.kind === 'missed' ? T.missed : T.offline }),
-        el('span', { class: `inbox-state ${done ? 'done' : 'new'}`, text: done ? T.done : T.new }),
+        el('span', { class: `inbox-kind ${item.kind === 'missed' ? 'missed' : 'offline'}`, text: item.kind === 'missed' ? t('inboxMissed') : t('inboxOffline') }),
+        el('span', { class: `inbox-state ${done ? 'done' : 'new'}`, text: done ? t('inboxDone') : t('inboxNew') }),
         el('span', { class: 'inbox-when muted', text: when }),
       ]),
-      el('div', { class: 'inbox-name', text: str(item.name) || T.noName }),
+      el('div', { class: 'inbox-name', text: str(item.name) || t('visitor') }),
       el('div', { class: 'inbox-contact' }, contact),
       el('p', { class: 'inbox-text', text: str(item.text) }),
     ];
     if (done) {
       const by = item.done_by && typeof item.done_by === 'object' ? str(item.done_by.name) : '';
-      children.push(el('p', { class: 'inbox-done muted', text: fill(str(item.reply) ? T.answeredBy : T.doneBy, { name: by || '—' }) }));
+      children.push(el('p', { class: 'inbox-done muted', text: t(str(item.reply) ? 'inboxAnsweredBy' : 'inboxDoneBy', { name: by || '—' }) }));
       if (str(item.reply)) children.push(el('p', { class: 'inbox-reply-sent', text: item.reply }));
     } else {
       children.push(this.actions(item));
     }
     const error = this.errors.get(item.id);
     if (error) children.push(el('p', { class: 'form-error inbox-error', role: 'alert', text: error }));
-    return el('li', { class: `inbox-item${done ? ' done' : ''}`, dataset: { id: item.id, state: done ? 'done' : 'new' } }, children);
+    return el('li', { class: `inbox-item${done ? ' done' : ''}`, dataset: { id: item.id, state: done ? 'done' : 'new', kind: item.kind === 'missed' ? 'missed' : 'offline' } }, children);
   }
 
   actions(item) {
@@ -195,16 +176,16 @@ export class Inbox {
     if (str(item.email)) {
       const text = el('textarea', {
         class: 'inbox-reply-text', rows: '3', maxlength: String(MAX_REPLY_BYTES), dataset: { id: item.id },
-        'aria-label': T.replyLabel, placeholder: fill(T.replyPlaceholder, { email: item.email }),
+        'aria-label': t('inboxReplyLabel'), placeholder: t('inboxReplyPlaceholder', { email: item.email }),
       });
       text.value = this.drafts.get(item.id) || '';
       text.addEventListener('input', () => this.drafts.set(item.id, text.value));
-      const send = el('button', { type: 'submit', class: 'primary small inbox-send', text: T.send, disabled: busy });
+      const send = el('button', { type: 'submit', class: 'primary small inbox-send', text: t('inboxSend'), disabled: busy });
       nodes.push(el('form', { class: 'inbox-reply', onsubmit: (event) => { event.preventDefault(); this.reply(item); } }, [text, send]));
     } else {
-      nodes.push(el('p', { class: 'muted inbox-no-email', text: T.noEmail }));
+      nodes.push(el('p', { class: 'muted inbox-no-email', text: t('inboxNoEmail') }));
     }
-    nodes.push(el('button', { type: 'button', class: 'ghost inbox-mark-done', text: T.markDone, disabled: busy, onclick: () => this.act(item, 'done', {}) }));
+    nodes.push(el('button', { type: 'button', class: 'ghost inbox-mark-done', text: t('inboxMarkDone'), disabled: busy, onclick: () => this.act(item, 'done', {}) }));
     return el('div', { class: 'inbox-actions' }, nodes);
   }
 }

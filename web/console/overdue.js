@@ -6,26 +6,7 @@
 // that chat (or it ends) or dismiss the line.
 
 import { el } from '../widget/lib/ui.js';
-import { language, fill } from './locale.js';
-
-const STRINGS = {
-  en: {
-    kept: 'No reply to {who} for {n} s. Nobody else is free: the chat stays yours — please answer now.',
-    escalated: 'No reply to {who} within {n} s: the chat was offered to a colleague.',
-    open: 'Open the chat',
-    dismiss: 'Dismiss',
-    visitor: 'the visitor',
-  },
-  ru: {
-    kept: '{who} ждёт ответа больше {n} с. Больше никто не свободен: чат остаётся у вас — ответьте, пожалуйста.',
-    escalated: 'Нет ответа {who} за {n} с: чат предложен коллеге.',
-    open: 'Открыть чат',
-    dismiss: 'Скрыть',
-    visitor: 'посетителю',
-  },
-};
-
-const T = STRINGS[language()];
+import { t } from './i18n.js';
 
 export class OverdueWarnings {
   /**
@@ -71,12 +52,12 @@ export class OverdueWarnings {
   render() {
     const lines = [];
     for (const [id, w] of this.warnings) {
-      const text = fill(w.escalated ? T.escalated : T.kept, { who: w.who || T.visitor, n: w.limitS });
+      const text = t(w.escalated ? 'overdueEscalated' : 'overdueKept', { who: w.who || t('overdueVisitor'), n: w.limitS });
       const actions = [];
       if (!w.escalated) {
-        actions.push(el('button', { type: 'button', class: 'primary small overdue-open', text: T.open, onclick: () => this.openChat(id) }));
+        actions.push(el('button', { type: 'button', class: 'primary small overdue-open', text: t('overdueOpen'), onclick: () => this.openChat(id) }));
       }
-      actions.push(el('button', { type: 'button', class: 'overdue-dismiss ghost', text: T.dismiss, onclick: () => this.resolved(id) }));
+      actions.push(el('button', { type: 'button', class: 'overdue-dismiss ghost', text: t('dismiss'), onclick: () => this.resolved(id) }));
       lines.push(el('div', { class: `overdue-line${w.escalated ? ' escalated' : ''}`, 'data-conversation': id },
         [el('span', { class: 'overdue-text', text }), ...actions]));
     }

@@ -6,22 +6,23 @@
 import { el } from '../widget/lib/ui.js';
 import { api } from './api.js';
 import { outboxSection } from './outbox.js';
+import { t } from './i18n.js';
 
-const SECTIONS = [
-  { id: 'routing', title: 'Routing: groups and distribution rules', hint: 'timezone, groups [{id, name, operators}], rules [{name, match, groups, fallback_groups, mode, notify, response_limit_s, hours}]' },
-  { id: 'survey', title: 'Pre-chat survey', hint: 'enabled, name/email/phone: "off" | "optional" | "required", question, choices, question_required' },
-  { id: 'offline', title: 'Offline form and e-mail', hint: 'smtp_url, smtp_user, smtp_password (write only), from, to [addresses]' },
-];
+// Titles and hints: the keys settings<Id>Title and settings<Id>Hint of i18n/<language>.js.
+const SECTIONS = ['routing', 'survey', 'offline'].map((id) => {
+  const key = `settings${id[0].toUpperCase()}${id.slice(1)}`;
+  return { id, get title() { return t(`${key}Title`); }, get hint() { return t(`${key}Hint`); } };
+});
 
 export async function openSettings(container, session) {
-  container.replaceChildren(el('p', { class: 'muted', text: 'Loading…' }));
+  container.replaceChildren(el('p', { class: 'muted', text: t('loading') }));
   const got = await api(session, 'GET', '/settings');
   if (got.status !== 200 || !got.json) {
-    container.replaceChildren(el('p', { class: 'form-error', text: (got.json && got.json.message) || `The settings could not be loaded (${got.status}).` }));
+    container.replaceChildren(el('p', { class: 'form-error', text: (got.json && got.json.message) || t('settingsLoadFailed', { status: got.status }) }));
     return;
   }
   const doc = got.json;
-  const version = el('p', { class: 'muted settings-version', text: `Version ${doc.version}` });
+  const version = el('p', { class: 'muted settings-version', text: t('settingsVersion', { version: doc.version }) });
   const nodes = SECTIONS.map((section) => sectionNode(section, doc[section.id], session, version));
   container.replaceChildren(version, ...nodes, outboxSection(session));
 }
@@ -32,12 +33,12 @@ function sectionNode(section, value, session, versionNode) {
   const area = el('textarea', { class: 'settings-json', rows: '12', spellcheck: 'false', id: `settings-${section.id}`, 'aria-label': section.title });
   area.value = JSON.stringify(shown, null, 2);
   const status = el('p', { class: 'settings-status', role: 'status' });
-  const save = el('button', { type: 'button', class: 'primary', text: 'Save', id: `settings-save-${section.id}` });
+  const save = el('button', { type: 'button', class: 'primary', text: t('save'), id: `settings-save-${section.id}` });
   save.addEventListener('click', async () => {
     let body;
     try { body = JSON.parse(area.value); } catch (e) {
       status.className = 'settings-status form-error';
-      status.textContent = `Not valid JSON: ${e.message}`;
+      status.textContent = t('settingsBadJson', { error: e.message });
       return;
     }
     save.disabled = true;
@@ -45,11 +46,11 @@ function sectionNode(section, value, session, versionNode) {
     save.disabled = false;
     if (res.status === 200 && res.json) {
       status.className = 'settings-status ok';
-      status.textContent = 'Saved. It applies at once.';
-      versionNode.textContent = `Version ${res.json.version}`;
+      status.textContent = t('settingsSaved');
+      versionNode.textContent = t('settingsVersion', { version: res.json.version });
     } else {
       status.className = 'settings-status form-error';
-      status.textContent = (res.json && res.json.message) || `Not saved (${res.status}).`;
+      status.textContent = (res.json && res.json.message) || t('settingsNotSaved', { status: res.status });
     }
   });
   return el('section', { class: 'settings-section' }, [

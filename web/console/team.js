@@ -3,7 +3,8 @@
 // "sending…" until its team_ack, and re-sent with the same client id after a
 // reconnect (the server answers a resend with the first seq, never twice).
 
-import { el, appendText, formatTime, utf8Length } from '../widget/lib/ui.js';
+import { el, appendText, utf8Length } from '../widget/lib/ui.js';
+import { t, time } from './i18n.js';
 
 const MAX_TEXT_BYTES = 8192;
 
@@ -111,12 +112,12 @@ export class TeamChat {
       el('div', { class: 'bubble' }, [appendText(el('div', { class: 'msg-text' }), text), el('div', { class: 'msg-meta', text: meta })]),
     ]);
     const ordered = Array.from(this.bySeq.values()).sort((a, b) => a.seq - b.seq);
-    if (!ordered.length && !this.pending.size) fragment.append(el('div', { class: 'notice', text: 'No team messages yet.' }));
+    if (!ordered.length && !this.pending.size) fragment.append(el('div', { class: 'notice', text: t('teamEmpty') }));
     for (const m of ordered) {
       const own = m.author.id === this.selfId();
-      fragment.append(node(own ? 'You' : (m.author.name || 'Operator'), m.text, formatTime(m.ts), own, false));
+      fragment.append(node(own ? t('you') : (m.author.name || t('operator')), m.text, time(m.ts), own, false));
     }
-    for (const entry of this.pending.values()) fragment.append(node('You', entry.text, 'sending…', true, true));
+    for (const entry of this.pending.values()) fragment.append(node(t('you'), entry.text, t('sending'), true, true));
     this.list.replaceChildren(fragment);
     if (stick) this.list.scrollTop = this.list.scrollHeight;
   }

@@ -10,14 +10,16 @@ const SHOWN_MS = 6000;
 const MAX_SHOWN = 3;
 
 export class Toasts {
-  // root: the element the notices are put in (position: absolute/fixed in CSS).
-  constructor(root, { dismissLabel = 'Dismiss' } = {}) {
+  // root: the element the notices are put in (position: absolute/fixed in CSS);
+  // dismissLabel: the close button's label now (a function: the language may change).
+  constructor(root, { dismissLabel = () => 'Dismiss' } = {}) {
     this.root = root;
     this.dismissLabel = dismissLabel;
   }
 
   show(text) {
-    const close = el('button', { type: 'button', class: 'toast-close', 'aria-label': this.dismissLabel, title: this.dismissLabel });
+    const label = this.dismissLabel();
+    const close = el('button', { type: 'button', class: 'toast-close', 'aria-label': label, title: label });
     close.append(icon(ICONS.close, 16));
     const node = el('div', { class: 'toast', role: 'status' }, [el('span', { class: 'toast-text', text }), close]);
     const remove = () => { clearTimeout(timer); node.remove(); };

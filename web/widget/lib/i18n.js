@@ -1,15 +1,11 @@
-// UI strings in English and Russian; the language comes from the host page
-// (widget) or the browser (console). Unknown languages fall back to English.
+// The widget's UI strings in English and Russian; the language comes from the
+// host page or the browser. Unknown languages fall back to English. (The
+// operator console has its own: web/console/i18n/.)
 
 const STRINGS = {
   en: {
     title: 'Chat with us',
     greeting: 'Hello! How can we help you? Ask us anything — we usually reply within a few minutes.',
-    // the operator console (its notices)
-    consoleTook: '{name} took that chat.', consoleColleague: 'A colleague',
-    consoleTakenFirst: 'A colleague took that chat first.', consoleNotTaken: 'The chat could not be taken.',
-    consoleNowTheirs: 'The chat is now {name}’s.', consoleTransferred: 'Transferred.',
-    consoleDismiss: 'Dismiss', consoleReply: 'Type a reply…',
     online: 'We are online',
     onlineHint: 'An operator will reply in a minute',
     offline: 'We will answer soon',
@@ -48,10 +44,6 @@ const STRINGS = {
   ru: {
     title: 'Напишите нам',
     greeting: 'Здравствуйте! Чем можем помочь? Задайте вопрос — обычно мы отвечаем за пару минут.',
-    consoleTook: '{name} принял(а) этот чат.', consoleColleague: 'Коллега',
-    consoleTakenFirst: 'Коллега принял(а) этот чат раньше вас.', consoleNotTaken: 'Не удалось принять чат.',
-    consoleNowTheirs: 'Чат передан: теперь его ведёт {name}.', consoleTransferred: 'Чат передан.',
-    consoleDismiss: 'Закрыть', consoleReply: 'Введите ответ…',
     online: 'Мы в сети',
     onlineHint: 'Оператор ответит через минуту',
     offline: 'Скоро ответим',
