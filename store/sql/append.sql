@@ -2,6 +2,29 @@
 -- start after the migrations (docs/STORE.md "SQL functions"). History:
 -- migrations 0001, 0002, 0010, 0011, 0012.
 
+-- From 0001_init.sql:
+-- One idempotent append (docs/STORE.md). Returns a status instead of raising
+-- for every expected refusal, so that one bad request never aborts the group
+-- commit transaction that carries other clients' messages. It also returns the
+-- conversation as it is after the append: a query wrapped around the call
+-- could not see the function's own writes (same statement snapshot).
+-- From 0002_append_other_site_forbidden.sql:
+-- beseda_append(): an append to a conversation of another site answers
+-- 'forbidden' instead of 'no_conversation', matching the client protocol's
+-- meaning of the two codes. Otherwise unchanged from 0001.
+-- From 0010_append_duplicate_first.sql:
+-- beseda_append(): a retry of a stored message answers 'duplicate' with its
+-- first sequence even after the conversation was closed or (for an operator)
+-- handed to someone else, instead of 'closed' / 'forbidden'. A client that
+-- re-sends its unacknowledged messages after a reconnect must learn they were
+-- stored, not that they failed. Otherwise unchanged from 0002.
+-- From 0011_append_one_open_per_visitor.sql:
+-- beseda_append(): a visitor's message creates its conversation only while
+-- the visitor has no other open (not closed) conversation on the site;
+-- otherwise it is 'forbidden'. A visitor chose any number of fresh ids
+-- before, each one a new queued chat for the operators (a flood by one
+-- client). A new chat after a close still works: the closed one does not
+-- count. Otherwise unchanged from 0010.
 -- From 0012_routing.sql:
 -- beseda_append(): a conversation a visitor starts copies the visitor's
 -- survey data (name, e-mail, phone, answer); the assigned operator's message

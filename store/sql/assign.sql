@@ -2,6 +2,15 @@
 -- start after the migrations (docs/STORE.md "SQL functions"). History:
 -- migrations 0006, 0012.
 
+-- From 0006_assign.sql:
+-- assign in one round trip: the compare-and-set (docs/STORE.md "assign"),
+-- whether the row's last change was this request's (assign_id), and the
+-- conversation as it is afterwards. The store used to send these as two or
+-- three statements; every new conversation pays one assign. The conditions
+-- are those of store/assign.c before this function, unchanged.
+-- p_operator NULL = back to the queue; p_from NULL = it has no operator now.
+-- The conversation columns follow CONV_COLUMNS (store/rows.h); no row when
+-- the conversation is not one of this site's.
 CREATE OR REPLACE FUNCTION beseda_assign(
     p_site uuid, p_conv uuid, p_operator uuid, p_epoch bigint, p_from uuid, p_assign_id text)
 RETURNS TABLE (updated boolean, mine boolean,

@@ -2,6 +2,10 @@
 -- start after the migrations (docs/STORE.md "SQL functions"). History:
 -- migrations 0016, 0020.
 
+-- From 0016_mail.sql:
+-- An offline message and its mail, at once. status: 'ok' (stored and
+-- queued), 'duplicate' (this client id was stored before: nothing new),
+-- 'no_visitor'. The fields are validated by the store first.
 CREATE OR REPLACE FUNCTION beseda_offline(p_site uuid, p_visitor uuid, p_client text, p_name text,
                                p_email text, p_phone text, p_body text, p_ip text)
 RETURNS text

@@ -2,6 +2,12 @@
 -- start after the migrations (docs/STORE.md "SQL functions"). History:
 -- migrations 0012, 0025.
 
+-- From 0012_routing.sql:
+-- One routing step (docs/STORE.md "route_step"): a compare-and-set on
+-- route_stage. p_ops: the operators of this step (ring: notified; assign:
+-- [0] gets it); each is added to tried. p_deadline_ms 0 = no deadline.
+-- p_limit_s: the rule's response limit, kept for the accept that ends a ring.
+-- Returns applied and who was ringing before and is not the new operator.
 CREATE OR REPLACE FUNCTION beseda_route_step(
     p_site uuid, p_conv uuid, p_from_stage int, p_action text, p_ops uuid[],
     p_deadline_ms bigint, p_from uuid, p_rule text, p_limit_s int)

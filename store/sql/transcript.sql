@@ -2,6 +2,11 @@
 -- start after the migrations (docs/STORE.md "SQL functions"). History:
 -- migrations 0016, 0019.
 
+-- From 0016_mail.sql:
+-- The visitor's own conversation, mailed to p_email. status: 'ok',
+-- 'no_conversation' (no conversation has this id), 'forbidden' (another
+-- visitor's or another site's), 'empty' (no messages), 'rate_limited'
+-- (p_max transcripts of it queued already).
 CREATE OR REPLACE FUNCTION beseda_transcript(p_site uuid, p_visitor uuid, p_conv uuid, p_email text, p_max int)
 RETURNS text
 LANGUAGE plpgsql AS $$

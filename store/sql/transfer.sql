@@ -2,6 +2,19 @@
 -- start after the migrations (docs/STORE.md "SQL functions"). History:
 -- migrations 0014, 0018.
 
+-- From 0014_team.sql:
+-- Transfer (docs/STORE.md "transfer"): one transaction that moves the
+-- conversation from p_from to the target (compare-and-set on operator_id,
+-- fenced by the epoch like beseda_assign), bumps route_stage (every change
+-- of operator or state does; docs/ROUTING.md), ends any response deadline,
+-- keeps the note and appends the system message "<name> joined the chat"
+-- with the next seq. The message's client_msg_id is the transfer id: a retry
+-- of a transfer that went through (the bus resends; maybe to another store)
+-- finds it and answers applied again, with the same message.
+-- Target: p_to, or with p_to NULL the least loaded of p_any with a free
+-- place (open/max, then fewer open chats, then id: deterministic).
+-- open_chats of both operators follow from the trigger of migration 0004.
+-- refused: '' when applied, else why not (see proto StoreTransferReply).
 -- From 0018_transfer_free_place.sql:
 -- A transfer to one operator (to_operator) needs a free place, as one to
 -- a group always did: an operator at max_chats is no_operator_available
