@@ -39,7 +39,7 @@ int rows_col(const PGresult *res, const char *name)
     return col;
 }
 
-static bool find_cols(const PGresult *res, const char *const *names, int n, int *cols)
+bool rows_cols(const PGresult *res, const char *const *names, int n, int *cols)
 {
     for (int i = 0; i < n; i++)
         if ((cols[i] = rows_col(res, names[i])) < 0)
@@ -61,7 +61,7 @@ bool rows_conv_cols(const PGresult *res, rows_conv_cols_t *cols)
         [CONV_RINGING] = "r_ringing", [CONV_REFERRER] = "r_referrer",
         [CONV_LANGUAGE] = "r_language", [CONV_COUNTRY] = "r_country", [CONV_CITY] = "r_city",
     };
-    return find_cols(res, names, CONV_NCOLS, cols->col);
+    return rows_cols(res, names, CONV_NCOLS, cols->col);
 }
 
 bool rows_msg_cols(const PGresult *res, rows_msg_cols_t *cols)
@@ -72,7 +72,7 @@ bool rows_msg_cols(const PGresult *res, rows_msg_cols_t *cols)
         [MSG_AUTHOR_ID] = "author_id", [MSG_AUTHOR_NAME] = "author_name", [MSG_BODY] = "body",
         [MSG_TS_MS] = "ts_ms",
     };
-    return find_cols(res, names, MSG_NCOLS, cols->col);
+    return rows_cols(res, names, MSG_NCOLS, cols->col);
 }
 
 Beseda__ConversationInfo *rows_conversation(store_mem_t *mem, const PGresult *res, int row,

@@ -51,6 +51,8 @@ typedef struct { int col[MSG_NCOLS]; } rows_msg_cols_t;
 
 /* Column number of name in res; -1 (logged) if the result has none. */
 int rows_col(const PGresult *res, const char *name);
+/* Finds the n named columns of res into cols; false (logged) if one is missing. */
+bool rows_cols(const PGresult *res, const char *const *names, int n, int *cols);
 /* Finds every CONV_COLUMNS / MSG_COLUMNS column of res; false (logged) if
  * one is missing. */
 bool rows_conv_cols(const PGresult *res, rows_conv_cols_t *cols);

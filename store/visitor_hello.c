@@ -30,10 +30,7 @@ static bool hello_cols(const PGresult *res, int *cols, rows_conv_cols_t *conv_co
         [HELLO_SITE_NAME] = "hello_site_name", [HELLO_VISITOR_ID] = "hello_visitor_id",
         [HELLO_VISITOR_EXISTS] = "hello_visitor_exists", [HELLO_SURVEY] = "survey",
     };
-    for (int i = 0; i < HELLO_NCOLS; i++)
-        if ((cols[i] = rows_col(res, names[i])) < 0)
-            return false;
-    return rows_conv_cols(res, conv_cols);
+    return rows_cols(res, names, HELLO_NCOLS, cols) && rows_conv_cols(res, conv_cols);
 }
 
 static store_err_t run_hello(store_ctx_t *ctx, const Beseda__StoreVisitorHello *req,
