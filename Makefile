@@ -51,6 +51,8 @@ $(BUILD)/lib$(1).a: $$(filter-out $(BUILD)/$(1)/main.o,$$($(1)_OBJ))
 	ar rcs $$@ $$^
 endef
 $(foreach p,$(PROCESSES),$(eval $(call process_rule,$(p))))
+# The store's SQL functions are compiled in (.incbin in store/sql_functions.c).
+$(BUILD)/store/sql_functions.o: $(wildcard store/sql/*.sql)
 # The gateway runs libwebsockets inside a libev loop (epoll; docs/GATEWAY.md).
 # libev has no pkg-config file in Debian.
 $(BUILD)/beseda-gateway: LDLIBS += -lev

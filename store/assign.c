@@ -45,7 +45,7 @@ static bool valid_request(const Beseda__StoreAssign *req)
 
 /* The compare-and-set, whether the row's last change was the one named
  * assign_id (a retry of a request that went through), and the conversation
- * afterwards: one call (migration 0006). Moving to the operator who has it
+ * afterwards: one call (store/sql/assign.sql). Moving to the operator who has it
  * already is no change. */
 static store_err_t run_assign(store_ctx_t *ctx, const Beseda__StoreAssign *req, store_mem_t *mem,
                               bool *updated, bool *mine, Beseda__ConversationInfo **conv)
@@ -68,11 +68,13 @@ static store_err_t run_assign(store_ctx_t *ctx, const Beseda__StoreAssign *req, 
     *conv = NULL;
     if (PQntuples(res) == 0)
         return STORE_OK;                 /* not a conversation of this site */
-    if (PQnfields(res) != 2 + CONV_NCOLS)
+    rows_conv_cols_t cols;
+    int updated_col = rows_col(res, "updated"), mine_col = rows_col(res, "mine");
+    if (updated_col < 0 || mine_col < 0 || !rows_conv_cols(res, &cols))
         return STORE_INTERNAL;
-    *updated = rows_bool(res, 0, 0);
-    *mine = rows_bool(res, 0, 1);
-    return (*conv = rows_conversation(mem, res, 0, 2)) ? STORE_OK : STORE_INTERNAL;
+    *updated = rows_bool(res, 0, updated_col);
+    *mine = rows_bool(res, 0, mine_col);
+    return (*conv = rows_conversation(mem, res, 0, &cols)) ? STORE_OK : STORE_INTERNAL;
 }
 
 /* Is the conversation now as the request asked? Postgres prints uuids in

@@ -1,11 +1,14 @@
 /* Why files and not SQL compiled in: operators can read and audit them, and
- * later migrations are added without touching C. The directory is found
+ * later migrations are added without touching C. (The SQL functions are the
+ * other way round, compiled in: they go with the C that calls them, see
+ * sql_functions.h.) The directory is found
  * relative to the binary (via /proc/self/exe), so both `build/beseda-store`
  * in the source tree and an installed `bin/beseda-store` with
  * `share/beseda/migrations` work from any working directory;
  * BESEDA_MIGRATIONS overrides all of it. */
 #include "migrations.h"
 #include "log.h"
+#include "sql_functions.h"
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -138,7 +141,9 @@ static int exec_ok(PGconn *conn, const char *sql, const char *what)
 {
     PGresult *res = PQexec(conn, sql);
     ExecStatusType st = PQresultStatus(res);
-    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    /* Empty: a migration left with only comments, its function moved to
+     * store/sql/ (its number stays, a record of when the change came). */
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY;
     if (!ok) {
         char reason[512];
         snprintf(reason, sizeof reason, "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
@@ -207,6 +212,25 @@ static int apply_missing(PGconn *conn, const char *dir, store_migration_t *list,
     return 0;
 }
 
+/* Every function file, in one transaction: a start sees all of this
+ * binary's functions or (on failure) none of them replaced. After the
+ * migrations, so each body finds the tables and columns it reads; no
+ * migration needs a function (trigger creation lives in the function files,
+ * CREATE OR REPLACE TRIGGER). */
+static int apply_functions(PGconn *conn)
+{
+    size_t count;
+    const store_sql_file_t *files = store_sql_files(&count);
+    int rc = exec_ok(conn, "BEGIN", "sql functions");
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        rc = exec_ok(conn, files[i].sql, files[i].file);
+    if (rc == 0)
+        rc = exec_ok(conn, "COMMIT", "sql functions");
+    if (rc < 0 && PQstatus(conn) == CONNECTION_OK)
+        PQclear(PQexec(conn, "ROLLBACK"));
+    return rc;
+}
+
 int store_migrations_apply(PGconn *conn, const char *dir)
 {
     store_migration_t *list;
@@ -225,6 +249,8 @@ int store_migrations_apply(PGconn *conn, const char *dir)
         " applied_at timestamptz NOT NULL DEFAULT now())", "schema_migrations");
     if (rc == 0)
         rc = apply_missing(conn, dir, list, count);
+    if (rc == 0)
+        rc = apply_functions(conn);
     if (PQstatus(conn) == CONNECTION_OK)
         exec_ok(conn, "SELECT pg_advisory_unlock(" MIGRATIONS_LOCK_KEY ")", "unlock");
     free(list);

@@ -1,6 +1,7 @@
 /* Numbered SQL migrations: files named NNNN_what.sql in one directory,
  * applied in numeric order, each once, each in its own transaction, under a
- * PostgreSQL advisory lock so that stores starting together do not race. */
+ * PostgreSQL advisory lock so that stores starting together do not race.
+ * Only schema changes: functions live in store/sql/ (sql_functions.h). */
 #ifndef STORE_MIGRATIONS_H
 #define STORE_MIGRATIONS_H
 
@@ -29,7 +30,8 @@ int store_migrations_list(const char *dir, store_migration_t **list);
  * <binary dir>/../share/beseda/migrations (an install), ./store/migrations.
  * Writes it to buf; returns 0, or -1 if none exists. */
 int store_migrations_locate(const char *configured, char *buf, size_t len);
-/* Applies what is missing. Returns 0, or -1 with a logged reason (the caller
+/* Applies what is missing, then (re)applies every SQL function file
+ * (sql_functions.h), all under the advisory lock. Returns 0, or -1 with a logged reason (the caller
  * looks at PQstatus to tell a lost connection from a broken migration). */
 int store_migrations_apply(PGconn *conn, const char *dir);
 

@@ -196,7 +196,7 @@ static store_err_t load_conversation(store_ctx_t *ctx, const char *site_id, cons
     const char *params[] = { site_id, id };
     PGresult *res;
     db_status_t st = store_db_query(ctx->db,
-        "SELECT " CONV_COLUMNS ", c.route_stage, array_to_string(c.tried, ',')" CONV_FROM
+        "SELECT " CONV_COLUMNS CONV_STAGE_COLUMNS CONV_FROM
         "WHERE c.site_id = $1 AND c.id = $2", 2, params, &res);
     if (st != DB_OK)
         return rows_err(st);
@@ -204,11 +204,14 @@ static store_err_t load_conversation(store_ctx_t *ctx, const char *site_id, cons
         return STORE_INTERNAL;
     if (PQntuples(res) != 1)
         return STORE_OK;
-    if (!(*conv = rows_conversation(mem, res, 0, 0)))
+    rows_conv_cols_t cols;
+    int stage_col = rows_col(res, "route_stage"), tried_col = rows_col(res, "tried");
+    if (stage_col < 0 || tried_col < 0 || !rows_conv_cols(res, &cols)
+        || !(*conv = rows_conversation(mem, res, 0, &cols)))
         return STORE_INTERNAL;
-    *stage = (uint32_t) rows_u64(res, 0, CONV_NCOLS);
-    return rows_split_ids(mem, rows_str(res, 0, CONV_NCOLS + 1), tried, n_tried) ? STORE_OK
-                                                                                 : STORE_INTERNAL;
+    *stage = (uint32_t) rows_u64(res, 0, stage_col);
+    return rows_split_ids(mem, rows_str(res, 0, tried_col), tried, n_tried) ? STORE_OK
+                                                                            : STORE_INTERNAL;
 }
 
 /* A visitor about to chat: the page they are on, their last visit's place,

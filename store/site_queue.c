@@ -54,12 +54,14 @@ static store_err_t decide_each(store_ctx_t *ctx, const char *site_id, const PGre
     store_err_t err = route_load_site(ctx, site_id, &routing, &minute);
     if (err != STORE_OK)
         return err;
-    r->decisions = store_mem_alloc(mem, r->n_unassigned * sizeof *r->decisions);
+    int stage_col = rows_col(res, "route_stage"), tried_col = rows_col(res, "tried");
+    r->decisions = stage_col < 0 || tried_col < 0
+        ? NULL : store_mem_alloc(mem, r->n_unassigned * sizeof *r->decisions);
     for (size_t i = 0; r->decisions && i < r->n_unassigned; i++) {
         route_segment_t seg;
         route_segment_of(r->unassigned[i], &seg);
         Beseda__RouteDecision *d = route_decide(mem, routing, minute, r->loads, r->n_loads, &seg);
-        if (!d || !rows_split_ids(mem, rows_str(res, (int) i, CONV_NCOLS + 1), &d->tried, &d->n_tried)) {
+        if (!d || !rows_split_ids(mem, rows_str(res, (int) i, tried_col), &d->tried, &d->n_tried)) {
             err = STORE_INTERNAL;
             break;
         }
@@ -72,7 +74,7 @@ static store_err_t decide_each(store_ctx_t *ctx, const char *site_id, const PGre
             d->candidates = NULL;
             d->n_candidates = 0;
         }
-        d->stage = (uint32_t) rows_u64(res, (int) i, CONV_NCOLS);
+        d->stage = (uint32_t) rows_u64(res, (int) i, stage_col);
         d->state = r->unassigned[i]->state;
         d->deadline_ms = r->unassigned[i]->deadline_ms;
         r->decisions[i] = d;
@@ -93,11 +95,11 @@ static store_err_t load_unassigned(store_ctx_t *ctx, const char *site_id, const 
     PGresult *res;
     db_status_t st = conv_id
         ? store_db_query(ctx->db,
-            "SELECT " CONV_COLUMNS ", c.route_stage, array_to_string(c.tried, ',')" CONV_FROM
+            "SELECT " CONV_COLUMNS CONV_STAGE_COLUMNS CONV_FROM
             "WHERE c.site_id = $1 AND c.id = $2 AND c.operator_id IS NULL"
             " AND c.state NOT IN ('closed', 'ringing')", 2, params, &res)
         : store_db_query(ctx->db,
-            "SELECT " CONV_COLUMNS ", c.route_stage, array_to_string(c.tried, ',')" CONV_FROM
+            "SELECT " CONV_COLUMNS CONV_STAGE_COLUMNS CONV_FROM
             "WHERE c.site_id = $1 AND c.operator_id IS NULL AND c.state NOT IN ('closed', 'ringing')"
             " ORDER BY c.created_at LIMIT " STORE_STR(STORE_QUEUE_MAX), 1, params, &res);
     if (st != DB_OK)
@@ -107,11 +109,12 @@ static store_err_t load_unassigned(store_ctx_t *ctx, const char *site_id, const 
     int n = PQntuples(res);
     if (n == 0)
         return STORE_OK;
+    rows_conv_cols_t cols;
     r->unassigned = store_mem_alloc(mem, (size_t) n * sizeof *r->unassigned);
-    if (!r->unassigned)
+    if (!r->unassigned || !rows_conv_cols(res, &cols))
         return STORE_INTERNAL;
     for (int i = 0; i < n; i++)
-        if (!(r->unassigned[i] = rows_conversation(mem, res, i, 0)))
+        if (!(r->unassigned[i] = rows_conversation(mem, res, i, &cols)))
             return STORE_INTERNAL;
     r->n_unassigned = (size_t) n;
     return decide_each(ctx, site_id, res, r, mem);

@@ -65,9 +65,10 @@ static Beseda__ChatMessage *system_message(store_ctx_t *ctx, store_mem_t *mem,
                        " WHERE m.site_id = $1 AND m.conversation_id = $2 AND m.seq = $3::bigint",
                        3, params, &res) != DB_OK)
         return NULL;
-    if (!store_mem_keep(mem, res) || PQntuples(res) != 1)
+    rows_msg_cols_t cols;
+    if (!store_mem_keep(mem, res) || PQntuples(res) != 1 || !rows_msg_cols(res, &cols))
         return NULL;
-    return rows_message(mem, res, 0, 0);
+    return rows_message(mem, res, 0, &cols);
 }
 
 static store_err_t run_transfer(store_ctx_t *ctx, const Beseda__StoreTransfer *req,

@@ -6,12 +6,13 @@
 #include "store.h"
 #include "validate.h"
 
-/* One round trip (migrations 0005, 0017 with the place): the function checks the site, touches or
+/* One round trip (store/sql/visitor_hello.sql): the function checks the site, touches or
  * creates the visitor and records the visit in the statement's transaction;
  * the lateral join adds the newest open conversation (the function writes no
  * conversation, so the statement's snapshot sees them all). */
 #define HELLO_SQL_SURVEY \
-    "SELECT h.site_name, h.visitor_id::text, h.visitor_exists, oc.*, ss.survey::text FROM"
+    "SELECT h.site_name AS hello_site_name, h.visitor_id::text AS hello_visitor_id," \
+    " h.visitor_exists AS hello_visitor_exists, oc.*, ss.survey::text AS survey FROM"
 #define HELLO_SQL \
     HELLO_SQL_SURVEY \
     " beseda_visitor_hello($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8, $9, $10) h" \
@@ -19,7 +20,18 @@
     "   WHERE c.site_id = $1::uuid AND c.visitor_id = h.visitor_id AND c.state <> 'closed'" \
     "   ORDER BY c.created_at DESC LIMIT 1) oc ON true" \
     " LEFT JOIN site_settings ss ON ss.site_id = $1::uuid"
-#define HELLO_NCOLS (3 + CONV_NCOLS + 1)   /* the last: the site's survey settings */
+
+/* The columns of HELLO_SQL besides the conversation's, by name. */
+enum { HELLO_SITE_NAME, HELLO_VISITOR_ID, HELLO_VISITOR_EXISTS, HELLO_SURVEY, HELLO_NCOLS };
+
+static bool hello_cols(const PGresult *res, int *cols, rows_conv_cols_t *conv_cols)
+{
+    static const char *const names[HELLO_NCOLS] = {
+        [HELLO_SITE_NAME] = "hello_site_name", [HELLO_VISITOR_ID] = "hello_visitor_id",
+        [HELLO_VISITOR_EXISTS] = "hello_visitor_exists", [HELLO_SURVEY] = "survey",
+    };
+    return rows_cols(res, names, HELLO_NCOLS, cols) && rows_conv_cols(res, conv_cols);
+}
 
 static store_err_t run_hello(store_ctx_t *ctx, const Beseda__StoreVisitorHello *req,
                              Beseda__StoreVisitorHelloReply *r, store_mem_t *mem)
@@ -40,16 +52,18 @@ static store_err_t run_hello(store_ctx_t *ctx, const Beseda__StoreVisitorHello *
         return STORE_INTERNAL;
     if (PQntuples(res) == 0)
         return STORE_OK;                        /* no such site */
-    if (PQntuples(res) != 1 || PQnfields(res) != HELLO_NCOLS)
+    int cols[HELLO_NCOLS];
+    rows_conv_cols_t conv_cols;
+    if (PQntuples(res) != 1 || !hello_cols(res, cols, &conv_cols))
         return STORE_INTERNAL;
     r->site_exists = 1;
-    r->site_name = rows_str(res, 0, 0);
-    r->visitor_id = rows_str(res, 0, 1);
-    r->visitor_exists = rows_bool(res, 0, 2);
-    if (!PQgetisnull(res, 0, 3)
-        && !(r->open_conversation = rows_conversation(mem, res, 0, 3)))
+    r->site_name = rows_str(res, 0, cols[HELLO_SITE_NAME]);
+    r->visitor_id = rows_str(res, 0, cols[HELLO_VISITOR_ID]);
+    r->visitor_exists = rows_bool(res, 0, cols[HELLO_VISITOR_EXISTS]);
+    if (!PQgetisnull(res, 0, conv_cols.col[CONV_ID])
+        && !(r->open_conversation = rows_conversation(mem, res, 0, &conv_cols)))
         return STORE_INTERNAL;
-    int survey_col = HELLO_NCOLS - 1;
+    int survey_col = cols[HELLO_SURVEY];
     json_t *survey = store_settings_parse(PQgetisnull(res, 0, survey_col) ? NULL
                                                                           : PQgetvalue(res, 0, survey_col));
     r->survey = store_settings_survey_config(mem, survey);   /* NULL: no survey */

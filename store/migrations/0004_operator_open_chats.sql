@@ -16,31 +16,9 @@ UPDATE operators o SET open_chats = n.cnt
 
 -- Adds d to the count of op (nothing for no operator). An operator row that
 -- is being deleted (ON DELETE SET NULL on conversations) is simply not found.
-CREATE FUNCTION beseda_open_chats_add(op uuid, d int) RETURNS void
-LANGUAGE sql AS $$
-    UPDATE operators SET open_chats = open_chats + d WHERE id = op AND op IS NOT NULL;
-$$;
+-- beseda_open_chats_add(): its current definition is store/sql/open_chats_add.sql (applied on every start).
 
-CREATE FUNCTION beseda_open_chats_trigger() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    was_open boolean := TG_OP <> 'INSERT' AND OLD.state = 'assigned' AND OLD.operator_id IS NOT NULL;
-    is_open  boolean := TG_OP <> 'DELETE' AND NEW.state = 'assigned' AND NEW.operator_id IS NOT NULL;
-BEGIN
-    IF was_open AND is_open AND OLD.operator_id = NEW.operator_id THEN
-        RETURN NULL;                              -- still the same operator's open chat
-    END IF;
-    IF was_open THEN
-        PERFORM beseda_open_chats_add(OLD.operator_id, -1);
-    END IF;
-    IF is_open THEN
-        PERFORM beseda_open_chats_add(NEW.operator_id, 1);
-    END IF;
-    RETURN NULL;
-END;
-$$;
+-- beseda_open_chats_trigger(): its current definition is store/sql/open_chats_trigger.sql (applied on every start).
 
 -- UPDATE OF: appends (last_seq, owner_epoch, updated_at) do not fire it.
-CREATE TRIGGER conversations_open_chats
-AFTER INSERT OR DELETE OR UPDATE OF operator_id, state ON conversations
-FOR EACH ROW EXECUTE FUNCTION beseda_open_chats_trigger();
+-- trigger conversations_open_chats: created in store/sql/open_chats_trigger.sql (on every start).

@@ -4,6 +4,7 @@
 #include "../../store/migrations.h"
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,11 +90,60 @@ static void test_repository_migrations(void)
     free(list);
 }
 
+/* Case-insensitive: does the text hold word? */
+static int holds(const char *text, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = text; *p; p++)
+        if (strncasecmp(p, word, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* Functions and triggers live in store/sql/ (applied on every start): a
+ * migration that defines one restates what a function file holds, and the
+ * file would silently replace it on the next start. */
+static void test_no_function_in_migrations(void)
+{
+    store_migration_t *list = NULL;
+    int n = store_migrations_list("store/migrations", &list);
+    int clean = n > 0;
+    for (int i = 0; i < n; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "store/migrations/%s", list[i].name);
+        FILE *f = fopen(path, "rb");
+        char *text = f ? calloc(1, MIGRATION_MAX_BYTES + 1) : NULL;
+        if (text)
+            fread(text, 1, MIGRATION_MAX_BYTES, f);
+        if (f)
+            fclose(f);
+        /* Comment lines may name them; only statements count. */
+        for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+            while (*line == ' ' || *line == '\t')
+                line++;
+            if (strncmp(line, "--", 2) == 0)
+                continue;
+            if (holds(line, "CREATE FUNCTION") || holds(line, "CREATE OR REPLACE FUNCTION")
+                || holds(line, "CREATE TRIGGER") || holds(line, "CREATE OR REPLACE TRIGGER")
+                || holds(line, "CREATE PROCEDURE") || holds(line, "CREATE OR REPLACE PROCEDURE")) {
+                printf("# %s: %s\n", list[i].name, line);
+                clean = 0;
+            }
+        }
+        if (!text)
+            clean = 0;
+        free(text);
+    }
+    free(list);
+    CHECK(clean, "no migration defines a function or trigger (they live in store/sql/)");
+}
+
 int main(void)
 {
     test_version_of_names();
     test_sort();
     test_list_directory();
     test_repository_migrations();
+    test_no_function_in_migrations();
     return CHECK_DONE();
 }
