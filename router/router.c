@@ -318,6 +318,7 @@ static void run_step(router_t *self, job_t *job, Beseda__StoreReply *reply)
     case STEP_API_SESSION:     api_on_session(self, job, reply); break;
     case STEP_API_CALL:        api_on_call(self, job, reply); break;
     case STEP_VISITOR_FORM:    visitor_form_on_reply(self, job, reply); break;
+    case STEP_APPEND_REPLAY:   chat_on_append_replay(self, job, reply); break;
     }
 }
 

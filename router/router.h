@@ -135,6 +135,7 @@ void chat_sync(router_t *self, job_t *job);
 void chat_history(router_t *self, job_t *job);
 void chat_close(router_t *self, job_t *job);
 void chat_on_append(router_t *self, job_t *job, Beseda__StoreReply *reply);
+void chat_on_append_replay(router_t *self, job_t *job, Beseda__StoreReply *reply);
 void chat_on_lookup(router_t *self, job_t *job, Beseda__StoreReply *reply);
 void chat_on_fetch(router_t *self, job_t *job, Beseda__StoreReply *reply);
 void chat_on_history(router_t *self, job_t *job, Beseda__StoreReply *reply);
