@@ -119,8 +119,6 @@ static const char *append_error_code(const char *status)
         return "no_conversation";
     if (strcmp(status, "closed") == 0)
         return "conversation_closed";
-    if (strcmp(status, "stale_epoch") == 0)
-        return "unavailable";     /* we lost the key: the retry reaches the new owner */
     return "internal";
 }
 
@@ -198,6 +196,15 @@ void chat_on_append(router_t *self, job_t *job, Beseda__StoreReply *reply)
     const Beseda__RouterRequest *msg = job->msg;
     const char *conv_id = msg->send->conversation_id;
     bool fresh = strcmp(ar->status, "ok") == 0;
+    if (strcmp(ar->status, "stale_epoch") == 0) {
+        /* The key moved (or the broker restarted) since this request was
+         * routed: leave it unanswered; the gateway's resend reaches the
+         * owner of the newer epoch. A delay, not an error for the client. */
+        log_info("append refused as stale: left to the resend", "conversation", conv_id,
+                 "site", msg->site_id);
+        router_drop(self, &job);
+        return;
+    }
     if (!fresh && strcmp(ar->status, "duplicate") != 0) {
         log_info("append refused", "conversation", conv_id, "site", msg->site_id,
                  "status", ar->status);

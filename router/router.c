@@ -168,6 +168,16 @@ void router_fail(router_t *self, job_t **job_p, const char *code, const char *me
     job_destroy(job_p);
 }
 
+void router_drop(router_t *self, job_t **job_p)
+{
+    job_t *job = *job_p;
+    if (job && job->req) {
+        inflight_end(self, job->req);
+        bus_request_destroy(&job->req);
+    }
+    job_destroy(job_p);
+}
+
 /* ------------------------------------------------------------ store calls */
 
 void router_store_call(router_t *self, job_t **job_p, const char *shard_key,
