@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -18,7 +19,8 @@ static int is_login(gw_req_kind_t kind)
            || kind == GW_REQ_OPERATOR_RESUME;
 }
 
-static void send_request(gw_conn_t *conn, const gw_frame_t *f)
+/* 0 if the request went to the bus, -1 if the client got an error for it. */
+static int send_request(gw_conn_t *conn, const gw_frame_t *f)
 {
     gw_server_t *s = conn->server;
     gw_identity_t id;
@@ -27,16 +29,55 @@ static void send_request(gw_conn_t *conn, const gw_frame_t *f)
     uint8_t *body = gw_frame_pack(f, &id, &len);
     if (!body) {
         gw_conn_error(conn, "internal", NULL, f->ref);
-        return;
+        return -1;
     }
     if (gw_bus_request(s->bus, conn->id, f->kind, f->ref, f->arg, gw_frame_shard(f, &id), body,
                        len, s->cfg.request_timeout_ms) < 0) {
         gw_conn_error(conn, "unavailable", NULL, f->ref);
-        return;
+        return -1;
     }
     s->in_flight++;
     if (is_login(f->kind))
         conn->auth = GW_AUTH_PENDING;
+    return 0;
+}
+
+/* The send of conv in flight on conn was answered (or failed): the next
+ * waiting send of conv goes now (gw_sendq.h). A waiting frame is parsed
+ * when it goes, so it sees the connection as it is then. */
+static void send_next(gw_conn_t *conn, const char *conv)
+{
+    size_t len = 0;
+    char *data;
+    while ((data = gw_sendq_done(conn, conv, &len))) {
+        gw_frame_t f;
+        int rc = gw_frame_parse(data, len, conn->role, conn->auth, &conn->server->cfg.limits, &f);
+        if (rc < 0)
+            gw_conn_error(conn, f.error_code, f.error_message, f.ref);
+        else
+            rc = send_request(conn, &f);
+        gw_frame_clear(&f);
+        free(data);
+        if (rc == 0)
+            return;
+    }
+}
+
+/* A send waits while an earlier one of the same conversation is in flight
+ * on this connection, so that a bus retry never lets it overtake. */
+static void send_in_order(gw_conn_t *conn, const gw_frame_t *f, const char *data, size_t len)
+{
+    if (gw_sendq_busy(conn, f->arg)) {
+        if (gw_sendq_push(conn, f->arg, data, len, conn->server->cfg.limits.max_frame_bytes) < 0)
+            gw_conn_error(conn, "rate_limited", "too many messages waiting to be stored", f->ref);
+        return;
+    }
+    if (gw_sendq_begin(conn, f->arg) < 0) {
+        gw_conn_error(conn, "internal", NULL, f->ref);
+        return;
+    }
+    if (send_request(conn, f) < 0)
+        send_next(conn, f->arg);
 }
 
 void gw_dispatch_message(gw_conn_t *conn, const char *data, size_t len)
@@ -61,6 +102,8 @@ void gw_dispatch_message(gw_conn_t *conn, const char *data, size_t len)
         gw_conn_error(conn, f.error_code, f.error_message, f.ref);
     else if (f.kind == GW_REQ_PING)
         gw_conn_send(conn, gw_simple_json("pong"));
+    else if (f.kind == GW_REQ_SEND)
+        send_in_order(conn, &f, data, len);
     else
         send_request(conn, &f);
     gw_frame_clear(&f);
@@ -168,7 +211,17 @@ static void apply_reply(gw_conn_t *conn, const gw_event_t *ev, const Beseda__Rou
         conn->auth = GW_AUTH_NONE;
 }
 
+static void answer_reply(gw_server_t *s, gw_event_t *ev);
+
 static void handle_reply(gw_server_t *s, gw_event_t *ev)
+{
+    answer_reply(s, ev);
+    gw_conn_t *conn = ev->kind == GW_REQ_SEND ? gw_conn_find(s, ev->conn_id) : NULL;
+    if (conn)
+        send_next(conn, ev->arg);
+}
+
+static void answer_reply(gw_server_t *s, gw_event_t *ev)
 {
     gw_metrics_request(&s->metrics, ev->kind);
     gw_metrics_reply(&s->metrics, ev->kind, ev->status == BUS_TIMEOUT,
