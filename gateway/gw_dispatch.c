@@ -63,6 +63,14 @@ static void send_next(gw_conn_t *conn, const char *conv)
     }
 }
 
+/* Requests kept in a connection's order per conversation: messages, and
+ * the close and transfer that may follow them (a close must not overtake
+ * the messages typed before it). */
+static int in_conversation_order(gw_req_kind_t kind)
+{
+    return kind == GW_REQ_SEND || kind == GW_REQ_CLOSE || kind == GW_REQ_TRANSFER;
+}
+
 /* A send waits while an earlier one of the same conversation is in flight
  * on this connection, so that a bus retry never lets it overtake. */
 static void send_in_order(gw_conn_t *conn, const gw_frame_t *f, const char *data, size_t len)
@@ -102,7 +110,7 @@ void gw_dispatch_message(gw_conn_t *conn, const char *data, size_t len)
         gw_conn_error(conn, f.error_code, f.error_message, f.ref);
     else if (f.kind == GW_REQ_PING)
         gw_conn_send(conn, gw_simple_json("pong"));
-    else if (f.kind == GW_REQ_SEND)
+    else if (in_conversation_order(f.kind))
         send_in_order(conn, &f, data, len);
     else
         send_request(conn, &f);
@@ -216,7 +224,7 @@ static void answer_reply(gw_server_t *s, gw_event_t *ev);
 static void handle_reply(gw_server_t *s, gw_event_t *ev)
 {
     answer_reply(s, ev);
-    gw_conn_t *conn = ev->kind == GW_REQ_SEND ? gw_conn_find(s, ev->conn_id) : NULL;
+    gw_conn_t *conn = in_conversation_order(ev->kind) ? gw_conn_find(s, ev->conn_id) : NULL;
     if (conn)
         send_next(conn, ev->arg);
 }

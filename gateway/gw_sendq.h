@@ -4,7 +4,8 @@
  * at a time as each earlier one is answered (ack or error, or the bus's
  * timeout). A send retried by the bus therefore never lets a later message
  * of the same sender through to the store before it. Sends to different
- * conversations (an operator's chats) do not wait for each other.
+ * conversations (an operator's chats) do not wait for each other. A close
+ * or a transfer of the conversation takes the same line (gw_dispatch.c).
  *
  * The waiting frames are bounded per connection by the frame limit in
  * bytes (and GW_SENDQ_MAX frames): a client sending faster than its
