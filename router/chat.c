@@ -211,12 +211,14 @@ void chat_on_append(router_t *self, job_t *job, Beseda__StoreReply *reply)
         router_fail(self, &job, append_error_code(ar->status), ar->status);
         return;
     }
+    /* Publish, then ack: a router killed in between leaves an unacked
+     * message (the client re-sends it), not an acked one nobody saw. */
+    if (fresh)
+        publish_appended(self, job, ar);
     if (fresh)
         reply_ack(self, job, ar->seq, ar->ts_ms, false);
     if (ar->conversation)
         conv_cache_put(self->convs, ar->conversation, beseda_mono_ms());
-    if (fresh)
-        publish_appended(self, job, ar);
     if (ar->created && ar->conversation && ar->conversation->id[0])
         publish_conversation(self->pub, ar->conversation);
     /* Also after a duplicate: the first attempt's router may have died

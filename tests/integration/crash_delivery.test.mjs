@@ -82,3 +82,60 @@ test('a message committed just before its router died is delivered when the retr
   v.close(); op.close();
   c.startRouter(0);
 });
+
+test('kill -9 of a router right after a burst: the operator sees every acknowledged message live', async () => {
+  await waitFor(async () => JSON.parse((await c.ctl(['status', '--json'])).stdout).workers
+    .filter((w) => w.service === 'router').length === 2, { what: 'router-0 back' });
+  const op = await operator(c.wsUrl(0, 'operator'), await c.createOperator(c.site.id, { name: 'Burst', maxChats: 100 }));
+  const chats = [];
+  for (let i = 0; i < 12; i++) {
+    const v = await visitor(c.wsUrl(0, 'visitor'), c.site.id);
+    chats.push({ v, conv: v.welcome.conversation.id, sent: [], texts: new Map(), acks: new Map() });
+  }
+  // Every chat assigned to the operator, whose console then follows it live.
+  for (const ch of chats) assert.equal((await sendAcked(ch.v, ch.conv, clientId('v'), 'hi')).type, 'ack');
+  const assigned = new Set();
+  const seen = new Map(chats.map((ch) => [ch.conv, new Set()]));
+  const harvest = () => {
+    for (const f of op.frames.splice(0)) {
+      if (f.type === 'assigned') assigned.add(f.conversation.id);
+      if (f.type === 'message' && seen.has(f.conversation)) seen.get(f.conversation).add(f.seq);
+    }
+  };
+  await waitFor(() => { harvest(); return chats.every((ch) => assigned.has(ch.conv)); }, { what: 'every chat assigned' });
+  const owned = [];
+  for (const ch of chats) if (await ownerOf(ch.conv) === 'router-0') owned.push(ch);
+  assert.ok(owned.length > 0, 'router-0 owns some chats');
+
+  // A burst of 10 messages from every visitor; router-0 dies in the middle of it.
+  const burst = async (ch) => {
+    for (let n = 0; n < 10; n++) {
+      const cid = clientId('b');
+      ch.sent.push(cid);
+      ch.texts.set(cid, `burst-${n}`);
+      ch.v.send({ type: 'send', conversation: ch.conv, client_id: cid, text: `burst-${n}` });
+    }
+  };
+  chats.forEach(burst);
+  const ackOf = (ch) => { for (const f of ch.v.frames.splice(0)) if (f.type === 'ack') ch.acks.set(f.client_id, f.seq); else if (f.type === 'error') ch.acks.set(f.ref, f); };
+  await waitFor(() => { owned.forEach(ackOf); return owned.some((ch) => ch.acks.size >= 1); }, { what: 'the burst under way', intervalMs: 1 });
+  await c.proc('router-0').kill('SIGKILL');
+  // Every message acked in the end (a client re-sends `unavailable` with the same client id).
+  for (const ch of chats) {
+    ackOf(ch);
+    for (const cid of ch.sent) {
+      while (!ch.acks.has(cid) || typeof ch.acks.get(cid) === 'object') {
+        const f = await sendAcked(ch.v, ch.conv, cid, ch.texts.get(cid));
+        if (f.type === 'ack') ch.acks.set(cid, f.seq);
+        else assert.fail(JSON.stringify(f));
+      }
+    }
+  }
+  // The chats go quiet now: the operator must have seen every acked message live.
+  await waitFor(() => { harvest(); return chats.every((ch) => [...ch.acks.values()].every((seq) => seen.get(ch.conv).has(seq))); },
+    { what: 'every acknowledged message at the operator', timeoutMs: 10000 }).catch(() => {});
+  const missing = chats.flatMap((ch) => [...ch.acks.entries()].filter(([, seq]) => !seen.get(ch.conv).has(seq)).map(([cid, seq]) => `${ch.conv}#${seq} ${cid}`));
+  assert.deepEqual(missing, [], 'no acknowledged message unseen by the operator');
+  chats.forEach((ch) => ch.v.close()); op.close();
+  c.startRouter(0);
+});
