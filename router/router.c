@@ -231,6 +231,14 @@ bool router_store_failed(router_t *self, job_t **job_p, const Beseda__StoreReply
     const char *code = router_store_error_code(reply);
     if (!code)
         return false;
+    if (strcmp(reply->error_code, "stale_epoch") == 0 && *job_p && (*job_p)->req) {
+        /* The key moved since the request was routed here: the gateway's
+         * resend reaches its owner now (a delay, not an error). */
+        log_info("store refused a stale epoch: left to the resend",
+                 "step", job_step_name((*job_p)->step));
+        router_drop(self, job_p);
+        return true;
+    }
     log_warn("store answered an error", "error", reply->error_code,
              "detail", reply->error_message);
     router_fail(self, job_p, code, reply->error_message[0] ? reply->error_message : code);
