@@ -16,6 +16,14 @@
 
 #define HWM_MESSAGES 100000
 #define MAX_PICK_TRIES 8
+/* A (re)started broker routes nothing for this long: every live worker
+ * re-registers with its next heartbeat (BUS_HEARTBEAT_MS), so the worker set,
+ * the shard owners and the epochs are settled before the first request is
+ * routed. Routing at the first worker's heartbeat would move keys to it, then
+ * back as the others join, and the writes made under the first epochs would
+ * be refused as stale. Clients retry "no_worker" within
+ * BUS_NO_WORKER_RETRY_MS, so the settle costs a delay, not an error. */
+#define SETTLE_MS (BUS_HEARTBEAT_MS + BUS_HEARTBEAT_MS / 2)
 
 struct broker_t {
     zsock_t *frontend;        /* ROUTER: clients and workers */
@@ -24,6 +32,7 @@ struct broker_t {
     workers_t *workers;
     gateways_t *gateways;     /* load reports, for besedactl status */
     int64_t started_ms;       /* monotonic */
+    bool settled;             /* SETTLE_MS passed since the start: requests are routed */
     int64_t next_hb_ms;
     uint64_t requests;
     beseda_metrics_t *metrics;        /* not owned; NULL: none */
@@ -197,6 +206,18 @@ static void handle_client_request(broker_t *self, zframe_t *client, zmsg_t *msg)
     zframe_t *body = zmsg_pop(msg);
     self->requests++;
     workers_stats_t *stats = workers_stats(self->workers, service);
+    if (!self->settled && beseda_mono_ms() - self->started_ms < SETTLE_MS) {
+        reply_error(self, client, corr, "no_worker");      /* retried by the client */
+        free(service);
+        free(key);
+        free(corr);
+        zframe_destroy(&body);
+        return;
+    }
+    if (!self->settled) {
+        self->settled = true;
+        log_info("workers settled: routing requests");
+    }
     for (int tries = 0; tries < MAX_PICK_TRIES; tries++) {
         worker_t *w = workers_pick(self->workers, service, key);
         if (!w) {

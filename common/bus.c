@@ -275,6 +275,7 @@ struct bus_worker_t {
     bool leaving;
     bool bye_acked;           /* the broker answered our BYE */
     bool drain_requested;     /* the broker sent DRAIN */
+    bool broker_lost;         /* silent for BUS_DEAD_AFTER_MS: warned once, until it is back */
 };
 
 bus_worker_t *bus_worker_new(const char *broker_endpoint, const char *service, const char *name)
@@ -319,6 +320,13 @@ void bus_worker_tick(bus_worker_t *self)
     int64_t now = beseda_mono_ms();
     if (self->leaving || now < self->next_hb_ms)
         return;
+    if (!self->broker_lost && now - self->broker_seen_ms >= BUS_DEAD_AFTER_MS) {
+        self->broker_lost = true;
+        char silent[24];
+        snprintf(silent, sizeof silent, "%lld", (long long) (now - self->broker_seen_ms));
+        log_warn("lost the broker", "service", self->service, "worker", self->name,
+                 "silent_ms", silent);
+    }
     zstr_sendx(self->sock, WORKER_PROTO, "HB", self->service, self->name, NULL);
     self->next_hb_ms = now + BUS_HEARTBEAT_MS;
 }
@@ -364,7 +372,15 @@ int bus_worker_recv(bus_worker_t *self, bus_request_t **request)
     zmsg_t *msg = zmsg_recv(self->sock);
     if (!msg)
         return -1;
-    self->broker_seen_ms = beseda_mono_ms();
+    int64_t now = beseda_mono_ms();
+    if (self->broker_lost) {
+        self->broker_lost = false;
+        char silent[24];
+        snprintf(silent, sizeof silent, "%lld", (long long) (now - self->broker_seen_ms));
+        log_warn("broker is back", "service", self->service, "worker", self->name,
+                 "silent_ms", silent);
+    }
+    self->broker_seen_ms = now;
     int rc = 0;
     char *proto = zmsg_popstr(msg);
     char *verb = zmsg_popstr(msg);

@@ -192,6 +192,7 @@ typedef struct {
     int woke;                  /* the queue became non-empty since the last wake-up */
     int64_t next_report_ms;    /* monotonic: next load report to the broker */
     int64_t next_expire_ms;    /* monotonic: next walk over the requests in flight */
+    bool broker_lost;          /* disconnected from the broker (warned once) */
 } thread_t;
 
 /* Sends the broker this gateway's load when due; a lost report is simply
@@ -379,12 +380,21 @@ static void on_monitor_event(thread_t *t, zactor_t *monitor)
 {
     zmsg_t *msg = zmsg_recv(monitor);
     char *event = msg ? zmsg_popstr(msg) : NULL;
-    if (event && strcmp(event, "CONNECTED") == 0)
+    /* Losing the broker and getting it back are warnings (the first
+     * connection is not): requests wait meanwhile. */
+    if (event && strcmp(event, "CONNECTED") == 0) {
+        if (t->broker_lost)
+            log_warn("broker is back", "broker", t->bus->broker);
+        else
+            log_info("broker connection", "event", event, "broker", t->bus->broker);
+        t->broker_lost = false;
         atomic_store(&t->bus->connected, 1);
-    else if (event && strcmp(event, "DISCONNECTED") == 0)
+    } else if (event && strcmp(event, "DISCONNECTED") == 0) {
+        if (!t->broker_lost)
+            log_warn("lost the broker", "broker", t->bus->broker);
+        t->broker_lost = true;
         atomic_store(&t->bus->connected, 0);
-    if (event)
-        log_info("broker connection", "event", event, "broker", t->bus->broker);
+    }
     free(event);
     zmsg_destroy(&msg);
 }

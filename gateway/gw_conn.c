@@ -62,6 +62,7 @@ void gw_conn_destroy(gw_conn_t **conn_p)
             gw_bus_unsubscribe(server->bus, topic);
     zlistx_destroy(&conn->topics);
     zhashx_destroy(&conn->announced);
+    gw_sendq_clear(conn);
     gw_bus_count_conn(server->bus, conn->role, -1);
     beseda_gauge_add(server->metrics.conns[conn->role == GW_ROLE_OPERATOR], -1);
     zhashx_delete(server->conns, conn->id_str);

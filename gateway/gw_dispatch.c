@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -26,7 +27,8 @@ static void frame_error(gw_conn_t *conn, const gw_frame_t *f, const char *code,
     gw_conn_error_about(conn, code, message, f->ref, f->req, f->conversation);
 }
 
-static void send_request(gw_conn_t *conn, const gw_frame_t *f)
+/* 0 if the request went to the bus, -1 if the client got an error for it. */
+static int send_request(gw_conn_t *conn, const gw_frame_t *f)
 {
     gw_server_t *s = conn->server;
     gw_identity_t id;
@@ -35,16 +37,63 @@ static void send_request(gw_conn_t *conn, const gw_frame_t *f)
     uint8_t *body = gw_frame_pack(f, &id, &len);
     if (!body) {
         frame_error(conn, f, "internal", NULL);
-        return;
+        return -1;
     }
     if (gw_bus_request_req(s->bus, conn->id, f->kind, f->ref, f->req, f->arg,
                            gw_frame_shard(f, &id), body, len, s->cfg.request_timeout_ms) < 0) {
         frame_error(conn, f, "unavailable", NULL);
-        return;
+        return -1;
     }
     s->in_flight++;
     if (is_login(f->kind))
         conn->auth = GW_AUTH_PENDING;
+    return 0;
+}
+
+/* The send of conv in flight on conn was answered (or failed): the next
+ * waiting send of conv goes now (gw_sendq.h). A waiting frame is parsed
+ * when it goes, so it sees the connection as it is then. */
+static void send_next(gw_conn_t *conn, const char *conv)
+{
+    size_t len = 0;
+    char *data;
+    while ((data = gw_sendq_done(conn, conv, &len))) {
+        gw_frame_t f;
+        int rc = gw_frame_parse(data, len, conn->role, conn->auth, &conn->server->cfg.limits, &f);
+        if (rc < 0)
+            frame_error(conn, &f, f.error_code, f.error_message);
+        else
+            rc = send_request(conn, &f);
+        gw_frame_clear(&f);
+        free(data);
+        if (rc == 0)
+            return;
+    }
+}
+
+/* Requests kept in a connection's order per conversation: messages, and
+ * the close and transfer that may follow them (a close must not overtake
+ * the messages typed before it). */
+static int in_conversation_order(gw_req_kind_t kind)
+{
+    return kind == GW_REQ_SEND || kind == GW_REQ_CLOSE || kind == GW_REQ_TRANSFER;
+}
+
+/* A send waits while an earlier one of the same conversation is in flight
+ * on this connection, so that a bus retry never lets it overtake. */
+static void send_in_order(gw_conn_t *conn, const gw_frame_t *f, const char *data, size_t len)
+{
+    if (gw_sendq_busy(conn, f->arg)) {
+        if (gw_sendq_push(conn, f->arg, data, len, conn->server->cfg.limits.max_frame_bytes) < 0)
+            frame_error(conn, f, "rate_limited", "too many messages waiting to be stored");
+        return;
+    }
+    if (gw_sendq_begin(conn, f->arg) < 0) {
+        frame_error(conn, f, "internal", NULL);
+        return;
+    }
+    if (send_request(conn, f) < 0)
+        send_next(conn, f->arg);
 }
 
 void gw_dispatch_message(gw_conn_t *conn, const char *data, size_t len)
@@ -69,6 +118,8 @@ void gw_dispatch_message(gw_conn_t *conn, const char *data, size_t len)
         frame_error(conn, &f, f.error_code, f.error_message);
     else if (f.kind == GW_REQ_PING)
         gw_conn_send(conn, gw_with_req(gw_simple_json("pong"), f.req));
+    else if (in_conversation_order(f.kind))
+        send_in_order(conn, &f, data, len);
     else
         send_request(conn, &f);
     gw_frame_clear(&f);
@@ -180,7 +231,17 @@ static void apply_reply(gw_conn_t *conn, const gw_event_t *ev, const Beseda__Rou
         conn->auth = GW_AUTH_NONE;
 }
 
+static void answer_reply(gw_server_t *s, gw_event_t *ev);
+
 static void handle_reply(gw_server_t *s, gw_event_t *ev)
+{
+    answer_reply(s, ev);
+    gw_conn_t *conn = in_conversation_order(ev->kind) ? gw_conn_find(s, ev->conn_id) : NULL;
+    if (conn)
+        send_next(conn, ev->arg);
+}
+
+static void answer_reply(gw_server_t *s, gw_event_t *ev)
 {
     gw_metrics_request(&s->metrics, ev->kind);
     gw_metrics_reply(&s->metrics, ev->kind, ev->status == BUS_TIMEOUT,

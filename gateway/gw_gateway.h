@@ -10,6 +10,7 @@
 #include "gw_limits.h"
 #include "gw_metrics.h"
 #include "gw_proxy.h"
+#include "gw_sendq.h"
 #include "gw_server.h"
 #include "gw_topics.h"
 
@@ -85,6 +86,13 @@ typedef struct gw_conn_t {
     zlistx_t *topics;              /* topics this connection is subscribed to */
     zhashx_t *announced;           /* conversations announced `assigned` to it (operators;
                                     * made at the first announcement) */
+    /* per-sender order (gw_sendq.h): conversations with a send in flight
+     * (made at the first send) and the sends waiting behind them */
+    zhashx_t *sending;
+    gw_sendq_item_t *sendq_head;
+    gw_sendq_item_t *sendq_tail;
+    size_t sendq_count;
+    size_t sendq_bytes;
 } gw_conn_t;
 
 /* gw_conn.c */

@@ -141,19 +141,17 @@ static const char *append_error_code(const char *status)
         return "no_conversation";
     if (strcmp(status, "closed") == 0)
         return "conversation_closed";
-    if (strcmp(status, "stale_epoch") == 0)
-        return "unavailable";     /* we lost the key: the retry reaches the new owner */
     return "internal";
 }
 
-static void reply_ack(router_t *self, job_t *job, const Beseda__StoreAppendReply *ar)
+static void reply_ack(router_t *self, job_t *job, uint64_t seq, int64_t ts_ms, bool duplicate)
 {
     Beseda__Ack ack = BESEDA__ACK__INIT;
     ack.conversation_id = job->msg->send->conversation_id;
     ack.client_msg_id = job->msg->send->client_msg_id;
-    ack.seq = ar->seq;
-    ack.ts_ms = ar->ts_ms;
-    ack.duplicate = strcmp(ar->status, "duplicate") == 0;
+    ack.seq = seq;
+    ack.ts_ms = ts_ms;
+    ack.duplicate = duplicate;
     Beseda__RouterReply reply = BESEDA__ROUTER_REPLY__INIT;
     reply.body_case = BESEDA__ROUTER_REPLY__BODY_ACK;
     reply.ack = &ack;
@@ -220,17 +218,29 @@ void chat_on_append(router_t *self, job_t *job, Beseda__StoreReply *reply)
     const Beseda__RouterRequest *msg = job->msg;
     const char *conv_id = msg->send->conversation_id;
     bool fresh = strcmp(ar->status, "ok") == 0;
+    if (strcmp(ar->status, "stale_epoch") == 0) {
+        /* The key moved (or the broker restarted) since this request was
+         * routed: leave it unanswered; the gateway's resend reaches the
+         * owner of the newer epoch. A delay, not an error for the client. */
+        log_info("append refused as stale: left to the resend", "conversation", conv_id,
+                 "site", msg->site_id);
+        router_drop(self, &job);
+        return;
+    }
     if (!fresh && strcmp(ar->status, "duplicate") != 0) {
         log_info("append refused", "conversation", conv_id, "site", msg->site_id,
                  "status", ar->status);
         router_fail(self, &job, append_error_code(ar->status), ar->status);
         return;
     }
-    reply_ack(self, job, ar);
-    if (ar->conversation)
-        conv_cache_put(self->convs, ar->conversation, beseda_mono_ms());
+    /* Publish, then ack: a router killed in between leaves an unacked
+     * message (the client re-sends it), not an acked one nobody saw. */
     if (fresh)
         publish_appended(self, job, ar);
+    if (fresh)
+        reply_ack(self, job, ar->seq, ar->ts_ms, false);
+    if (ar->conversation)
+        conv_cache_put(self->convs, ar->conversation, beseda_mono_ms());
     if (ar->created && ar->conversation && ar->conversation->id[0])
         publish_conversation(self->pub, ar->conversation);
     /* Also after a duplicate: the first attempt's router may have died
@@ -239,6 +249,46 @@ void chat_on_append(router_t *self, job_t *job, Beseda__StoreReply *reply)
     if (!msg->operator_id[0]
         && needs_operator(self, ar->conversation, conv_id, msg->site_id, from, sizeof from))
         assign_conversation(self, msg->site_id, conv_id, from, job->epoch);
+    if (fresh || ar->seq == 0) {
+        if (!fresh)
+            reply_ack(self, job, ar->seq, ar->ts_ms, true);
+        job_destroy(&job);
+        return;
+    }
+    /* A duplicate: the first attempt may have died (router or store) between
+     * the commit and the publish, so nobody may have delivered it. Deliver
+     * the message as it was stored (not this retry's copy: the text and the
+     * author are the stored ones), then ack; clients drop a seq they have. */
+    Beseda__StoreFetch sf = BESEDA__STORE_FETCH__INIT;
+    sf.site_id = msg->site_id;
+    sf.conversation_id = (char *) conv_id;
+    sf.after_seq = ar->seq - 1;
+    sf.limit = 1;
+    Beseda__StoreRequest request = BESEDA__STORE_REQUEST__INIT;
+    request.body_case = BESEDA__STORE_REQUEST__BODY_FETCH;
+    request.fetch = &sf;
+    job->step = STEP_APPEND_REPLAY;
+    router_store_call(self, &job, conv_id, &request);
+}
+
+void chat_on_append_replay(router_t *self, job_t *job, Beseda__StoreReply *reply)
+{
+    /* An error or a timeout answers the client with it: its message is
+     * stored, and its next retry comes back here. */
+    if (router_store_failed(self, &job, reply))
+        return;
+    const Beseda__MessageList *ml =
+        reply->body_case == BESEDA__STORE_REPLY__BODY_MESSAGES ? reply->messages : NULL;
+    const Beseda__ChatMessage *m = ml && ml->n_messages > 0 ? ml->messages[0] : NULL;
+    if (!m || strcmp(m->client_msg_id, job->msg->send->client_msg_id) != 0) {
+        router_fail(self, &job, "internal", "stored message not found");
+        return;
+    }
+    Beseda__ChatMessage cm = *m;          /* a copy: never edit the unpacked one */
+    if (!cm.conversation_id[0])
+        cm.conversation_id = job->msg->send->conversation_id;
+    publish_message(self->pub, job->msg->site_id, &cm);
+    reply_ack(self, job, m->seq, m->ts_ms, true);
     job_destroy(&job);
 }
 

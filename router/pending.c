@@ -28,7 +28,8 @@ const char *job_step_name(job_step_t step)
                                          [STEP_TEAM_FETCH] = "team_fetch",
                                          [STEP_API_SESSION] = "api_session",
                                          [STEP_API_CALL] = "api_call",
-                                         [STEP_VISITOR_FORM] = "visitor_form" };
+                                         [STEP_VISITOR_FORM] = "visitor_form",
+                                         [STEP_APPEND_REPLAY] = "append_replay" };
     return (size_t) step < sizeof names / sizeof names[0] ? names[step] : "?";
 }
 

@@ -40,7 +40,8 @@ typedef enum {
     STEP_TEAM_FETCH,   /* StoreTeamFetch -> TeamMessageList */
     STEP_API_SESSION,  /* StoreOperatorSession -> who asks -> STEP_API_CALL */
     STEP_API_CALL,     /* StoreSettingsGet/Put, StoreListOperators -> ApiDocument */
-    STEP_VISITOR_FORM  /* StoreSurvey/Offline/Transcript -> ok (visitor_forms.h) */
+    STEP_VISITOR_FORM, /* StoreSurvey/Offline/Transcript -> ok (visitor_forms.h) */
+    STEP_APPEND_REPLAY /* StoreFetch of a duplicate append's message -> publish it, Ack */
 } job_step_t;
 
 /* What a STEP_LOOKUP job does once the conversation is known and allowed. */

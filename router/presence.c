@@ -22,6 +22,21 @@ struct presence_t {
     "  return redis.call('ZCOUNT', 'op:'..op..':conns', now, '+inf') > 0\n" \
     "end\n"
 
+/* Redis losing its data (a restart without persistence) must not read as
+ * every operator gone. PRESENCE_SINCE_KEY is written when a router starts
+ * (0: nothing to rebuild); a script that finds it missing knows Redis lost
+ * its data, and writes the time it noticed. For rebuild_ms from then, while
+ * the gateways' beats re-announce the live consoles, nobody counts as gone. */
+#define LUA_REBUILD \
+    "local function rebuilding(now, rebuild_ms)\n" \
+    "  local since = redis.call('GET', '" PRESENCE_SINCE_KEY "')\n" \
+    "  if not since then\n" \
+    "    redis.call('SET', '" PRESENCE_SINCE_KEY "', now)\n" \
+    "    since = now\n" \
+    "  end\n" \
+    "  return now - tonumber(since) < rebuild_ms\n" \
+    "end\n"
+
 /* presence:expiry holds "<site>/<op>" scored with the moment the operator
  * stops holding their chats: the expiry of their newest connection, or the
  * end of the grace after their last connection closed. */
@@ -84,8 +99,9 @@ static const char LUA_GONE[] = LUA_HOLD_UNTIL
  * and who have no live connection, and returns them: the script runs
  * atomically, so each expiry goes to exactly one router. One that still has
  * a live connection (a clock step, a missed update) is rescored instead. */
-static const char LUA_SWEEP[] =
+static const char LUA_SWEEP[] = LUA_REBUILD
     "local now, batch = ARGV[1], tonumber(ARGV[2])\n"
+    "rebuilding(tonumber(now), 0)\n"
     "local out = {}\n"
     "local due = redis.call('ZRANGEBYSCORE', '" PRESENCE_EXPIRY_KEY "', '-inf', now, 'LIMIT', 0, batch)\n"
     "for _, m in ipairs(due) do\n"
@@ -104,9 +120,12 @@ static const char LUA_SWEEP[] =
     "end\n"
     "return out\n";
 
-/* ARGV: op, site, now. 1 while the operator holds their chats. */
-static const char LUA_HOLDS[] =
+/* ARGV: op, site, now, rebuild_ms. 1 while the operator holds their chats.
+ * While presence is being rebuilt (rebuild_ms after Redis lost it), an
+ * operator Redis knows nothing of holds them: unknown is not offline. */
+static const char LUA_HOLDS[] = LUA_REBUILD
     "local op, site, now = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
+    "if rebuilding(now, tonumber(ARGV[4])) then return 1 end\n"
     "if redis.call('ZCOUNT', 'op:'..op..':conns', now, '+inf') > 0 then return 1 end\n"
     "local until_ms = redis.call('ZSCORE', '" PRESENCE_EXPIRY_KEY "', site..'/'..op)\n"
     "if until_ms and tonumber(until_ms) > now then return 1 end\n"
@@ -147,6 +166,11 @@ presence_t *presence_new(redis_t *redis, int64_t ttl_ms, int64_t grace_ms)
     self->redis = redis;
     self->ttl_ms = ttl_ms;
     self->grace_ms = grace_ms;
+    /* NX: a router joining a running cluster changes nothing; on a fresh
+     * Redis, 0 says presence is not being rebuilt. */
+    redisReply *reply = redis_cmd(redis, "SET " PRESENCE_SINCE_KEY " 0 NX");
+    if (reply)
+        freeReplyObject(reply);
     return self;
 }
 
@@ -304,12 +328,14 @@ char *presence_operator_name(presence_t *self, const char *operator_id)
 
 bool presence_holds_chats(presence_t *self, const char *site_id, const char *operator_id)
 {
-    char now[24];
+    char now[24], rebuild[24];
     snprintf(now, sizeof now, "%" PRId64, beseda_now_ms());
-    const char *args[] = { operator_id, site_id, now };
-    /* Unknown (Redis down) keeps the chats: moving them on a guess would
-     * take chats from operators who are there. */
-    return reply_integer(presence_eval(self, LUA_HOLDS, 3, args), 1) != 0;
+    snprintf(rebuild, sizeof rebuild, "%" PRId64, self->ttl_ms);
+    const char *args[] = { operator_id, site_id, now, rebuild };
+    /* Unknown (Redis down, or its data lost and not yet rebuilt) keeps the
+     * chats: moving them on a guess would take chats from operators who
+     * are there. */
+    return reply_integer(presence_eval(self, LUA_HOLDS, 4, args), 1) != 0;
 }
 
 size_t presence_sweep(presence_t *self, char ***members_out)

@@ -31,6 +31,7 @@
 typedef struct presence_t presence_t;
 
 #define PRESENCE_EXPIRY_KEY "presence:expiry"
+#define PRESENCE_SINCE_KEY  "presence:rebuilt_since"   /* ms; 0: never lost */
 
 /* redis is borrowed and must outlive the presence object. grace_ms: how
  * long an operator holds their chats after their last connection closed. */
@@ -62,7 +63,8 @@ int presence_count(presence_t *self, const char *site_id);
 uint32_t presence_count_online(presence_t *self, const char *site_id);
 bool presence_is_online(presence_t *self, const char *operator_id);
 /* Does the operator still hold their chats (see above)? True also when
- * Redis cannot say. */
+ * Redis cannot say: it is down, or it lost its data less than one presence
+ * TTL ago (gateways re-announce every live console within it). */
 bool presence_holds_chats(presence_t *self, const char *site_id, const char *operator_id);
 /* Takes the operators whose hold ended: allocated "<site>/<op>" strings in
  * *members_out (free with presence_ids_free), each handed to one caller

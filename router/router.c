@@ -168,6 +168,16 @@ void router_fail(router_t *self, job_t **job_p, const char *code, const char *me
     job_destroy(job_p);
 }
 
+void router_drop(router_t *self, job_t **job_p)
+{
+    job_t *job = *job_p;
+    if (job && job->req) {
+        inflight_end(self, job->req);
+        bus_request_destroy(&job->req);
+    }
+    job_destroy(job_p);
+}
+
 /* ------------------------------------------------------------ store calls */
 
 void router_store_call(router_t *self, job_t **job_p, const char *shard_key,
@@ -221,6 +231,14 @@ bool router_store_failed(router_t *self, job_t **job_p, const Beseda__StoreReply
     const char *code = router_store_error_code(reply);
     if (!code)
         return false;
+    if (strcmp(reply->error_code, "stale_epoch") == 0 && *job_p && (*job_p)->req) {
+        /* The key moved since the request was routed here: the gateway's
+         * resend reaches its owner now (a delay, not an error). */
+        log_info("store refused a stale epoch: left to the resend",
+                 "step", job_step_name((*job_p)->step));
+        router_drop(self, job_p);
+        return true;
+    }
     log_warn("store answered an error", "error", reply->error_code,
              "detail", reply->error_message);
     router_fail(self, job_p, code, reply->error_message[0] ? reply->error_message : code);
@@ -320,6 +338,7 @@ static void run_step(router_t *self, job_t *job, Beseda__StoreReply *reply)
     case STEP_API_SESSION:     api_on_session(self, job, reply); break;
     case STEP_API_CALL:        api_on_call(self, job, reply); break;
     case STEP_VISITOR_FORM:    visitor_form_on_reply(self, job, reply); break;
+    case STEP_APPEND_REPLAY:   chat_on_append_replay(self, job, reply); break;
     }
 }
 

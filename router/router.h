@@ -95,6 +95,10 @@ void router_reply(router_t *self, job_t *job, Beseda__RouterReply *reply);
 void router_reply_ok(router_t *self, job_t *job);
 /* Answers with an error code (docs/PROTOCOL.md) and destroys the job. */
 void router_fail(router_t *self, job_t **job_p, const char *code, const char *message);
+/* Leaves the job's gateway request unanswered (and destroys the job): the
+ * gateway resends it, and the broker routes the resend to the key's owner
+ * now. For a write refused because this router's epoch is stale. */
+void router_drop(router_t *self, job_t **job_p);
 /* Sends a store request; the job waits for its reply in the pending table.
  * Takes the job in every case (on failure it is answered "internal"). */
 void router_store_call(router_t *self, job_t **job_p, const char *shard_key,
@@ -143,6 +147,7 @@ void chat_sync(router_t *self, job_t *job);
 void chat_history(router_t *self, job_t *job);
 void chat_close(router_t *self, job_t *job);
 void chat_on_append(router_t *self, job_t *job, Beseda__StoreReply *reply);
+void chat_on_append_replay(router_t *self, job_t *job, Beseda__StoreReply *reply);
 void chat_on_lookup(router_t *self, job_t *job, Beseda__StoreReply *reply);
 void chat_on_fetch(router_t *self, job_t *job, Beseda__StoreReply *reply);
 void chat_on_history(router_t *self, job_t *job, Beseda__StoreReply *reply);
