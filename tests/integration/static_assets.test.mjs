@@ -30,7 +30,10 @@ function get(pathname, headers = {}) {
         const wire = Buffer.concat(chunks);
         const enc = res.headers['content-encoding'];
         const body = enc === 'br' ? zlib.brotliDecompressSync(wire) : enc === 'gzip' ? zlib.gunzipSync(wire) : wire;
-        resolve({ status: res.statusCode, headers: res.headers, wire, body });
+        // The response head as sent: status line, headers, blank line.
+        let head = `HTTP/1.1 ${res.statusCode} ${res.statusMessage}\r\n`.length + 2;
+        for (let i = 0; i < res.rawHeaders.length; i += 2) head += res.rawHeaders[i].length + res.rawHeaders[i + 1].length + 4;
+        resolve({ status: res.statusCode, headers: res.headers, wire, body, head });
       });
     });
     req.on('error', reject);
@@ -64,7 +67,7 @@ class Browser {
         const headers = { 'accept-encoding': this.accept };
         if (entry?.etag) headers['if-none-match'] = entry.etag;
         const r = await get(u, headers);
-        requests.push({ url: u, status: r.status, bytes: r.wire.length, encoding: r.headers['content-encoding'] || 'identity',
+        requests.push({ url: u, status: r.status, bytes: r.wire.length, head: r.head, encoding: r.headers['content-encoding'] || 'identity',
           conditional: !!entry });
         if (r.status === 200) {
           entry = { body: r.body, etag: r.headers.etag, cacheControl: r.headers['cache-control'] || '' };
@@ -112,6 +115,8 @@ test('a first page view of the demo page with the widget gets every file compres
   const firstPlain = await plain.view('/demo.html');
   assert.ok(firstPlain.every((r) => r.encoding === 'identity'));
   report.push(['demo page + widget', first, again, firstGz, firstPlain]);
+  const widgetOnly = (rs) => rs.filter((r) => r.url !== '/demo.html' && !r.url.startsWith('/widget/demo/'));
+  report.push(['widget alone', widgetOnly(first), widgetOnly(again), widgetOnly(firstGz), widgetOnly(firstPlain)]);
 });
 
 test('the console page: hashed modules and styles cached, the page revalidated', async () => {
@@ -206,8 +211,10 @@ test('unknown paths, old names and .. are 404', async () => {
 after(() => {
   if (!report.length) return;
   const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-  const lines = ['page view | first: requests, br / gzip / none | returning: requests, bytes'];
+  const heads = (rs) => rs.reduce((n, r) => n + r.head, 0);
+  const lines = ['page view | first: requests, body br / gzip / none, response heads | returning: requests, body, response heads'];
   for (const [name, first, again, gz, plain] of report)
-    lines.push(`${name} | ${first.length}, ${kb(total(first))} / ${kb(total(gz))} / ${kb(total(plain))} | ${again.length} (${again.map((r) => `${r.url} ${r.status}`).join(', ')}), ${total(again)} B body`);
+    lines.push(`${name} | ${first.length}, ${kb(total(first))} / ${kb(total(gz))} / ${kb(total(plain))}, ${kb(heads(first))} | `
+      + `${again.length} (${again.map((r) => `${r.url} ${r.status}`).join(', ')}), ${total(again)} B, ${heads(again)} B`);
   console.log(lines.join('\n'));
 });
