@@ -92,7 +92,8 @@ clean:
 # scripts/build-web.mjs copies web/ with content-hashed names for the scripts
 # and styles, references rewritten, and a .gz and .br twin of each file; the
 # gateway serves it (BESEDA_WEB_ROOT). Part of `all`; never committed.
-WEB_SRC = $(shell find web -type f 2>/dev/null)
+# The folders too: a file removed from web/ rebuilds the tree.
+WEB_SRC = $(shell find web 2>/dev/null)
 all: $(BUILD)/web/.stamp
 $(BUILD)/web/.stamp: $(WEB_SRC) scripts/build-web.mjs
 	node scripts/build-web.mjs web $(BUILD)/web
