@@ -503,9 +503,14 @@ gw_server_t *gw_server_new(const gw_config_t *config)
         goto fail;
     }
     box->files = gw_static_load(config->web_root);
-    if (box->files && gw_static_count(box->files) == 0)
+    if (box->files && gw_static_count(box->files) == 0) {
         log_warn("no web files served: is the web root the built tree (make all)?",
                  "web_root", config->web_root);
+    } else if (box->files) {
+        char count[24];
+        snprintf(count, sizeof count, "%zu", gw_static_count(box->files));
+        log_info("web files read into memory", "web_root", config->web_root, "files", count);
+    }
     if (!box->files || !s->conns || !s->topics || gw_api_init(s) < 0 || parse_origins(s) < 0 || create_loop(box) < 0
         || create_context(box) < 0)
         goto fail;
