@@ -503,10 +503,12 @@ gw_server_t *gw_server_new(const gw_config_t *config)
         goto fail;
     }
     box->files = gw_static_load(config->web_root);
-    if (box->files && gw_static_count(box->files) == 0) {
+    if (!box->files) {
+        log_error("out of memory reading the web files", "web_root", config->web_root);
+    } else if (gw_static_count(box->files) == 0) {
         log_warn("no web files served: is the web root the built tree (make all)?",
                  "web_root", config->web_root);
-    } else if (box->files) {
+    } else {
         char count[24];
         snprintf(count, sizeof count, "%zu", gw_static_count(box->files));
         log_info("web files read into memory", "web_root", config->web_root, "files", count);
