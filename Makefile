@@ -90,6 +90,16 @@ asan:
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz
 
+# ---- web: the served tree build/web/ (docs/WEB.md "Built tree") ----------
+# scripts/build-web.mjs copies web/ with content-hashed names for the scripts
+# and styles, references rewritten, and a .gz and .br twin of each file; the
+# gateway serves it (BESEDA_WEB_ROOT). Part of `all`; never committed.
+# The folders too: a file removed from web/ rebuilds the tree.
+WEB_SRC = $(shell find web 2>/dev/null)
+all: $(BUILD)/web/.stamp
+$(BUILD)/web/.stamp: $(WEB_SRC) scripts/build-web.mjs
+	node scripts/build-web.mjs web $(BUILD)/web
+
 # ---- bench: the load generator and benchmark (docs/PERFORMANCE.md) --------
 # build/beseda-loadgen from bench/*.c (bench/loadgen.c holds main); its unit
 # tests tests/unit/test_bench_*.c link build/libbench.a. `make bench` runs the

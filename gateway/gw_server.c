@@ -49,6 +49,7 @@ typedef struct {
     ev_async bus_ready;    /* the bus thread queued events */
     volatile sig_atomic_t *stop;
     int64_t next_beat_ms;
+    gw_static_t *files;    /* the web root, read at start (gw_static.c) */
 } server_box_t;
 
 static gw_server_t *server_of(struct lws *wsi)
@@ -142,25 +143,55 @@ static int add_header(struct lws *wsi, const char *name, const char *value, unsi
                                        (const unsigned char *) value, (int) strlen(value), p, end);
 }
 
+/* Static files come from memory (gw_static.c): hashed names are cached for
+ * a year, the entry points revalidated (ETag, 304); the precompressed
+ * variant the client accepts is sent as it is. */
 static int serve_file(gw_server_t *s, struct lws *wsi, const char *uri)
 {
-    gw_static_file_t file;
-    struct stat st;
-    if (gw_static_map(s->cfg.web_root, uri, &file) < 0 || stat(file.path, &st) != 0
-        || !S_ISREG(st.st_mode))
+    const gw_static_entry_t *e = gw_static_find(((server_box_t *) s)->files, uri);
+    if (!e)
         return http_text(wsi, HTTP_STATUS_NOT_FOUND, "not found\n");
-    unsigned char headers[2048];
-    unsigned char *p = headers, *end = headers + sizeof headers;
-    if (add_header(wsi, "content-security-policy:", file.csp, &p, end)
+    char accept[256] = "", inm[512] = "";
+    int len = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING);
+    if (len > 0 && len < (int) sizeof accept)
+        lws_hdr_copy(wsi, accept, sizeof accept, WSI_TOKEN_HTTP_ACCEPT_ENCODING);
+    len = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH);
+    if (len > 0 && len < (int) sizeof inm)
+        lws_hdr_copy(wsi, inm, sizeof inm, WSI_TOKEN_HTTP_IF_NONE_MATCH);
+    int enc = gw_static_pick_encoding(e, accept);
+    int not_modified = inm[0] && gw_static_etag_matches(inm, e->etag);
+    char etag[48];
+    gw_static_variant_etag(e, enc, etag, sizeof etag);
+    unsigned char head[LWS_PRE + 2048];
+    unsigned char *start = head + LWS_PRE, *p = start, *end = head + sizeof head - 1;
+    if (not_modified) {
+        if (lws_add_http_header_status(wsi, HTTP_STATUS_NOT_MODIFIED, &p, end))
+            return -1;
+    } else if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, e->mime, e->len[enc], &p, end)
+               || (enc != GW_ENC_IDENTITY
+                   && add_header(wsi, "content-encoding:", enc == GW_ENC_BR ? "br" : "gzip", &p, end))) {
+        return -1;
+    }
+    if (add_header(wsi, "etag:", etag, &p, end)
+        || add_header(wsi, "vary:", "Accept-Encoding", &p, end)
+        || add_header(wsi, "cache-control:",
+                      e->immutable ? "public, max-age=31536000, immutable" : "no-cache", &p, end)
+        || add_header(wsi, "content-security-policy:", e->csp, &p, end)
         || add_header(wsi, "x-content-type-options:", "nosniff", &p, end)
         || add_header(wsi, "referrer-policy:", "strict-origin-when-cross-origin", &p, end)
-        || add_header(wsi, "cache-control:", "no-cache", &p, end))
+        || lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
-    int n = lws_serve_http_file(wsi, file.path, file.mime, (const char *) headers,
-                                (int) (p - headers));
-    if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
-        return -1;
-    return 0;
+    if (!not_modified && e->len[enc]) {
+        unsigned char *buf = malloc(LWS_PRE + e->len[enc]);
+        if (!buf)
+            return -1;
+        memcpy(buf + LWS_PRE, e->data[enc], e->len[enc]);
+        int n = lws_write(wsi, buf + LWS_PRE, e->len[enc], LWS_WRITE_HTTP_FINAL);
+        free(buf);
+        if (n != (int) e->len[enc])
+            return -1;
+    }
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
 static int serve_http(gw_server_t *s, struct lws *wsi, const char *uri)
@@ -488,7 +519,18 @@ gw_server_t *gw_server_new(const gw_config_t *config)
         log_error("BESEDA_TRUSTED_PROXIES is not a list of addresses and CIDRs");
         goto fail;
     }
-    if (!s->conns || !s->topics || gw_api_init(s) < 0 || parse_origins(s) < 0 || create_loop(box) < 0
+    box->files = gw_static_load(config->web_root);
+    if (!box->files) {
+        log_error("out of memory reading the web files", "web_root", config->web_root);
+    } else if (gw_static_count(box->files) == 0) {
+        log_warn("no web files served: is the web root the built tree (make all)?",
+                 "web_root", config->web_root);
+    } else {
+        char count[24];
+        snprintf(count, sizeof count, "%zu", gw_static_count(box->files));
+        log_info("web files read into memory", "web_root", config->web_root, "files", count);
+    }
+    if (!box->files || !s->conns || !s->topics || gw_api_init(s) < 0 || parse_origins(s) < 0 || create_loop(box) < 0
         || create_context(box) < 0)
         goto fail;
     box->waker.async = &box->bus_ready;
@@ -541,6 +583,7 @@ void gw_server_destroy(gw_server_t **self_p)
     zhashx_destroy(&s->conns);
     gw_api_destroy(s);
     free(s->origins_text);
+    gw_static_destroy(&box->files);
     pthread_mutex_destroy(&box->waker.lock);
     free(box);
     *self_p = NULL;

@@ -26,8 +26,8 @@ static void on_signal(int sig)
 static beseda_opt_t options[] = {
     { "http-host", "BESEDA_HTTP_HOST", OPT_STRING, "127.0.0.1", "address to listen on", NULL },
     { "http-port", "BESEDA_HTTP_PORT", OPT_INT, "8080", "port for HTTP and WebSocket", NULL },
-    { "web-root", "BESEDA_WEB_ROOT", OPT_STRING, "./web",
-      "folder with widget.js, widget/, console/, demo.html", NULL },
+    { "web-root", "BESEDA_WEB_ROOT", OPT_STRING, "./build/web",
+      "the built web tree (make all: build/web/): widget.js, widget/, console/, demo.html", NULL },
     { "allowed-origins", "BESEDA_ALLOWED_ORIGINS", OPT_STRING, "",
       "comma list of Origins allowed to open a WebSocket (empty: http://<host>:<port>, "
       "http://localhost:<port>, http://127.0.0.1:<port>)", NULL },

@@ -11,7 +11,8 @@ what=${1:-test}
 RUN_PACKAGES=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libczmq-dev libzmq3-dev
           libhiredis-dev libpq-dev libwebsockets-dev libev-dev libjansson-dev libsodium-dev libmicrohttpd-dev libcurl4-openssl-dev libmaxminddb-dev
           postgresql redis-server ca-certificates curl
-          nodejs                             # the demo's mail sink (scripts/mail-sink.mjs)
+          nodejs                             # the demo's mail sink, the web build (scripts/build-web.mjs)
+          brotli                             # the web build's precompressed .br files
           iproute2)                          # ss: run.sh names the program holding a taken port
 TEST_PACKAGES=(npm chromium                  # the test runner's packages, the browser tests
           docker-compose haproxy             # the compose proof: config check, balancer

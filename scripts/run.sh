@@ -169,7 +169,7 @@ pid_names+=(redis)
 export BESEDA_PG="host=127.0.0.1 port=$PG_PORT dbname=beseda user=beseda"
 export BESEDA_REDIS_HOST=127.0.0.1 BESEDA_REDIS_PORT=$REDIS_PORT
 export BESEDA_HTTP_HOST=${BESEDA_HTTP_HOST:-127.0.0.1} BESEDA_HTTP_PORT=$HTTP_PORT
-export BESEDA_WEB_ROOT=$ROOT/web
+export BESEDA_WEB_ROOT=$ROOT/build/web   # the built tree (make all; docs/WEB.md)
 if [ ! -f "$VAR/secret" ]; then head -c 32 /dev/urandom | base64 > "$VAR/secret"; chmod 600 "$VAR/secret"; fi
 BESEDA_SECRET=$(cat "$VAR/secret"); export BESEDA_SECRET
 

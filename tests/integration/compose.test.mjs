@@ -254,7 +254,8 @@ describe('the services of docker-compose.yml, run natively', () => {
     const base = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${base}/healthz`)).ok, { what: 'balancer /healthz', timeoutMs: 30000 });
     const widget = await fetch(`${base}/widget.js`);
-    assert.equal(widget.status, 200, 'web assets from the image layout (Dockerfile COPY web)');
+    assert.equal(widget.status, 200, 'web assets from the image layout (Dockerfile COPY build/web)');
+    assert.match(await widget.text(), /\/widget\/frame\.[0-9a-f]{8}\.html/, 'the built web tree (hashed names)');
 
     const ws = (role) => `ws://127.0.0.1:${port}/ws/${role}`;
     const foreign = await Client.connect(ws('visitor'), { origin: 'http://evil.example' }).catch((e) => e);

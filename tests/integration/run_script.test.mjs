@@ -17,13 +17,14 @@ const BUILD = process.env.BESEDA_BUILD || path.join(ROOT, 'build');
 const cleanups = [];
 after(async () => { for (const f of cleanups.reverse()) await f(); });
 
-/** A copy of what run.sh needs (scripts, web, migrations, binaries) in <0700 dir>/p. */
+/** A copy of what run.sh needs (scripts, web, migrations, binaries, the built web tree) in <0700 dir>/p. */
 function copyCheckout() {
   const outer = fs.mkdtempSync(path.join(os.tmpdir(), 'beseda-run-'));
   fs.chmodSync(outer, 0o700);
   const p = path.join(outer, 'p');
   for (const d of ['scripts', 'web', 'store/migrations']) fs.cpSync(path.join(ROOT, d), path.join(p, d), { recursive: true });
   fs.mkdirSync(path.join(p, 'build'));
+  fs.cpSync(path.join(BUILD, 'web'), path.join(p, 'build', 'web'), { recursive: true });
   for (const b of ['beseda-broker', 'beseda-store', 'beseda-router', 'beseda-gateway']) {
     fs.copyFileSync(path.join(BUILD, b), path.join(p, 'build', b));
     fs.chmodSync(path.join(p, 'build', b), 0o755);
@@ -99,6 +100,9 @@ test('run.sh starts from a checkout under a 0700 directory, serves /healthz, and
   assert.match(r.out, /beseda is running/, `run.sh output:\n${r.out}`);
   const res = await fetch(`http://127.0.0.1:${env.BESEDA_HTTP_PORT}/healthz`);
   assert.equal(res.status, 200);
+  const loader = await fetch(`http://127.0.0.1:${env.BESEDA_HTTP_PORT}/widget.js`);
+  assert.equal(loader.status, 200);
+  assert.match(await loader.text(), /\/widget\/frame\.[0-9a-f]{8}\.html/, 'the built web tree (hashed names) is served');
   assert.ok(r.out.includes(`http://127.0.0.1:${env.BESEDA_HTTP_PORT}/console/`), r.out);
   if (process.getuid() === 0) assert.match(r.out, /database files in \/var\/lib\/beseda-demo\/[0-9a-f]{12}\/pg/);
 
@@ -205,6 +209,9 @@ test('run.sh works for a normal user too, from a 0700 directory of their own (da
   assert.match(r.out, new RegExp(`database files in ${p}/var/pg`), r.out);
   const res = await fetch(`http://127.0.0.1:${env.BESEDA_HTTP_PORT}/healthz`);
   assert.equal(res.status, 200);
+  const loader = await fetch(`http://127.0.0.1:${env.BESEDA_HTTP_PORT}/widget.js`);
+  assert.equal(loader.status, 200);
+  assert.match(await loader.text(), /\/widget\/frame\.[0-9a-f]{8}\.html/, 'the built web tree (hashed names) is served');
   assert.equal(fs.statSync(path.join(p, 'var', 'pg')).uid, fs.statSync(path.dirname(p)).uid, 'owned by the user');
   r.child.kill('SIGINT');
   await r.exited;

@@ -193,7 +193,7 @@ export class Cluster {
     const p = this.add(`gateway-${i}`, path.join(BUILD, 'beseda-gateway'), [], {
       ...this.baseEnv(`gateway-${i}`),
       ...this.adminEnv(`gateway-${i}`),
-      BESEDA_HTTP_HOST: '127.0.0.1', BESEDA_HTTP_PORT: String(port), BESEDA_WEB_ROOT: path.join(ROOT, 'web'),
+      BESEDA_HTTP_HOST: '127.0.0.1', BESEDA_HTTP_PORT: String(port), BESEDA_WEB_ROOT: path.join(BUILD, 'web'),
       BESEDA_GATEWAY_ID: `gateway-${i}`,
       ...env,
     });
