@@ -13,7 +13,8 @@
  * on c:<conv>, and `assigned` with the note and who transferred on
  * o:<new operator>. The old operator learns it from the conversation naming
  * someone else. */
-#include "team.h"
+#include "transfer.h"
+#include "api.h"
 #include "log.h"
 #include "publish.h"
 #include "utf8.h"
