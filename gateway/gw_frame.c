@@ -613,7 +613,7 @@ static void fill_conversation_ops(Beseda__RouterRequest *req, bodies_t *b, const
     }
 }
 
-/* The issue-6 frames: ring accept, transfer, team chat, visitor forms. */
+/* The routing frames: ring accept, transfer, team chat, visitor forms. */
 static int fill_routing_ops(Beseda__RouterRequest *req, bodies_t *b, const gw_frame_t *f)
 {
     switch (f->kind) {

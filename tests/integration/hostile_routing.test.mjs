@@ -1,4 +1,5 @@
-// Hostile input against what issue 6 added, through the real processes
+// Hostile input against routing, transfer, team chat, visitor forms and the
+// HTTP API, through the real processes
 // (one gateway, two routers), by someone who read only docs/PROTOCOL.md:
 // the frames accept, transfer, team_send, team_sync, survey, offline,
 // transcript and status busy; the HTTP API (/api/v1/settings[/<section>],
@@ -138,7 +139,7 @@ async function chat(site, page) {
 
 // ------------------------------------------------------------ frames
 
-test('operator frames of issue 6 with wrong types, missing and oversized fields', async () => {
+test('operator frames of routing, transfer and team chat with wrong types, missing and oversized fields', async () => {
   const op = await fresh(A.ops[0]);
   const long = 'x'.repeat(3000);
   const cases = [
@@ -185,7 +186,7 @@ test('operator frames of issue 6 with wrong types, missing and oversized fields'
   await alive('bad operator frames');
 });
 
-test('visitor frames of issue 6 with wrong types, missing and oversized fields; operator frames do not exist for visitors', async () => {
+test('visitor frames of the survey, offline and transcript forms with wrong types, missing and oversized fields; operator frames do not exist for visitors', async () => {
   const v = await visitor(c.wsUrl(0, 'visitor'), A.site.id);
   const cases = [
     [{ type: 'survey', name: 5 }, 'missing_field'],
