@@ -418,3 +418,46 @@ char *beseda_metrics_render(beseda_metrics_t *self)
     }
     return buf;
 }
+
+/* ---------------------------------------------------------------- request kinds */
+
+void beseda_request_kinds_init(beseda_request_kinds_t *self, beseda_metrics_t *r,
+                               const ProtobufCMessageDescriptor *d,
+                               const beseda_request_kinds_names_t *names)
+{
+    memset(self, 0, sizeof *self);
+    self->descriptor = d;
+    for (unsigned i = 0; i < d->n_fields && i < METRICS_MAX_KINDS; i++) {
+        if (names->oneof_only && !(d->fields[i].flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+            continue;          /* site_id, operator_id, ...: not a request kind */
+        const char *kind = d->fields[i].name;
+        self->requests[i] = beseda_metrics_counter(r, names->counter, names->counter_help,
+                                                   "kind", kind);
+        self->latency[i] = beseda_metrics_histogram(r, names->histogram, names->histogram_help,
+                                                    "kind", kind, METRICS_LATENCY_MS_BOUNDS,
+                                                    METRICS_LATENCY_MS_COUNT);
+    }
+    self->undecodable = beseda_metrics_counter(r, names->counter, names->counter_help,
+                                               "kind", "undecodable");
+}
+
+static int kind_index(const ProtobufCMessageDescriptor *d, int body_case)
+{
+    const ProtobufCFieldDescriptor *f =
+        d ? protobuf_c_message_descriptor_get_field(d, (unsigned) body_case) : NULL;
+    if (!f)
+        return -1;
+    long i = f - d->fields;
+    return i >= 0 && i < METRICS_MAX_KINDS ? (int) i : -1;
+}
+
+void beseda_request_kinds_observe(beseda_request_kinds_t *self, int body_case, double ms)
+{
+    int i = kind_index(self->descriptor, body_case);
+    if (i < 0) {
+        beseda_counter_inc(self->undecodable);
+        return;
+    }
+    beseda_counter_inc(self->requests[i]);
+    beseda_histogram_observe(self->latency[i], ms);
+}

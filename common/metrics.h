@@ -15,6 +15,7 @@
 #ifndef BESEDA_METRICS_H
 #define BESEDA_METRICS_H
 
+#include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,5 +72,30 @@ int64_t beseda_metrics_last_beat_ms(beseda_metrics_t *self);
  * registration order; histogram buckets cumulative, _count equal to the
  * +Inf bucket. */
 char *beseda_metrics_render(beseda_metrics_t *self);
+
+/* Requests counted by kind, the kinds read from a protobuf request
+ * message's descriptor (RouterRequest, StoreRequest): one counter and one
+ * latency histogram per field, so a new kind gets its series without
+ * touching the process. Zeroed (no registry): every update does nothing. */
+#define METRICS_MAX_KINDS 32   /* fields of a request message counted */
+
+typedef struct {
+    const ProtobufCMessageDescriptor *descriptor;
+    beseda_counter_t *requests[METRICS_MAX_KINDS];    /* by field index in the descriptor */
+    beseda_histogram_t *latency[METRICS_MAX_KINDS];
+    beseda_counter_t *undecodable;                    /* no kind (body_case 0 or unknown) */
+} beseda_request_kinds_t;
+
+typedef struct {
+    const char *counter, *counter_help;               /* label "kind" */
+    const char *histogram, *histogram_help;
+    int oneof_only;                                   /* fields outside a oneof are no kind */
+} beseda_request_kinds_names_t;
+
+void beseda_request_kinds_init(beseda_request_kinds_t *self, beseda_metrics_t *registry,
+                               const ProtobufCMessageDescriptor *descriptor,
+                               const beseda_request_kinds_names_t *names);
+/* One request of kind body_case (a field number) answered after ms. */
+void beseda_request_kinds_observe(beseda_request_kinds_t *self, int body_case, double ms);
 
 #endif

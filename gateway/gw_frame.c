@@ -3,6 +3,7 @@
  * docs/PROTOCOL.md section 1; the first rule a frame breaks is the error it
  * gets. Order: JSON shape, then `type`, then login state, then fields. */
 #include "gw_frame.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -170,7 +171,7 @@ static int get_client_id(gw_frame_t *f, json_t *root)
     if (json_string_length(cid) == 0)
         return fail(f, "missing_field", "field '%s' must not be empty", "client_id");
     if (json_string_length(cid) > GW_MAX_CLIENT_ID * 4
-        || gw_utf8_chars(json_string_value(cid)) > GW_MAX_CLIENT_ID) {
+        || beseda_utf8_chars(json_string_value(cid)) > GW_MAX_CLIENT_ID) {
         f->error_code = "field_too_long";
         snprintf(f->error_message, sizeof f->error_message,
                  "field 'client_id' is longer than %d characters", GW_MAX_CLIENT_ID);
@@ -195,7 +196,7 @@ static int get_short_text(gw_frame_t *f, json_t *root, const char *name, int req
 {
     if (get_string(f, root, name, required, max_chars * 4, out) < 0)
         return -1;
-    if (gw_utf8_chars(*out) > max_chars) {
+    if (beseda_utf8_chars(*out) > max_chars) {
         f->error_code = "field_too_long";
         snprintf(f->error_message, sizeof f->error_message,
                  "field '%s' is longer than %zu characters", name, max_chars);
@@ -378,7 +379,7 @@ static int req_ok(json_t *req)
 {
     return json_is_string(req) && json_string_length(req) > 0
            && json_string_length(req) <= GW_MAX_CLIENT_ID * 4
-           && gw_utf8_chars(json_string_value(req)) <= GW_MAX_CLIENT_ID;
+           && beseda_utf8_chars(json_string_value(req)) <= GW_MAX_CLIENT_ID;
 }
 
 /* The optional request id of any frame: checked before the frame's own
@@ -411,7 +412,7 @@ static void read_ref(gw_frame_t *f, json_t *root, const char *type)
                           || strcmp(type, "offline") == 0);
     if (has_id && json_is_string(cid)
         && json_string_length(cid) > 0 && json_string_length(cid) < sizeof f->ref
-        && gw_utf8_chars(json_string_value(cid)) <= GW_MAX_CLIENT_ID)
+        && beseda_utf8_chars(json_string_value(cid)) <= GW_MAX_CLIENT_ID)
         copy_str(f->ref, sizeof f->ref, json_string_value(cid));
     else if (type && strlen(type) <= 32)
         copy_str(f->ref, sizeof f->ref, type);
@@ -612,7 +613,7 @@ static void fill_conversation_ops(Beseda__RouterRequest *req, bodies_t *b, const
     }
 }
 
-/* The issue-6 frames: ring accept, transfer, team chat, visitor forms. */
+/* The routing frames: ring accept, transfer, team chat, visitor forms. */
 static int fill_routing_ops(Beseda__RouterRequest *req, bodies_t *b, const gw_frame_t *f)
 {
     switch (f->kind) {

@@ -37,7 +37,7 @@ typedef enum {
     GW_REQ_PRESENCE_BEAT,      /* made by the gateway, never by a client */
     GW_REQ_OPERATOR_GONE,
     GW_REQ_LOGOUT,             /* an operator ends their session */
-    /* issue 6 (docs/ROUTING.md) */
+    /* routing, transfer, team chat, visitor forms (docs/ROUTING.md) */
     GW_REQ_ACCEPT,             /* an operator takes a ringing chat */
     GW_REQ_TRANSFER,
     GW_REQ_TEAM_SEND,

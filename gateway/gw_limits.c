@@ -129,15 +129,6 @@ int gw_text_controls_ok(const char *text)
     return 1;
 }
 
-size_t gw_utf8_chars(const char *text)
-{
-    size_t count = 0;
-    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
-        if ((*p & 0xC0) != 0x80)
-            count++;
-    return count;
-}
-
 void gw_bucket_init(gw_bucket_t *bucket, double rate, double burst, int64_t now_ms)
 {
     bucket->rate = rate;

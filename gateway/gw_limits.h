@@ -48,9 +48,6 @@ int gw_text_blank(const char *text);
  * 8 KiB message could otherwise grow a sync reply sixfold. */
 int gw_text_controls_ok(const char *text);
 
-/* Number of UTF-8 characters (code points) in a valid UTF-8 string. */
-size_t gw_utf8_chars(const char *text);
-
 /* Token bucket: `rate` tokens per second, at most `burst` stored. */
 typedef struct {
     double tokens;

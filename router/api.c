@@ -14,8 +14,8 @@
  *   api_inbox         -> StoreInbox                 (any operator of the site; its items only)
  *
  * Rate limits are the gateway's (per IP). */
-#include "team.h"
-#include "routing.h"
+#include "api.h"
+#include "status.h"
 #include "log.h"
 #include "publish.h"
 #include "util.h"

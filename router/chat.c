@@ -9,7 +9,7 @@
 #include "assign.h"
 #include "log.h"
 #include "publish.h"
-#include "team.h"
+#include "transfer.h"
 #include "util.h"
 #include <stdio.h>
 #include <stdlib.h>

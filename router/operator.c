@@ -16,6 +16,7 @@
 #include "router.h"
 #include "assign.h"
 #include "routing.h"
+#include "status.h"
 #include "log.h"
 #include "publish.h"
 #include "throttle.h"

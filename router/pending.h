@@ -33,7 +33,7 @@ typedef enum {
     STEP_DUE,          /* StoreDue -> one STEP_DUE_ROUTE per due conversation (background) */
     STEP_DUE_ROUTE,    /* StoreRoute -> the next step (background) */
     STEP_HELLO_ROUTE,  /* StoreRoute -> VisitorWelcome.available */
-    /* transfer, team chat, HTTP API pass-through (team.h) */
+    /* transfer, team chat, HTTP API pass-through (transfer.h, team.h, api.h) */
     STEP_TRANSFER_GROUPS,  /* StoreGroups -> the group's online members -> StoreTransfer */
     STEP_TRANSFER,     /* StoreTransfer -> publish, conversation */
     STEP_TEAM_APPEND,  /* StoreTeamAppend -> TeamAck, publish */

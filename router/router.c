@@ -7,6 +7,9 @@
 #include "routing.h"
 #include "log.h"
 #include "team.h"
+#include "transfer.h"
+#include "api.h"
+#include "visitor.h"
 #include "visitor_forms.h"
 #include "util.h"
 #include <inttypes.h>

@@ -141,7 +141,7 @@ void operator_sweep(router_t *self);
 void chat_send(router_t *self, job_t *job);
 void chat_typing(router_t *self, job_t *job);
 /* A transfer's first step: the chat must be assigned to the sender (the
- * conversation cache, else the store), then transfer_owned (team.h). */
+ * conversation cache, else the store), then transfer_owned (transfer.h). */
 void chat_transfer_owned_first(router_t *self, job_t *job);
 void chat_sync(router_t *self, job_t *job);
 void chat_history(router_t *self, job_t *job);

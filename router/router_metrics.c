@@ -4,33 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static int kind_index(int body_case)
-{
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field(&beseda__router_request__descriptor, (unsigned) body_case);
-    if (!f)
-        return -1;
-    long i = f - beseda__router_request__descriptor.fields;
-    return i >= 0 && i < ROUTER_METRICS_KINDS ? (int) i : -1;
-}
-
-static void init_requests(router_metrics_t *self, beseda_metrics_t *r)
-{
-    const ProtobufCMessageDescriptor *d = &beseda__router_request__descriptor;
-    for (unsigned i = 0; i < d->n_fields && i < ROUTER_METRICS_KINDS; i++) {
-        if (!(d->fields[i].flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
-            continue;          /* site_id, operator_id, ...: not a request kind */
-        const char *kind = d->fields[i].name;
-        self->requests[i] = beseda_metrics_counter(r, "beseda_router_requests_total",
-                                                   "Gateway requests answered, by kind.", "kind", kind);
-        self->latency[i] = beseda_metrics_histogram(r, "beseda_router_request_duration_ms",
-                                                    "Time from a gateway request to its answer, by kind.",
-                                                    "kind", kind, METRICS_LATENCY_MS_BOUNDS,
-                                                    METRICS_LATENCY_MS_COUNT);
-    }
-    self->requests_bad = beseda_metrics_counter(r, "beseda_router_requests_total",
-                                                "Gateway requests answered, by kind.", "kind", "undecodable");
-}
+static const beseda_request_kinds_names_t REQUEST_NAMES = {
+    "beseda_router_requests_total", "Gateway requests answered, by kind.",
+    "beseda_router_request_duration_ms", "Time from a gateway request to its answer, by kind.",
+    1,
+};
 
 static void init_store(router_metrics_t *self, beseda_metrics_t *r)
 {
@@ -81,7 +59,7 @@ void router_metrics_init(router_metrics_t *self, beseda_metrics_t *r)
     self->registry = r;
     if (!r)
         return;
-    init_requests(self, r);
+    beseda_request_kinds_init(&self->requests, r, &beseda__router_request__descriptor, &REQUEST_NAMES);
     init_store(self, r);
     init_redis(self, r);
     self->assign_assigned = assignment(r, "assigned");
@@ -97,13 +75,7 @@ void router_metrics_init(router_metrics_t *self, beseda_metrics_t *r)
 
 void router_metrics_request(router_metrics_t *self, int body_case, double ms)
 {
-    int i = kind_index(body_case);
-    if (i < 0) {
-        beseda_counter_inc(self->requests_bad);
-        return;
-    }
-    beseda_counter_inc(self->requests[i]);
-    beseda_histogram_observe(self->latency[i], ms);
+    beseda_request_kinds_observe(&self->requests, body_case, ms);
 }
 
 void router_metrics_error(router_metrics_t *self, const char *code)

@@ -9,15 +9,12 @@
 #include "pending.h"
 #include <stdint.h>
 
-#define ROUTER_METRICS_KINDS   32   /* fields of RouterRequest's oneof */
 #define ROUTER_METRICS_STEPS   32   /* > the last job_step_t */
 #define ROUTER_REDIS_PING_MS 2000   /* readiness: Redis is asked at least this often */
 
 typedef struct {
     beseda_metrics_t *registry;                          /* not owned */
-    beseda_counter_t *requests[ROUTER_METRICS_KINDS];    /* by field index of RouterRequest */
-    beseda_histogram_t *latency[ROUTER_METRICS_KINDS];
-    beseda_counter_t *requests_bad;
+    beseda_request_kinds_t requests;                     /* by RouterRequest's oneof fields */
     beseda_counter_t *store_calls[ROUTER_METRICS_STEPS]; /* by job_step_t */
     beseda_histogram_t *store_latency[ROUTER_METRICS_STEPS];
     beseda_counter_t *store_timeouts;

@@ -16,8 +16,7 @@
  * compare-and-set in the store; only the applied one is published.
  *
  * routing.c: the pure choices (unit-tested); ring.c: steps, accept and
- * their deliveries; due.c: the deadline poll; status.c: busy, the status
- * delivery and the status API. */
+ * their deliveries; due.c: the deadline poll. */
 #ifndef BESEDA_ROUTER_ROUTING_H
 #define BESEDA_ROUTER_ROUTING_H
 
@@ -105,17 +104,5 @@ void due_on_due(router_t *self, job_t *job, Beseda__StoreReply *reply);
 void due_on_route(router_t *self, job_t *job, Beseda__StoreReply *reply);
 /* The STEP_DUE job ends without an answer. */
 void due_abandon(router_t *self);
-
-/* ---- status (status.c) */
-
-bool status_valid(const char *status);
-/* Publishes Delivery.status on o:<operator>. */
-void status_publish(router_t *self, const char *site_id, const char *operator_id,
-                    const char *status);
-/* api_status once the session is resolved (job->site_id, operator_id set). */
-void status_api(router_t *self, job_t *job);
-
-/* ---- visitor welcome (visitor.c) */
-void visitor_on_route(router_t *self, job_t *job, Beseda__StoreReply *reply);
 
 #endif

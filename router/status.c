@@ -5,12 +5,12 @@
  * telephony system with the operator's session token), wins, and beats
  * keep it (presence.c). Each change is published on o:<operator> so every
  * console shows it. */
-#include "routing.h"
+#include "status.h"
 #include "router.h"
 #include "assign.h"
 #include "log.h"
 #include "publish.h"
-#include "team.h"
+#include "api.h"
 #include <string.h>
 
 bool status_valid(const char *status)

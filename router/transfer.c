@@ -13,9 +13,11 @@
  * on c:<conv>, and `assigned` with the note and who transferred on
  * o:<new operator>. The old operator learns it from the conversation naming
  * someone else. */
-#include "team.h"
+#include "transfer.h"
+#include "api.h"
 #include "log.h"
 #include "publish.h"
+#include "utf8.h"
 #include "util.h"
 #include <ctype.h>
 #include <stdlib.h>
@@ -31,14 +33,6 @@ static bool group_id_ok(const char *id)
         if (!(islower((unsigned char) *p) || isdigit((unsigned char) *p) || *p == '_' || *p == '-'))
             return false;
     return true;
-}
-
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char) *s & 0xC0) != 0x80;
-    return n;
 }
 
 /* The request's own form; answers (and destroys the job) when it fails.
@@ -59,7 +53,7 @@ static bool transfer_valid(router_t *self, job_t **job_p)
         code = "missing_field", why = "to_operator";
     else if (t->to_operator_id[0] && t->to_group[0])
         code = "bad_value", why = "give exactly one of to_operator and to_group";
-    else if (strlen(t->note) > TRANSFER_NOTE_MAX_BYTES || utf8_chars(t->note) > TRANSFER_NOTE_MAX_CHARS)
+    else if (strlen(t->note) > TRANSFER_NOTE_MAX_BYTES || beseda_utf8_chars(t->note) > TRANSFER_NOTE_MAX_CHARS)
         code = "bad_value", why = "note: at most 2000 characters";
     else if (t->to_operator_id[0] && !beseda_is_uuid(t->to_operator_id))
         code = "bad_value", why = "to_operator: not an operator of this site";

@@ -13,6 +13,7 @@
 #include "router.h"
 #include "log.h"
 #include "routing.h"
+#include "visitor.h"
 #include "util.h"
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* The visitor's forms (issue 6; docs/ROUTING.md "Pre-chat survey and offline
+/* The visitor's forms (docs/ROUTING.md "Pre-chat survey and offline
  * form", "E-mail"): survey, offline, transcript. Each is a pass-through to
  * the store (StoreSurvey, StoreOffline, StoreTranscript), which checks the
  * fields against the site's settings and, for the last two, queues the mail

@@ -1,5 +1,5 @@
-/* The visitor's survey, offline message and transcript request (issue 6;
- * docs/ROUTER.md "Visitor forms"); visitor_forms.c. */
+/* The visitor's survey, offline message and transcript request
+ * (docs/ROUTER.md "Visitor forms"); visitor_forms.c. */
 #ifndef BESEDA_ROUTER_VISITOR_FORMS_H
 #define BESEDA_ROUTER_VISITOR_FORMS_H
 

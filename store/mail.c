@@ -5,17 +5,10 @@
 #include "mail.h"
 #include "rows.h"
 #include "settings_check.h"
+#include "utf8.h"
 #include "validate.h"
 #include <stdio.h>
 #include <string.h>
-
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char) *s & 0xC0) != 0x80;
-    return n;
-}
 
 /* An arena copy of s with every control character (CR, LF, tab, ...) made a
  * space: a name ends up in a mail's Subject, where a line break would let
@@ -63,11 +56,11 @@ static store_err_t check_offline(const Beseda__OfflineMessage *m, const char *ip
         snprintf(msg, cap, "text: required");
         return STORE_MISSING_FIELD;
     }
-    if (!store_valid_text(text, MAIL_OFFLINE_TEXT_MAX_BYTES) || utf8_chars(text) > MAIL_OFFLINE_TEXT_MAX_CHARS) {
+    if (!store_valid_text(text, MAIL_OFFLINE_TEXT_MAX_BYTES) || beseda_utf8_chars(text) > MAIL_OFFLINE_TEXT_MAX_CHARS) {
         snprintf(msg, cap, "text: at most %d characters of UTF-8", MAIL_OFFLINE_TEXT_MAX_CHARS);
         return STORE_BAD_VALUE;
     }
-    if (!store_valid_text(m->name, 400) || utf8_chars(m->name ? m->name : "") > 100) {
+    if (!store_valid_text(m->name, 400) || beseda_utf8_chars(m->name ? m->name : "") > 100) {
         snprintf(msg, cap, "name: at most 100 characters of UTF-8");
         return STORE_BAD_VALUE;
     }

@@ -1,4 +1,4 @@
-/* E-mail (issue 6; docs/STORE.md "Mail"): the requests that queue mail
+/* E-mail (docs/STORE.md "Mail"): the requests that queue mail
  * (mail.c), the mail text itself (mime.c) and the mailer thread that sends
  * the outbox (mailer.c). */
 #ifndef STORE_MAIL_H

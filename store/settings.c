@@ -7,6 +7,7 @@
 #include "settings.h"
 #include "settings_check.h"
 #include "rows.h"
+#include "utf8.h"
 #include "validate.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,14 +336,6 @@ static const char *survey_field(const json_t *survey, const char *key, const cha
     return given;
 }
 
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char) *s & 0xC0) != 0x80;
-    return n;
-}
-
 static bool in_choices(const json_t *survey, const char *answer)
 {
     const json_t *choices = json_object_get(survey, "choices");
@@ -377,7 +370,7 @@ static store_err_t check_survey(const json_t *survey, const Beseda__Survey *in, 
         vals[2] = survey_field(survey, "phone", in->phone, msg, cap, &err);
     if (err != STORE_OK)
         return err;
-    if (utf8_chars(vals[0]) > 100) {
+    if (beseda_utf8_chars(vals[0]) > 100) {
         snprintf(msg, cap, "name: at most 100 characters");
         return STORE_BAD_VALUE;
     }
@@ -396,7 +389,7 @@ static store_err_t check_survey(const json_t *survey, const Beseda__Survey *in, 
         snprintf(msg, cap, "answer: required");
         return STORE_MISSING_FIELD;
     }
-    if (utf8_chars(vals[3]) > 200) {
+    if (beseda_utf8_chars(vals[3]) > 200) {
         snprintf(msg, cap, "answer: at most 200 characters");
         return STORE_BAD_VALUE;
     }

@@ -2,6 +2,8 @@
  * problem found into the checker's message; the message names the path. */
 #include "settings_check.h"
 #include "route_eval.h"
+#include "utf8.h"
+#include "util.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,15 +23,6 @@ static bool fail(checker_t *c, const char *path, const char *fmt, ...)
     va_end(ap);
     snprintf(c->err, c->cap, "%s: %s", path, problem);
     return false;
-}
-
-/* Characters (code points) of valid UTF-8, which jansson guarantees. */
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char) *s & 0xC0) != 0x80;
-    return n;
 }
 
 static bool check_keys(checker_t *c, const char *path, const json_t *obj,
@@ -55,23 +48,9 @@ static bool check_string(checker_t *c, const char *path, const json_t *v, size_t
 {
     if (!json_is_string(v))
         return fail(c, path, "must be a string");
-    size_t n = utf8_chars(json_string_value(v));
+    size_t n = beseda_utf8_chars(json_string_value(v));
     if (n < min || (max && n > max))
         return fail(c, path, "must be %zu to %zu characters", min, max);
-    return true;
-}
-
-static bool is_uuid(const char *s)
-{
-    static const char form[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-    if (strlen(s) != sizeof form - 1)
-        return false;
-    for (size_t i = 0; form[i]; i++) {
-        char ch = s[i];
-        bool hex = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
-        if (form[i] == '-' ? ch != '-' : !hex)
-            return false;
-    }
     return true;
 }
 
@@ -197,7 +176,7 @@ static bool check_groups(checker_t *c, const json_t *groups)
         const json_t *op;
         json_array_foreach(ops, k, op) {
             snprintf(p, sizeof p, "%s.operators[%zu]", path, k);
-            if (!json_is_string(op) || !is_uuid(json_string_value(op)))
+            if (!json_is_string(op) || !beseda_is_uuid(json_string_value(op)))
                 return fail(c, p, "must be an operator id");
             for (size_t j = 0; j < k; j++)
                 if (strcasecmp(json_string_value(json_array_get(ops, j)), json_string_value(op)) == 0)

@@ -89,7 +89,7 @@ store_err_t store_close(store_ctx_t *ctx, const Beseda__StoreClose *req,
 store_err_t store_get_conversation(store_ctx_t *ctx, const Beseda__StoreGetConversation *req,
                                    Beseda__StoreReply *reply, store_mem_t *mem);
 
-/* Routing (issue 6; docs/STORE.md "Routing"): route.c, settings.c. */
+/* Routing (docs/STORE.md "Routing"): route.c, settings.c. */
 store_err_t store_route(store_ctx_t *ctx, const Beseda__StoreRoute *req,
                         Beseda__StoreReply *reply, store_mem_t *mem);
 store_err_t store_route_step(store_ctx_t *ctx, const Beseda__StoreRouteStep *req,

@@ -4,32 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
-static int kind_index(int body_case)
-{
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field(&beseda__store_request__descriptor, (unsigned) body_case);
-    if (!f)
-        return -1;
-    long i = f - beseda__store_request__descriptor.fields;
-    return i >= 0 && i < STORE_METRICS_KINDS ? (int) i : -1;
-}
-
-static void init_kinds(store_metrics_t *self, beseda_metrics_t *r)
-{
-    const ProtobufCMessageDescriptor *d = &beseda__store_request__descriptor;
-    for (unsigned i = 0; i < d->n_fields && i < STORE_METRICS_KINDS; i++) {
-        const char *kind = d->fields[i].name;
-        self->requests[i] = beseda_metrics_counter(r, "beseda_store_requests_total",
-                                                   "Requests answered, by kind.", "kind", kind);
-        self->latency[i] = beseda_metrics_histogram(r, "beseda_store_request_duration_ms",
-                                                    "Time from taking a request to its reply, by kind "
-                                                    "(appends: the whole group commit).",
-                                                    "kind", kind, METRICS_LATENCY_MS_BOUNDS,
-                                                    METRICS_LATENCY_MS_COUNT);
-    }
-    self->requests_bad = beseda_metrics_counter(r, "beseda_store_requests_total",
-                                                "Requests answered, by kind.", "kind", "undecodable");
-}
+/* Every field, ttl_ms too (it has its series, always zero). */
+static const beseda_request_kinds_names_t REQUEST_NAMES = {
+    "beseda_store_requests_total", "Requests answered, by kind.",
+    "beseda_store_request_duration_ms", "Time from taking a request to its reply, by kind "
+    "(appends: the whole group commit).",
+    0,
+};
 
 static beseda_counter_t *mail_counter(beseda_metrics_t *r, const char *result)
 {
@@ -52,7 +33,7 @@ void store_metrics_init(store_metrics_t *self, beseda_metrics_t *r)
     memset(self, 0, sizeof *self);
     if (!r)
         return;
-    init_kinds(self, r);
+    beseda_request_kinds_init(&self->requests, r, &beseda__store_request__descriptor, &REQUEST_NAMES);
     self->batch_size = beseda_metrics_histogram(r, "beseda_store_batch_size",
                                                 "Appends per group commit.", NULL, NULL,
                                                 METRICS_SIZE_BOUNDS, METRICS_SIZE_COUNT);
@@ -94,15 +75,8 @@ void store_metrics_init(store_metrics_t *self, beseda_metrics_t *r)
 
 void store_metrics_request(store_metrics_t *self, int body_case, double ms)
 {
-    if (!self)
-        return;
-    int i = kind_index(body_case);
-    if (i < 0) {
-        beseda_counter_inc(self->requests_bad);
-        return;
-    }
-    beseda_counter_inc(self->requests[i]);
-    beseda_histogram_observe(self->latency[i], ms);
+    if (self)
+        beseda_request_kinds_observe(&self->requests, body_case, ms);
 }
 
 void store_metrics_append(store_metrics_t *self, const Beseda__StoreReply *reply)

@@ -7,12 +7,8 @@
 #include "beseda.pb-c.h"
 #include "metrics.h"
 
-#define STORE_METRICS_KINDS 32   /* request kinds (fields of StoreRequest's oneof) */
-
 typedef struct {
-    beseda_counter_t *requests[STORE_METRICS_KINDS];   /* by field index of StoreRequest */
-    beseda_histogram_t *latency[STORE_METRICS_KINDS];
-    beseda_counter_t *requests_bad;       /* undecodable or no kind */
+    beseda_request_kinds_t requests;      /* by field of StoreRequest */
     beseda_histogram_t *batch_size;
     beseda_histogram_t *commit_ms;
     beseda_counter_t *appends_ok;

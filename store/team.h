@@ -1,4 +1,4 @@
-/* Transfer with an internal note, and the team chat (issue 6; docs/STORE.md
+/* Transfer with an internal note, and the team chat (docs/STORE.md
  * "transfer", "team_append", "team_fetch"). transfer.c, team.c. */
 #ifndef STORE_TEAM_H
 #define STORE_TEAM_H

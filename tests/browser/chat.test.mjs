@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startCluster } from '../lib/cluster.mjs';
+import { eventually } from './lib.mjs';
 import { startSmtp } from '../lib/smtp.mjs';
 
 const CHROMIUM = process.env.BESEDA_CHROMIUM || '/usr/bin/chromium';
@@ -21,24 +22,6 @@ const TIMEOUT = 15000;
 let cluster;
 let browser;
 const problems = []; // page errors and dialogs: any of them fails the test
-
-// Polls an async check until it stops throwing (or returns a truthy value):
-// the expect-style wait, never a fixed sleep.
-async function eventually(check, what, timeoutMs = TIMEOUT) {
-  const end = Date.now() + timeoutMs;
-  let lastError;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== false) return value;
-      lastError = new Error('condition is false');
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${lastError && lastError.message}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function texts(locator) {
   return locator.allTextContents();

@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { startCluster } from '../lib/cluster.mjs';
+import { eventually } from './lib.mjs';
 import { visitor, clientId } from '../lib/client.mjs';
 import en from '../../web/console/i18n/en.js';
 
@@ -16,22 +17,6 @@ const TIMEOUT = 15000;
 
 let cluster;
 let browser;
-
-async function eventually(check, what, timeoutMs = TIMEOUT) {
-  const end = Date.now() + timeoutMs;
-  let lastError;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== false) return value;
-      lastError = new Error('condition is false');
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${lastError && lastError.message}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 before(async () => {
   cluster = await startCluster({ gateways: 1, routers: 1 });

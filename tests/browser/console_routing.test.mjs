@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startCluster } from '../lib/cluster.mjs';
+import { eventually } from './lib.mjs';
 import { visitor, operator, clientId } from '../lib/client.mjs';
 import { startSmtp } from '../lib/smtp.mjs';
 
@@ -28,22 +29,6 @@ let cluster;
 let browser;
 let smtp;
 const problems = [];
-
-async function eventually(check, what, timeoutMs = TIMEOUT) {
-  const end = Date.now() + timeoutMs;
-  let lastError;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== false) return value;
-      lastError = new Error('condition is false');
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${lastError && lastError.message}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function watch(page, who) {
   page.on('pageerror', (err) => problems.push(`${who}: page error: ${err.message}`));

@@ -13,6 +13,7 @@
  *    refuses NUL). */
 #include "fuzz.h"
 #include "gw_frame.h"
+#include "utf8.h"
 #include "validate.h"
 
 static gw_limits_t limits;
@@ -210,7 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!valid)
         return 0;      /* the connection is closed with 1007 */
     char *text = fuzz_cstr(data, size);
-    size_t chars = gw_utf8_chars(text);
+    size_t chars = beseda_utf8_chars(text);
     FUZZ_CHECK(chars <= strlen(text), "characters never outnumber bytes");
     (void) gw_text_blank(text);
     free(text);

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { startCluster, waitFor, sleep } from '../lib/cluster.mjs';
+import { startCluster, waitFor } from '../lib/cluster.mjs';
 import { visitor, operator, clientId } from '../lib/client.mjs';
 
 const PROCS = ['broker', 'store-0', 'router-0', 'router-1', 'gateway-0'];
@@ -140,8 +140,11 @@ test('a chat moves the counters it must', async () => {
   await op.next((f) => f.type === 'assigned' && f.conversation.id === conv, { what: 'assigned' });
 
   // Gauges are sampled by the loops (the gateway every 250 ms).
-  await sleep(600);
-  const gw = await scrape('gateway-0');
+  const gw = await waitFor(async () => {
+    const m = await scrape('gateway-0');
+    return value(m, 'beseda_gateway_connections', { role: 'visitor' }) === 1
+      && value(m, 'beseda_gateway_connections', { role: 'operator' }) === 1 && m;
+  }, { timeoutMs: 5000, what: 'the gateway sampling its connection gauges' });
   assert.equal(value(gw, 'beseda_gateway_connections', { role: 'visitor' }), 1);
   assert.equal(value(gw, 'beseda_gateway_connections', { role: 'operator' }), 1);
   assert.ok(value(gw, 'beseda_gateway_frames_in_total') >= MESSAGES + 4, 'frames in: hello, login, sends');

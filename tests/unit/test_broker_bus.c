@@ -99,11 +99,13 @@ int main(void)
 
     /* Two workers: find a key owned by b, kill b, the key moves to a. */
     bus_worker_t *wb = bus_worker_new(ep, "echo", "worker-b");
-    zclock_sleep(200);   /* let b's registration arrive */
+    /* Keys go on to a until b's registration arrives: try keys until one
+     * reaches b (or the time is up). */
     char key[32] = "";
     int found_b = 0;
-    for (int i = 0; i < 64 && !found_b; i++) {
-        snprintf(key, sizeof key, "conv-%d", i);
+    int64_t until = zclock_mono() + 3000;
+    for (int i = 0; !found_b && zclock_mono() < until; i++) {
+        snprintf(key, sizeof key, "conv-%d", i % 64);
         bus_client_request(client, "echo", key, "x", 1, 5000, NULL);
         zpoller_t *p = zpoller_new(bus_worker_sock(wa), bus_worker_sock(wb), NULL);
         void *which = zpoller_wait(p, 2000);

@@ -3,6 +3,7 @@
  * registrations are refused without a crash; updates from several threads
  * are all counted; the admin listener serves /metrics, /healthz, /readyz. */
 #include "admin_http.h"
+#include "beseda.pb-c.h"
 #include "check.h"
 #include "metrics.h"
 #include <arpa/inet.h>
@@ -201,8 +202,45 @@ static void test_admin_listener(void)
     beseda_metrics_destroy(&m);
 }
 
+/* Request kinds from a descriptor: a series per field (per oneof field
+ * with oneof_only), each request counted under its kind, the rest under
+ * "undecodable". */
+static void test_request_kinds(void)
+{
+    static const beseda_request_kinds_names_t names = {
+        "beseda_test_requests_total", "Requests.", "beseda_test_request_duration_ms", "Time.", 1,
+    };
+    beseda_metrics_t *m = beseda_metrics_new();
+    beseda_request_kinds_t k;
+    beseda_request_kinds_init(&k, m, &beseda__store_request__descriptor, &names);
+    beseda_request_kinds_observe(&k, BESEDA__STORE_REQUEST__BODY_APPEND, 3);
+    beseda_request_kinds_observe(&k, BESEDA__STORE_REQUEST__BODY_APPEND, 5);
+    beseda_request_kinds_observe(&k, 0, 1);
+    beseda_request_kinds_observe(&k, 9999, 1);
+    char *text = beseda_metrics_render(m);
+    CHECK(contains(text, "beseda_test_requests_total{kind=\"append\"} 2\n"), "a kind counts its requests");
+    CHECK(contains(text, "beseda_test_request_duration_ms_count{kind=\"append\"} 2\n"),
+          "and times them");
+    CHECK(contains(text, "beseda_test_requests_total{kind=\"fetch\"} 0\n"), "every kind has its series up front");
+    CHECK(contains(text, "beseda_test_requests_total{kind=\"undecodable\"} 2\n"),
+          "no body and an unknown field number are undecodable");
+    CHECK(!contains(text, "kind=\"ttl_ms\""), "oneof_only: a field outside the oneof is no kind");
+    free(text);
+    beseda_metrics_destroy(&m);
+
+    m = beseda_metrics_new();
+    beseda_request_kinds_names_t all = names;
+    all.oneof_only = 0;
+    beseda_request_kinds_init(&k, m, &beseda__store_request__descriptor, &all);
+    text = beseda_metrics_render(m);
+    CHECK(contains(text, "beseda_test_requests_total{kind=\"ttl_ms\"} 0\n"), "without oneof_only every field is a kind");
+    free(text);
+    beseda_metrics_destroy(&m);
+}
+
 int main(void)
 {
+    test_request_kinds();
     test_counter_and_gauge();
     test_labels();
     test_histogram();

@@ -567,7 +567,8 @@ static void test_canonical_ids(void)
 
 #define OP2 "b0000000-0000-4000-8000-0000000000aa"
 
-/* Issue 6 frames: who may send them, and every field rule. */
+/* Routing, transfer, team chat and visitor-form frames: who may send them,
+ * and every field rule. */
 static void test_routing_frames(void)
 {
     CHECK(ops("{\"type\":\"accept\",\"conversation\":\"" CONV "\"}", "ok"), "accept");

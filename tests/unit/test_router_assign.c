@@ -1,11 +1,8 @@
 /* The choice of operator: only online operators under their limit; least
  * loaded by open/max ratio, then fewer open chats, then lowest id. */
+#include "check.h"
 #include "assign.h"
 #include <stdio.h>
-
-static int checks, failures;
-#define CHECK(cond, name) do { checks++; if (cond) printf("ok %d - %s\n", checks, name); \
-    else { failures++; printf("not ok %d - %s (%s:%d)\n", checks, name, __FILE__, __LINE__); } } while (0)
 
 int main(void)
 {
@@ -46,6 +43,5 @@ int main(void)
     CHECK(order[0] == 'a' && order[1] == 'b' && order[2] == 'a' && order[3] == 'b'
           && order[4] == '-', "a queue spreads over operators up to their limits");
 
-    printf("%d passed, %d failed\n", checks - failures, failures);
-    return failures ? 1 : 0;
+    return CHECK_DONE();
 }

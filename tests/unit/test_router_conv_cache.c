@@ -1,12 +1,9 @@
 /* The conversation cache and its access rule: visitors see only their own
  * conversations, operators read any of their site and act only on theirs. */
+#include "check.h"
 #include "conv_cache.h"
 #include <stdio.h>
 #include <string.h>
-
-static int checks, failures;
-#define CHECK(cond, name) do { checks++; if (cond) printf("ok %d - %s\n", checks, name); \
-    else { failures++; printf("not ok %d - %s (%s:%d)\n", checks, name, __FILE__, __LINE__); } } while (0)
 
 static Beseda__ConversationInfo info(const char *id, const char *site, const char *visitor,
                                      const char *op)
@@ -64,6 +61,5 @@ int main(void)
     conv_cache_destroy(&cache);
     CHECK(cache == NULL, "destroy nulls the cache");
 
-    printf("%d passed, %d failed\n", checks - failures, failures);
-    return failures ? 1 : 0;
+    return CHECK_DONE();
 }

@@ -1,13 +1,10 @@
 /* The pending table: a job put under a correlation id comes back once, and
  * jobs left at the end are freed with everything they own. */
+#include "check.h"
 #include "pending.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int checks, failures;
-#define CHECK(cond, name) do { checks++; if (cond) printf("ok %d - %s\n", checks, name); \
-    else { failures++; printf("not ok %d - %s (%s:%d)\n", checks, name, __FILE__, __LINE__); } } while (0)
 
 /* A gateway request as bus_worker_recv would hand it over. */
 static bus_request_t *fake_request(uint64_t epoch)
@@ -73,6 +70,5 @@ int main(void)
     pending_table_destroy(&table);
     CHECK(table == NULL, "destroy frees the jobs left and nulls the table");
 
-    printf("%d passed, %d failed\n", checks - failures, failures);
-    return failures ? 1 : 0;
+    return CHECK_DONE();
 }

@@ -1,15 +1,12 @@
 /* Visitor tokens: a signed token verifies; any change to it, another site,
  * another key, or age beyond the TTL refuses it. */
+#include "check.h"
 #include "token.h"
 #include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int checks, failures;
-#define CHECK(cond, name) do { checks++; if (cond) printf("ok %d - %s\n", checks, name); \
-    else { failures++; printf("not ok %d - %s (%s:%d)\n", checks, name, __FILE__, __LINE__); } } while (0)
 
 #define SITE    "5d1c2b3a-0000-4000-8000-000000000001"
 #define SITE2   "5d1c2b3a-0000-4000-8000-000000000002"
@@ -165,6 +162,5 @@ int main(void)
     test_expiry();
     test_malformed();
     test_conversation_ids();
-    printf("%d passed, %d failed\n", checks - failures, failures);
-    return failures ? 1 : 0;
+    return CHECK_DONE();
 }

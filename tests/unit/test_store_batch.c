@@ -62,8 +62,17 @@ static void test_order(void)
     store_batch_destroy(&b);
 
     b = store_batch_new(1);
+    for (int i = 0; i < 6; i++)
+        order[i] = 99;
     store_batch_order(b, order);
-    CHECK(store_batch_count(b) == 0, "ordering an empty batch is harmless");
+    int untouched = 1;
+    for (int i = 0; i < 6; i++)
+        untouched &= order[i] == 99;
+    CHECK(untouched, "ordering an empty batch writes no position");
+    store_item_t *one = make_item("aa", "only");
+    store_batch_add(b, &one);
+    store_batch_order(b, order);
+    CHECK(order[0] == 0 && order[1] == 99, "a batch of one orders its one item and nothing past it");
     store_batch_destroy(&b);
 }
 

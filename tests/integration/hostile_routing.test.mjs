@@ -1,4 +1,5 @@
-// Hostile input against what issue 6 added, through the real processes
+// Hostile input against routing, transfer, team chat, visitor forms and the
+// HTTP API, through the real processes
 // (one gateway, two routers), by someone who read only docs/PROTOCOL.md:
 // the frames accept, transfer, team_send, team_sync, survey, offline,
 // transcript and status busy; the HTTP API (/api/v1/settings[/<section>],
@@ -138,7 +139,7 @@ async function chat(site, page) {
 
 // ------------------------------------------------------------ frames
 
-test('operator frames of issue 6 with wrong types, missing and oversized fields', async () => {
+test('operator frames of routing, transfer and team chat with wrong types, missing and oversized fields', async () => {
   const op = await fresh(A.ops[0]);
   const long = 'x'.repeat(3000);
   const cases = [
@@ -185,7 +186,7 @@ test('operator frames of issue 6 with wrong types, missing and oversized fields'
   await alive('bad operator frames');
 });
 
-test('visitor frames of issue 6 with wrong types, missing and oversized fields; operator frames do not exist for visitors', async () => {
+test('visitor frames of the survey, offline and transcript forms with wrong types, missing and oversized fields; operator frames do not exist for visitors', async () => {
   const v = await visitor(c.wsUrl(0, 'visitor'), A.site.id);
   const cases = [
     [{ type: 'survey', name: 5 }, 'missing_field'],
@@ -664,8 +665,8 @@ test('the HTTP API rate limit holds per address and the gateway stays up', async
   assert.ok(limited.length > 0, 'a burst of 150 is limited');
   assert.ok(limited.every((r) => r.json && r.json.error === 'rate_limited' && /requests/.test(r.json.message)), JSON.stringify(limited[0]?.json));
   assert.ok(rs.filter((r) => r.status === 200).length <= 80, 'at most about the burst passes');
-  await new Promise((r) => setTimeout(r, 1500));
-  assert.equal((await api('GET', '/status', { token })).status, 200, 'the limit refills');
+  await waitFor(async () => (await api('GET', '/status', { token, retry429: false })).status === 200,
+    { timeoutMs: 5000, intervalMs: 200, what: 'the limit refills' });
   await alive('HTTP rate limit');
 });
 
