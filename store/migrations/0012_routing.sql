@@ -1,4 +1,4 @@
--- Routing (issue 6; docs/ROUTING.md, docs/STORE.md "Routing").
+-- Routing (docs/ROUTING.md, docs/STORE.md "Routing").
 -- Settings are one row per site (three JSON sections, validated by the store
 -- before they are written, store/settings.c). A conversation's routing state
 -- lives on its row: every routing step is a compare-and-set on route_stage,

@@ -1,4 +1,4 @@
--- Transfer with an internal note, and the team chat (issue 6;
+-- Transfer with an internal note, and the team chat (
 -- docs/ROUTING.md "Transfer and team chat", docs/STORE.md "transfer",
 -- "team_append").
 

@@ -1,4 +1,4 @@
--- E-mail (issue 6; docs/ROUTING.md "E-mail", docs/STORE.md "Mail"):
+-- E-mail (docs/ROUTING.md "E-mail", docs/STORE.md "Mail"):
 -- offline messages and the outbox every store's mailer thread sends from.
 -- A request that sends mail commits its outbox row in the same transaction
 -- as what it reports, so a mail is never lost and never queued for something
