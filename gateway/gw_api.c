@@ -408,6 +408,16 @@ unsigned gw_http_framing(struct lws *wsi, int needs_length, long *length, const 
     return 0;
 }
 
+/* lws 4.1 (lws_http_action) takes a POST, PUT or PATCH without
+ * Content-Length to have a body of up to 100 MiB: it reads whatever follows
+ * on the connection as that body, so such a request must be its last. */
+int gw_http_lws_awaits_body(struct lws *wsi)
+{
+    return lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0
+           || lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI) > 0
+           || lws_hdr_total_length(wsi, WSI_TOKEN_PATCH_URI) > 0;
+}
+
 /* A refusal of gw_http_framing is answered at once and the connection
  * closed after it: nothing more is read from it. */
 static int check_framing(gw_api_req_t *req, long *length)
@@ -440,6 +450,10 @@ int gw_api_begin(gw_server_t *s, struct lws *wsi, gw_api_req_t **req_p, const ch
      * read, and the connection closed after the answer. */
     req->has_body = length > 0;
     req->body_done = !req->has_body;
+    /* lws 4.1 takes a POST without Content-Length to have a body of up to
+     * 100 MiB: whatever follows on the connection would be read as it. */
+    if (length < 0 && gw_http_lws_awaits_body(wsi))
+        req->close_after = 1;
     if (s->stopping)
         answer_error(req, "unavailable", "the gateway is stopping");
     else if (!is_get && !with_body)

@@ -25,6 +25,9 @@ int gw_api_path(const char *uri);
  * of the refusal (400, 411, 413) and *why in English. The connection of a
  * refused request is closed after the answer. */
 unsigned gw_http_framing(struct lws *wsi, int needs_length, long *length, const char **why);
+/* A POST, PUT or PATCH: without Content-Length lws 4.1 reads what follows
+ * on the connection as its body, so such a request must be the last. */
+int gw_http_lws_awaits_body(struct lws *wsi);
 /* LWS_CALLBACK_HTTP for an API path. *req_p is the wsi's slot for the
  * request state. Returns what the lws callback returns. */
 int gw_api_begin(gw_server_t *s, struct lws *wsi, gw_api_req_t **req_p, const char *uri);

@@ -204,7 +204,7 @@ static int serve_http(gw_server_t *s, struct lws *wsi, const char *uri)
     long length = -1;
     const char *why = NULL;
     unsigned bad = gw_http_framing(wsi, 0, &length, &why);
-    if (bad || length > 0)
+    if (bad || length > 0 || (length < 0 && gw_http_lws_awaits_body(wsi)))
         return http_text_close(wsi, bad == 413 ? HTTP_STATUS_REQ_ENTITY_TOO_LARGE
                                                : HTTP_STATUS_BAD_REQUEST,
                                bad == 413 ? "request body too large\n" : "bad request\n", 1);

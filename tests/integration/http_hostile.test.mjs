@@ -126,6 +126,27 @@ test('a PUT with a token pipelined with a GET: never 500, each answered or a cle
   assert.deepEqual(statuses(r.text), [200, 200, 200, 200], r.text.slice(0, 600));
 });
 
+test('a POST or PATCH without Content-Length, then a GET on the same connection: the first is answered and the connection closed, never left waiting for a body', async () => {
+  // libwebsockets 4.1 takes a POST, PUT or PATCH without Content-Length to
+  // have a body of up to 100 MiB and reads what follows as that body: the
+  // connection must end after the answer, not hang with the GET unanswered.
+  const get = `GET /api/v1/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${session}\r\n\r\n`;
+  const firsts = [
+    `POST /api/v1/inbox/00000000-0000-4000-8000-000000000000/done HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${session}\r\n\r\n`,
+    'POST /api/v1/inbox/00000000-0000-4000-8000-000000000000/done HTTP/1.1\r\nHost: x\r\n\r\n',
+    `PATCH /api/v1/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${session}\r\n\r\n`,
+    'POST /healthz HTTP/1.1\r\nHost: x\r\n\r\n',
+  ];
+  for (const first of firsts) {
+    const r = await raw(first + get, { waitMs: 5000 });
+    const got = statuses(r.text);
+    assert.ok(got.length >= 1, `the first request is answered: ${JSON.stringify(first.split('\r\n')[0])}`);
+    assert.ok(got.length === 2 || (got.length === 1 && r.closed),
+      `${first.split('\r\n')[0]}: each answered, or closed after the first (not left open): ${JSON.stringify(r.text.slice(0, 400))}`);
+  }
+  await healthzQuick('after bodyless POSTs');
+});
+
 /** CPU seconds (user + system) the process used so far, from /proc. */
 function cpuSeconds(pid) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
