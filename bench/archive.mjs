@@ -99,7 +99,14 @@ async function main() {
           const params = new URLSearchParams({ ...q, limit: '20', ...(before ? { before } : {}) });
           await sleep(RATE_GAP_MS);
           const t = performance.now();
-          const res = await fetch(`${c.gatewayUrl(0)}/api/v1/conversations?${params}`, { headers: { Authorization: `Bearer ${token}` } });
+          let res;
+          try {
+            res = await fetch(`${c.gatewayUrl(0)}/api/v1/conversations?${params}`, { headers: { Authorization: `Bearer ${token}` } });
+          } catch (err) {
+            console.error(`${params}: ${err.message} after ${(performance.now() - t).toFixed(0)} ms`);
+            console.error(c.logs().split('\n').filter((l) => /gateway|error|warn|archive/i.test(l)).slice(-30).join('\n'));
+            throw err;
+          }
           const body = await res.json();
           const ms = performance.now() - t;
           if (res.status !== 200) throw new Error(`${params}: ${res.status} ${JSON.stringify(body)}`);

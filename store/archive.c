@@ -23,6 +23,11 @@
 #define ARCHIVE_MESSAGES_MAX   2000     /* of one transcript; then "truncated" */
 #define ARCHIVE_TIMEOUT       "5s"     /* statement_timeout of one search */
 #define ARCHIVE_SQL_MAX       8192
+/* A word in fewer messages than this is searched through the GIN index
+ * first (the matching conversations, then newest first); a commoner one by
+ * walking the newest conversations and checking each, which finds a page
+ * after a few hundred. Counting stops at this many, so the probe is cheap. */
+#define ARCHIVE_RARE_MAX     10000
 #define ARCHIVE_PARAMS_MAX      16
 #define ARCHIVE_SNIPPET_OPTS \
     "'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=24, MinWords=10, MaxFragments=2, FragmentDelimiter=\" … \"'"
@@ -251,13 +256,34 @@ static store_err_t archive_search(store_ctx_t *ctx, const Beseda__StoreArchive *
     bool offline = (!state || strcmp(state, "offline") == 0) && empty(req->operator_) && empty(req->group);
 
     sqlbuf_t *b = store_mem_alloc(mem, sizeof *b);
-    if (!b)
-        return STORE_INTERNAL;
-    memset(b, 0, sizeof *b);
-    char p_site[16], p_q[16] = "", p_from[16] = "", p_to[16] = "", p_us[16] = "", p_id[16] = "",
-         p_vis[16] = "", p_op[16] = "", p_group[16] = "", p_limit[16];
     char limit_text[8];
     snprintf(limit_text, sizeof limit_text, "%d", limit + 1);
+    char *limit_copy = store_mem_strdup(mem, limit_text);
+    if (!b || !limit_copy)
+        return STORE_INTERNAL;
+    memset(b, 0, sizeof *b);
+    if (store_db_begin(ctx->db) != DB_OK)
+        return STORE_UNAVAILABLE;
+    db_status_t pst = store_db_exec(ctx->db, "SET LOCAL statement_timeout = '" ARCHIVE_TIMEOUT "'", 0, NULL);
+    bool rare = false;
+    if (pst == DB_OK && c.q) {
+        const char *pp[] = { req->site_id, c.q };
+        PGresult *pr = NULL;
+        pst = store_db_query(ctx->db,
+            "SELECT count(*) < " STORE_STR(ARCHIVE_RARE_MAX) " FROM (SELECT 1 FROM messages m "
+            "WHERE m.site_id = $1::uuid AND m.tsv @@ websearch_to_tsquery('russian', $2) "
+            "LIMIT " STORE_STR(ARCHIVE_RARE_MAX) ") x", 2, pp, &pr);
+        rare = pst == DB_OK && PQntuples(pr) == 1 && PQgetvalue(pr, 0, 0)[0] == 't';
+        PQclear(pr);
+    }
+    if (pst != DB_OK) {
+        store_db_end(ctx->db, 0);
+        return pst == DB_RETRY ? store_fail_with(reply, mem, STORE_UNAVAILABLE,
+                                                 "the search took too long; narrow it down and try again")
+                               : rows_err(pst);
+    }
+    char p_site[16], p_q[16] = "", p_from[16] = "", p_to[16] = "", p_us[16] = "", p_id[16] = "",
+         p_vis[16] = "", p_op[16] = "", p_group[16] = "", p_limit[16];
     param(b, req->site_id, p_site);
     if (c.q)
         param(b, c.q, p_q);
@@ -275,13 +301,15 @@ static store_err_t archive_search(store_ctx_t *ctx, const Beseda__StoreArchive *
         param(b, req->operator_, p_op);
     if (!empty(req->group))
         param(b, req->group, p_group);
-    char *limit_copy = store_mem_strdup(mem, limit_text);
-    if (!limit_copy)
-        return STORE_INTERNAL;
     param(b, limit_copy, p_limit);
 
-    if (c.q)
-        addp(b, "WITH query AS (SELECT websearch_to_tsquery('russian', %s) AS tq) ", p_q);
+    if (c.q) {
+        addp(b, "WITH query AS (SELECT websearch_to_tsquery('russian', %s) AS tq)", p_q);
+        if (rare)
+            addp(b, ", hits AS MATERIALIZED (SELECT DISTINCT m.conversation_id FROM messages m "
+                    "WHERE m.site_id = %s::uuid AND m.tsv @@ (SELECT tq FROM query))", p_site);
+        add(b, " ");
+    }
     add(b, "SELECT h.kind, h.id, ((extract(epoch FROM h.t) * 1000000)::bigint)::text || '_' || h.id, ");
     /* The document of one result. */
     add(b, "json_build_object('id', h.id, 'kind', h.kind, "
@@ -348,7 +376,9 @@ static store_err_t archive_search(store_ctx_t *ctx, const Beseda__StoreArchive *
                         "(strpos(lower(c.visitor_name || ' ' || c.visitor_email || ' ' || c.visitor_phone "
                         "|| ' ' || v.name || ' ' || v.email || ' ' || v.phone), lower(%s)) > 0))", p_vis);
         }
-        if (c.q)
+        if (c.q && rare)
+            add(b, " AND c.id IN (SELECT conversation_id FROM hits)");
+        else if (c.q)
             add(b, " AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id "
                    "AND m.tsv @@ (SELECT tq FROM query))");
         addp(b, " ORDER BY c.created_at DESC, c.id DESC LIMIT %s::int)", p_limit);
@@ -379,15 +409,13 @@ static store_err_t archive_search(store_ctx_t *ctx, const Beseda__StoreArchive *
            "ORDER BY h.t DESC, h.id DESC LIMIT ");
     add(b, p_limit);
     add(b, "::int");
-    if (b->overflow)
+    if (b->overflow) {
+        store_db_end(ctx->db, 0);
         return STORE_INTERNAL;
+    }
 
-    if (store_db_begin(ctx->db) != DB_OK)
-        return STORE_UNAVAILABLE;
     PGresult *res = NULL;
-    db_status_t st = store_db_exec(ctx->db, "SET LOCAL statement_timeout = '" ARCHIVE_TIMEOUT "'", 0, NULL);
-    if (st == DB_OK)
-        st = store_db_query(ctx->db, b->sql, b->n, b->params, &res);
+    db_status_t st = store_db_query(ctx->db, b->sql, b->n, b->params, &res);
     store_db_end(ctx->db, 0);           /* read only: nothing to commit */
     if (st != DB_OK)
         return st == DB_RETRY ? store_fail_with(reply, mem, STORE_UNAVAILABLE,
