@@ -21,7 +21,7 @@
 #define ARCHIVE_Q_MAX_BYTES     500
 #define ARCHIVE_VISITOR_MAX     200
 #define ARCHIVE_MESSAGES_MAX   2000     /* of one transcript; then "truncated" */
-#define ARCHIVE_TIMEOUT       "5s"     /* statement_timeout of one search */
+#define ARCHIVE_TIMEOUT       "4s"     /* statement_timeout of one search: answered before lws drops a connection idle 5 s */
 #define ARCHIVE_SQL_MAX       8192
 /* A word in fewer messages than this is searched through the GIN index
  * first (the matching conversations, then newest first); a commoner one by
@@ -378,9 +378,9 @@ static store_err_t archive_search(store_ctx_t *ctx, const Beseda__StoreArchive *
         }
         if (c.q && rare)
             add(b, " AND c.id IN (SELECT conversation_id FROM hits)");
-        else if (c.q)
-            add(b, " AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id "
-                   "AND m.tsv @@ (SELECT tq FROM query))");
+        else if (c.q)     /* a scalar subquery, never made a join: checked per conversation, newest first */
+            add(b, " AND coalesce((SELECT true FROM messages m WHERE m.conversation_id = c.id "
+                   "AND m.tsv @@ (SELECT tq FROM query) LIMIT 1), false)");
         addp(b, " ORDER BY c.created_at DESC, c.id DESC LIMIT %s::int)", p_limit);
     }
     if (offline) {
