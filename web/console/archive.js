@@ -23,7 +23,7 @@ const STRINGS = {
     noName: 'Visitor', messages: '{n} messages', back: 'Back to the results', readOnly: 'Read-only: this is the archive.',
     notes: 'Internal notes', transfer: 'Transfer note from {from} to {to}', noOperator: 'nobody',
     started: 'Started', ended: 'Closed', operatorLabel: 'Operator', rule: 'Rule', email: 'E-mail', phone: 'Phone',
-    page: 'Page', truncated: 'Only the first 2000 messages are shown.', system: 'System', queued: 'Waiting', ringing: 'Ringing', assigned: 'Open',
+    page: 'Page', truncated: 'Only the first 2000 messages are shown.', system: 'System', closedOne: 'Closed', missedOne: 'Missed', queued: 'Waiting', ringing: 'Ringing', assigned: 'Open',
   },
   ru: {
     title: 'Архив', close: 'Закрыть архив', search: 'Найти', searchLabel: 'Что найти',
@@ -35,7 +35,7 @@ const STRINGS = {
     noName: 'Посетитель', messages: 'Сообщений: {n}', back: 'Назад к результатам', readOnly: 'Только чтение: это архив.',
     notes: 'Внутренние заметки', transfer: 'Заметка при передаче от {from} к {to}', noOperator: 'никто',
     started: 'Начат', ended: 'Закрыт', operatorLabel: 'Оператор', rule: 'Правило', email: 'Почта', phone: 'Телефон',
-    page: 'Страница', truncated: 'Показаны только первые 2000 сообщений.', system: 'Система', queued: 'В очереди', ringing: 'Звонок', assigned: 'Открыт',
+    page: 'Страница', truncated: 'Показаны только первые 2000 сообщений.', system: 'Система', closedOne: 'Закрыт', missedOne: 'Пропущен', queued: 'В очереди', ringing: 'Звонок', assigned: 'Открыт',
   },
 };
 
@@ -171,8 +171,8 @@ export class Archive {
 
   stateText(c) {
     if (c.kind === 'offline') return T.offline;
-    if (c.missed) return T.missed;
-    return c.state === 'closed' ? T.closed : T[c.state] || T.open;
+    if (c.missed) return T.missedOne;
+    return c.state === 'closed' ? T.closedOne : T[c.state] || T.open;
   }
 
   resultNode(c) {
