@@ -116,7 +116,12 @@ $(BUILD)/libbench.a: $(filter-out $(BUILD)/bench/loadgen.o,$(BENCH_OBJ))
 $(BUILD)/tests/test_bench_%: tests/unit/test_bench_%.c $(BUILD)/libbench.a $(BUILD)/libbeseda-common.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ibench -o $@ $< $(BUILD)/libbench.a $(BUILD)/libbeseda-common.a $(LDLIBS) -lm
-.PHONY: bench bench-smoke bench-deps
+# `make bench-archive`: archive search p50/p95 over 1 million generated
+# messages (bench/archive.mjs; ARCHIVE_ARGS="--messages 200000" for fewer).
+.PHONY: bench bench-smoke bench-deps bench-archive
+bench-archive: deps
+	@$(MAKE) --no-print-directory all
+	node bench/archive.mjs $(ARCHIVE_ARGS)
 bench-deps: deps
 	@bench/deps.sh
 bench: bench-deps

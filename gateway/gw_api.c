@@ -9,6 +9,7 @@
  * as connections, so ids never meet); a client that hangs up releases its
  * request, and a reply that finds nothing is dropped. */
 #include "gw_api.h"
+#include "gw_archive.h"
 #include "gw_gateway.h"
 #include "log.h"
 #include "util.h"
@@ -45,6 +46,7 @@ struct gw_api_req_t {
     int waiting;                   /* in server->api, a bus request out */
     unsigned status;               /* 0 until there is an answer */
     char *answer;
+    gw_archive_args_t *archive;    /* the archive's path and query */
 };
 
 /* ------------------------------------------------------------ answers */
@@ -141,6 +143,7 @@ void gw_api_release(gw_api_req_t **req_p)
     free(req->token);
     free(req->body);
     free(req->answer);
+    gw_archive_free(&req->archive);
     free(req);
     *req_p = NULL;
 }
@@ -160,6 +163,7 @@ static uint8_t *pack_request(gw_api_req_t *req, const char *status, size_t *len)
     Beseda__ApiStatus st = BESEDA__API_STATUS__INIT;
     Beseda__ApiMailOutbox outbox = BESEDA__API_MAIL_OUTBOX__INIT;
     Beseda__ApiInbox inbox = BESEDA__API_INBOX__INIT;
+    Beseda__ApiArchive archive = BESEDA__API_ARCHIVE__INIT;
     put_str_field(&r.gateway_id, req->server->cfg.gateway_id);
     put_str_field(&r.conn_id, req->id_str);
     char ip[GW_IP_MAX] = "";
@@ -195,6 +199,12 @@ static uint8_t *pack_request(gw_api_req_t *req, const char *status, size_t *len)
         put_str_field(&inbox.text, status);      /* reply: the text */
         r.body_case = BESEDA__ROUTER_REQUEST__BODY_API_INBOX;
         r.api_inbox = &inbox;
+        break;
+    case GW_REQ_API_ARCHIVE:
+        archive.session = req->token;
+        gw_archive_fill(req->archive, &archive);
+        r.body_case = BESEDA__ROUTER_REQUEST__BODY_API_ARCHIVE;
+        r.api_archive = &archive;
         break;
     default:
         st.session = req->token;
@@ -283,6 +293,15 @@ static int route(gw_api_req_t *req, const char *uri)
     const char *section = NULL;
     if (strcmp(uri, "/api/v1/inbox") == 0 || strncmp(uri, "/api/v1/inbox/", 14) == 0)
         return route_inbox(req, uri);
+    if (gw_archive_path(uri)) {
+        const char *code, *message;
+        req->kind = GW_REQ_API_ARCHIVE;
+        if (req->is_put || req->is_post)
+            answer_error(req, "method_not_allowed", "method not allowed on this path");
+        else if (gw_archive_read(req->wsi, uri, &req->archive, &code, &message) < 0)
+            answer_error(req, code, message);
+        return req->status ? -1 : 0;
+    }
     if (req->is_post) {
         bool known = strcmp(uri, "/api/v1/settings") == 0 || strcmp(uri, "/api/v1/operators") == 0
                      || strcmp(uri, "/api/v1/status") == 0 || strncmp(uri, "/api/v1/settings/", 17) == 0;

@@ -52,11 +52,12 @@ typedef enum {
     GW_REQ_API_STATUS,
     GW_REQ_API_MAIL_OUTBOX,
     GW_REQ_API_INBOX,          /* the inbox: list, reply, done */
+    GW_REQ_API_ARCHIVE,        /* the archive: search, one conversation */
     GW_REQ_KIND_COUNT
 } gw_req_kind_t;
 
 /* A request of the HTTP API: answered on an HTTP connection (gw_api.c). */
-#define GW_REQ_IS_API(kind) ((kind) >= GW_REQ_API_SETTINGS_GET && (kind) <= GW_REQ_API_INBOX)
+#define GW_REQ_IS_API(kind) ((kind) >= GW_REQ_API_SETTINGS_GET && (kind) <= GW_REQ_API_ARCHIVE)
 
 #define GW_REF_MAX   (GW_MAX_CLIENT_ID * 4 + 1)   /* a client_id in UTF-8 */
 #define GW_ARG_MAX   64                           /* a UUID or a status word */

@@ -31,6 +31,7 @@ static const char *KIND_NAMES[GW_METRICS_KINDS] = {
     [GW_REQ_API_STATUS] = "api_status",
     [GW_REQ_API_MAIL_OUTBOX] = "api_mail_outbox",
     [GW_REQ_API_INBOX] = "api_inbox",
+    [GW_REQ_API_ARCHIVE] = "api_archive",
 };
 
 const char *gw_metrics_kind_name(gw_req_kind_t kind)

@@ -12,6 +12,7 @@
  *   api_mail_outbox   -> StoreMailOutbox             (admin; mail not sent and why)
  *   api_status        -> presence (the operator's own status; status.c)
  *   api_inbox         -> StoreInbox                 (any operator of the site; its items only)
+ *   api_archive       -> StoreArchive               (any operator of the site; its conversations only)
  *
  * Rate limits are the gateway's (per IP). */
 #include "api.h"
@@ -34,6 +35,7 @@ static const char *request_session(const Beseda__RouterRequest *msg)
     case BESEDA__ROUTER_REQUEST__BODY_API_MAIL_OUTBOX:  return msg->api_mail_outbox->session;
     case BESEDA__ROUTER_REQUEST__BODY_API_STATUS:       return msg->api_status->session;
     case BESEDA__ROUTER_REQUEST__BODY_API_INBOX:        return msg->api_inbox->session;
+    case BESEDA__ROUTER_REQUEST__BODY_API_ARCHIVE:      return msg->api_archive->session;
     default:                                            return "";
     }
 }
@@ -101,6 +103,26 @@ void api_on_session(router_t *self, job_t *job, Beseda__StoreReply *reply)
         si.text = in->text;
         request.body_case = BESEDA__STORE_REQUEST__BODY_INBOX;
         request.inbox = &si;
+        call_store(self, job, &request);
+        return;
+    }
+    if (job->msg->body_case == BESEDA__ROUTER_REQUEST__BODY_API_ARCHIVE) {
+        /* The site is the session's, never one the client names. */
+        const Beseda__ApiArchive *in = job->msg->api_archive;
+        Beseda__StoreArchive sa = BESEDA__STORE_ARCHIVE__INIT;
+        sa.site_id = job->site_id;
+        sa.conversation_id = in->conversation_id;
+        sa.q = in->q;
+        sa.from = in->from;
+        sa.to = in->to;
+        sa.operator_ = in->operator_;
+        sa.group = in->group;
+        sa.state = in->state;
+        sa.visitor = in->visitor;
+        sa.before = in->before;
+        sa.limit = in->limit;
+        request.body_case = BESEDA__STORE_REQUEST__BODY_ARCHIVE;
+        request.archive = &sa;
         call_store(self, job, &request);
         return;
     }

@@ -306,7 +306,8 @@ static void handle_request(router_t *self, bus_request_t *req)
     case BESEDA__ROUTER_REQUEST__BODY_API_OPERATORS:
     case BESEDA__ROUTER_REQUEST__BODY_API_MAIL_OUTBOX:
     case BESEDA__ROUTER_REQUEST__BODY_API_STATUS:
-    case BESEDA__ROUTER_REQUEST__BODY_API_INBOX:       api_request(self, job); break;
+    case BESEDA__ROUTER_REQUEST__BODY_API_INBOX:
+    case BESEDA__ROUTER_REQUEST__BODY_API_ARCHIVE:     api_request(self, job); break;
     case BESEDA__ROUTER_REQUEST__BODY_ACCEPT:          ring_accept(self, job); break;
     default:
         log_warn("request without a known body", "corr", job->req->corr);

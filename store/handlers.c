@@ -72,6 +72,8 @@ static store_err_t dispatch(store_ctx_t *ctx, const Beseda__StoreRequest *req,
         return store_groups(ctx, req->groups, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_INBOX:
         return store_inbox(ctx, req->inbox, reply, mem);
+    case BESEDA__STORE_REQUEST__BODY_ARCHIVE:
+        return store_archive(ctx, req->archive, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_TRANSFER:
         return store_transfer(ctx, req->transfer, reply, mem);
     case BESEDA__STORE_REQUEST__BODY_TEAM_APPEND:

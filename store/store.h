@@ -108,6 +108,9 @@ store_err_t store_groups(store_ctx_t *ctx, const Beseda__StoreGroups *req,
                          Beseda__StoreReply *reply, store_mem_t *mem);
 store_err_t store_inbox(store_ctx_t *ctx, const Beseda__StoreInbox *req,
                         Beseda__StoreReply *reply, store_mem_t *mem);
+/* The archive: search or one conversation read-only (archive.c). */
+store_err_t store_archive(store_ctx_t *ctx, const Beseda__StoreArchive *req,
+                          Beseda__StoreReply *reply, store_mem_t *mem);
 /* Sets reply->error_message (copied into mem) and returns err. */
 store_err_t store_fail_with(Beseda__StoreReply *reply, store_mem_t *mem, store_err_t err,
                             const char *message);

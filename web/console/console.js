@@ -19,6 +19,7 @@ import { phoneScreens, NARROW } from './phone.js';
 import { t, plural, time, date, translate, languageSelect, onLanguageChange } from './i18n.js';
 import { OverdueWarnings } from './overdue.js';
 import { Inbox } from './inbox.js';
+import { Archive } from './archive.js';
 
 const MAX_TEXT_BYTES = 8192;
 const TYPING_INTERVAL = 2000;
@@ -124,6 +125,7 @@ const overdue = new OverdueWarnings({
 });
 
 const inbox = new Inbox({ view: $('inbox-view'), button: $('open-inbox'), badge: $('inbox-unread'), session: () => state.session });
+const archive = new Archive({ view: $('archive-view'), button: $('open-archive'), session: () => state.session });
 
 // ---------------------------------------------------------------- sound and notifications
 
@@ -641,6 +643,7 @@ function logout() {
   ringSound();
   overdue.clear();
   inbox.stop();
+  archive.stop();
   state.selected = null;
   core.threads.clear();
   showView();
