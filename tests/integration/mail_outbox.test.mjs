@@ -81,7 +81,8 @@ test('a site without a mail server: the outbox says so; each admin sees only the
   await v.request({ type: 'offline', client_id: clientId('off'), phone: '+7 900 000-00-00', text: 'Hello?' }, 'ok');
   const doc = await waitFor(async () => {
     const r = await outbox(otherWs.welcome.session);
-    return r.status === 200 && r.json.messages.some((m) => m.attempts >= 1) ? r.json : null;
+    // An attempt counts when it is leased; its error is written when it ends.
+    return r.status === 200 && r.json.messages.some((m) => m.attempts >= 1 && m.last_error) ? r.json : null;
   }, { what: 'an attempt on the site without mail settings', timeoutMs: 30000 });
   assert.equal(doc.messages.length, 1, JSON.stringify(doc));
   assert.match(doc.messages[0].last_error, /smtp_url is not set/);
