@@ -45,6 +45,7 @@ static int send_request(gw_conn_t *conn, const gw_frame_t *f)
         return -1;
     }
     s->in_flight++;
+    conn->in_flight++;
     if (is_login(f->kind))
         conn->auth = GW_AUTH_PENDING;
     return 0;
@@ -96,6 +97,24 @@ static void send_in_order(gw_conn_t *conn, const gw_frame_t *f, const char *data
         send_next(conn, f->arg);
 }
 
+/* Early refusal (gw_admission.h): 1 if the frame may go on, else 0 and the
+ * client got "overloaded" with a retry_after_ms. A send that would wait
+ * behind one of its conversation in flight adds nothing in flight now and
+ * goes on (that queue has its own bound). */
+static int admit(gw_conn_t *conn, const gw_frame_t *f)
+{
+    gw_server_t *s = conn->server;
+    if (in_conversation_order(f->kind) && gw_sendq_busy(conn, f->arg))
+        return 1;
+    if (gw_admission_admit(&s->cfg.admission, f->kind, s->in_flight, conn->in_flight))
+        return 1;
+    int after = gw_admission_retry_after(&s->cfg.admission, (uint32_t) random());
+    gw_metrics_error(&s->metrics, "overloaded");
+    gw_conn_send(conn, gw_error_json_retry("overloaded", NULL, f->ref, f->req, f->conversation,
+                                           after));
+    return 0;
+}
+
 void gw_dispatch_message(gw_conn_t *conn, const char *data, size_t len)
 {
     /* Stopping: requests already sent are being answered; a new frame is
@@ -118,6 +137,8 @@ void gw_dispatch_message(gw_conn_t *conn, const char *data, size_t len)
         frame_error(conn, &f, f.error_code, f.error_message);
     else if (f.kind == GW_REQ_PING)
         gw_conn_send(conn, gw_with_req(gw_simple_json("pong"), f.req));
+    else if (!admit(conn, &f))
+        ;                       /* refused: the client retries after retry_after_ms */
     else if (in_conversation_order(f.kind))
         send_in_order(conn, &f, data, len);
     else
@@ -252,6 +273,8 @@ static void answer_reply(gw_server_t *s, gw_event_t *ev)
     gw_conn_t *conn = gw_conn_find(s, ev->conn_id);
     if (!conn)
         return;                 /* closed meanwhile */
+    if (!silent && conn->in_flight > 0)
+        conn->in_flight--;
     const char *about = gw_kind_conversation(ev->kind, ev->arg);
     if (ev->status == BUS_TIMEOUT || !ev->body) {
         if (is_login(ev->kind))

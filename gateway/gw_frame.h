@@ -123,6 +123,9 @@ char *gw_error_json(const char *code, const char *message, const char *ref);
  * either may be NULL or "" (then absent). */
 char *gw_error_json_about(const char *code, const char *message, const char *ref,
                           const char *req, const char *conversation);
+/* The same with "retry_after_ms" (when >= 0): a retryable refusal. */
+char *gw_error_json_retry(const char *code, const char *message, const char *ref,
+                          const char *req, const char *conversation, int retry_after_ms);
 /* The conversation a request of `kind` with reply argument `arg` is about
  * (send, typing, sync, close, accept, transfer, transcript), else "". */
 const char *gw_kind_conversation(gw_req_kind_t kind, const char *arg);

@@ -93,6 +93,7 @@ typedef struct gw_conn_t {
     gw_sendq_item_t *sendq_tail;
     size_t sendq_count;
     size_t sendq_bytes;
+    size_t in_flight;              /* its requests sent to the routers, not yet answered */
 } gw_conn_t;
 
 /* gw_conn.c */

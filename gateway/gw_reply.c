@@ -91,6 +91,7 @@ static const struct {
     { "not_found", "no such resource" },
     { "too_large", "request body too large" },
     { "unavailable", "the backend did not answer in time; retry" },
+    { "overloaded", "the server is busy; retry after retry_after_ms" },
     { "internal", "internal error; retry later" },
     { NULL, NULL }
 };
@@ -111,6 +112,12 @@ char *gw_error_json(const char *code, const char *message, const char *ref)
 char *gw_error_json_about(const char *code, const char *message, const char *ref,
                           const char *req, const char *conversation)
 {
+    return gw_error_json_retry(code, message, ref, req, conversation, -1);
+}
+
+char *gw_error_json_retry(const char *code, const char *message, const char *ref,
+                          const char *req, const char *conversation, int retry_after_ms)
+{
     build_t b = { 0 };
     json_t *o = new_frame(&b, "error");
     put_str(&b, o, "code", code);
@@ -121,6 +128,8 @@ char *gw_error_json_about(const char *code, const char *message, const char *ref
         put_str(&b, o, "req", req);
     if (conversation && *conversation)
         put_str(&b, o, "conversation", conversation);
+    if (retry_after_ms >= 0)
+        put_int(&b, o, "retry_after_ms", retry_after_ms);
     return finish(&b, o);
 }
 

@@ -3,6 +3,7 @@
 #ifndef BESEDA_GW_SERVER_H
 #define BESEDA_GW_SERVER_H
 
+#include "gw_admission.h"
 #include "gw_limits.h"
 #include "metrics.h"
 #include <signal.h>
@@ -23,6 +24,7 @@ typedef struct {
     int request_timeout_ms;
     gw_rates_t rates;              /* frames per second and burst, per role */
     gw_limits_t limits;
+    gw_admission_t admission;      /* requests in flight before "overloaded" (gw_admission.h) */
     beseda_metrics_t *metrics;     /* not owned; NULL: no metrics */
     int ops_on_main_port;          /* /metrics and /readyz on the main port (no admin listener) */
 } gw_config_t;

@@ -40,6 +40,14 @@ static beseda_opt_t options[] = {
       "how often each operator connection's presence is renewed", NULL },
     { "request-timeout-ms", "BESEDA_REQUEST_TIMEOUT_MS", OPT_INT, "10000",
       "a request unanswered this long gets error 'unavailable'", NULL },
+    { "max-in-flight", "BESEDA_MAX_IN_FLIGHT", OPT_INT, "2000",
+      "client requests this gateway keeps waiting for the routers at most; past it a new "
+      "request (not a login) gets error 'overloaded' with retry_after_ms (0: no bound)", NULL },
+    { "max-conn-in-flight", "BESEDA_MAX_CONN_IN_FLIGHT", OPT_INT, "32",
+      "the same per connection (0: no bound)", NULL },
+    { "overload-retry-after-ms", "BESEDA_OVERLOAD_RETRY_AFTER_MS", OPT_INT, "1000",
+      "retry_after_ms of an 'overloaded' error: this plus a random jitter of up to as much again",
+      NULL },
     { "max-frame-bytes", "BESEDA_MAX_FRAME_BYTES", OPT_INT, "65536",
       "largest WebSocket message after reassembly", NULL },
     { "max-text-bytes", "BESEDA_MAX_TEXT_BYTES", OPT_INT, "8192",
@@ -74,9 +82,14 @@ static int check_ranges(void)
         || beseda_config_int(options, "rate-per-sec") < 1
         || beseda_config_int(options, "rate-burst") < 1
         || beseda_config_int(options, "operator-rate-per-sec") < 1
-        || beseda_config_int(options, "operator-rate-burst") < 1) {
+        || beseda_config_int(options, "operator-rate-burst") < 1
+        || beseda_config_int(options, "max-in-flight") < 0
+        || beseda_config_int(options, "max-conn-in-flight") < 0
+        || beseda_config_int(options, "overload-retry-after-ms") < 1
+        || beseda_config_int(options, "overload-retry-after-ms") > 600000) {
         fprintf(stderr, "beseda-gateway: a port must be 1-65535, times >= 100 ms, "
-                        "max-frame-bytes >= 1024, rates and max-text-bytes >= 1\n");
+                        "max-frame-bytes >= 1024, rates and max-text-bytes >= 1, "
+                        "in-flight bounds >= 0, overload-retry-after-ms 1-600000\n");
         return -1;
     }
     gw_proxies_t proxies;
@@ -115,6 +128,10 @@ static void fill_config(gw_config_t *cfg, const char *gateway_id)
     gw_limits_default(&cfg->limits);
     cfg->limits.max_frame_bytes = (size_t) beseda_config_int(options, "max-frame-bytes");
     cfg->limits.max_text_bytes = (size_t) beseda_config_int(options, "max-text-bytes");
+    gw_admission_default(&cfg->admission);
+    cfg->admission.max_in_flight = (size_t) beseda_config_int(options, "max-in-flight");
+    cfg->admission.max_conn_in_flight = (size_t) beseda_config_int(options, "max-conn-in-flight");
+    cfg->admission.retry_after_ms = (int) beseda_config_int(options, "overload-retry-after-ms");
 }
 
 /* Signals go to the main (lws) thread only: the bus thread and ZeroMQ's I/O

@@ -5,7 +5,16 @@
 
 import { Thread, validMessage } from './thread.js';
 
-const RETRY_DELAY = { unavailable: 1500, internal: 3000, rate_limited: 2000 };
+const RETRY_DELAY = { unavailable: 1500, internal: 3000, rate_limited: 2000, overloaded: 1000 };
+const MAX_RETRY_AFTER = 60000;
+
+// The wait before retrying a refused request: the server's retry_after_ms
+// when it sent one (an `overloaded` refusal), else the code's default.
+function retryDelay(frame) {
+  const after = frame.retry_after_ms;
+  if (Number.isFinite(after) && after > 0) return Math.min(after, MAX_RETRY_AFTER);
+  return RETRY_DELAY[frame.code];
+}
 const DROP_CODES = new Set(['text_too_long', 'empty_text', 'field_too_long', 'missing_field']);
 const SYNC_TIMEOUT = 10000;
 
@@ -73,13 +82,13 @@ export class ChatCore {
     }
   }
 
-  retryLater(entry, delay) {
+  retryLater(entry, delay, jitter = 500) {
     if (this.retryTimers.has(entry.client_id)) return;
     const timer = setTimeout(() => {
       this.retryTimers.delete(entry.client_id);
       const current = this.outbox.get(entry.client_id);
       if (current) this.transmit(current);
-    }, delay + Math.random() * 500);
+    }, delay + Math.random() * jitter);
     this.retryTimers.set(entry.client_id, timer);
   }
 
@@ -155,14 +164,15 @@ export class ChatCore {
       const one = typeof frame.conversation === 'string' && this.syncing.has(frame.conversation);
       const wanted = one ? [frame.conversation] : Array.from(this.syncing.keys());
       wanted.forEach((id) => this.syncing.delete(id));
-      if (RETRY_DELAY[code]) setTimeout(() => wanted.forEach((id) => this.sync(id)), RETRY_DELAY[code]);
+      if (RETRY_DELAY[code]) setTimeout(() => wanted.forEach((id) => this.sync(id)), retryDelay(frame));
       return null;
     }
     if (typeof frame.ref !== 'string') return null;
     const entry = this.outbox.get(frame.ref);
     if (!entry) return null;
     if (RETRY_DELAY[code]) {
-      this.retryLater(entry, RETRY_DELAY[code]);
+      // `overloaded` already carries its jitter; the others get some here.
+      this.retryLater(entry, retryDelay(frame), code === 'overloaded' ? 0 : 500);
       return { entry, code, retrying: true };
     }
     if (DROP_CODES.has(code)) {
