@@ -33,8 +33,11 @@ static int send_request(gw_conn_t *conn, const gw_frame_t *f)
     gw_server_t *s = conn->server;
     gw_identity_t id;
     gw_conn_identity(conn, &id);
+    /* Past this the gateway has answered `unavailable`: a router reaching
+     * the request later (a backlog) drops it instead of doing it. */
+    int64_t until = beseda_now_ms() + s->cfg.request_timeout_ms;
     size_t len = 0;
-    uint8_t *body = gw_frame_pack(f, &id, &len);
+    uint8_t *body = gw_frame_pack_until(f, &id, until, &len);
     if (!body) {
         frame_error(conn, f, "internal", NULL);
         return -1;

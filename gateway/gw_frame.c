@@ -679,9 +679,16 @@ static int fill_routing_ops(Beseda__RouterRequest *req, bodies_t *b, const gw_fr
 
 uint8_t *gw_frame_pack(const gw_frame_t *f, const gw_identity_t *id, size_t *len)
 {
+    return gw_frame_pack_until(f, id, 0, len);
+}
+
+uint8_t *gw_frame_pack_until(const gw_frame_t *f, const gw_identity_t *id,
+                             int64_t deadline_unix_ms, size_t *len)
+{
     Beseda__RouterRequest req = BESEDA__ROUTER_REQUEST__INIT;
     bodies_t b;
     fill_identity(&req, id);
+    req.deadline_unix_ms = deadline_unix_ms;
     switch (f->kind) {
     case GW_REQ_VISITOR_HELLO:
         fill_visitor_hello(&req, &b, f, id);

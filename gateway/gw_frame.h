@@ -112,6 +112,9 @@ const char *gw_frame_shard(const gw_frame_t *frame, const gw_identity_t *id);
 
 /* Packs the frame's RouterRequest (malloc'd; *len set) or returns NULL. */
 uint8_t *gw_frame_pack(const gw_frame_t *frame, const gw_identity_t *id, size_t *len);
+/* The same with RouterRequest.deadline_unix_ms (0: none). */
+uint8_t *gw_frame_pack_until(const gw_frame_t *frame, const gw_identity_t *id,
+                             int64_t deadline_unix_ms, size_t *len);
 /* Requests the gateway makes on its own. */
 uint8_t *gw_pack_presence_beat(const gw_identity_t *id, const char *status, size_t *len);
 uint8_t *gw_pack_operator_gone(const gw_identity_t *id, size_t *len);

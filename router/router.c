@@ -282,6 +282,15 @@ static void handle_request(router_t *self, bus_request_t *req)
         router_fail(self, &job, "bad_request", "request body is not a RouterRequest");
         return;
     }
+    /* Its gateway stopped waiting (a backlog past capacity): doing it now
+     * would only delay the requests someone still waits for. Unanswered, so
+     * nothing is acked; the client's retry (same client_id) is a new request. */
+    if (job->msg->deadline_unix_ms && beseda_now_ms() >= job->msg->deadline_unix_ms) {
+        beseda_counter_inc(self->metrics.skipped_expired);
+        log_debug("request dropped: its gateway stopped waiting", "corr", job->req->corr);
+        router_drop(self, &job);
+        return;
+    }
     switch (job->msg->body_case) {
     case BESEDA__ROUTER_REQUEST__BODY_VISITOR_HELLO:   visitor_hello(self, job); break;
     case BESEDA__ROUTER_REQUEST__BODY_OPERATOR_LOGIN:  operator_login(self, job); break;

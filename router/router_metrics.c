@@ -27,6 +27,10 @@ static void init_store(router_metrics_t *self, beseda_metrics_t *r)
     }
     self->store_timeouts = beseda_metrics_counter(r, "beseda_router_store_timeouts_total",
                                                   "Store requests that got no answer in time.", NULL, NULL);
+    self->skipped_expired = beseda_metrics_counter(r, "beseda_router_skipped_total",
+                                                   "Gateway requests dropped unanswered: expired (the "
+                                                   "gateway's deadline passed before the router reached "
+                                                   "them).", "reason", "expired");
     self->pending = beseda_metrics_gauge(r, "beseda_router_pending",
                                          "Jobs waiting for a store answer (continuations).", NULL, NULL);
 }

@@ -18,6 +18,7 @@ typedef struct {
     beseda_counter_t *store_calls[ROUTER_METRICS_STEPS]; /* by job_step_t */
     beseda_histogram_t *store_latency[ROUTER_METRICS_STEPS];
     beseda_counter_t *store_timeouts;
+    beseda_counter_t *skipped_expired;                   /* requests reached after their deadline */
     beseda_gauge_t *pending;
     beseda_counter_t *redis_calls;
     beseda_counter_t *redis_errors;

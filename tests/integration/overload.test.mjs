@@ -115,3 +115,40 @@ test('a flood past the in-flight bound is refused with retry_after_ms, and every
   assert.match(metrics, /beseda_gateway_errors_total\{code="overloaded"\} [1-9]/, 'refusals are counted');
   visitors.forEach((v) => v.close());
 });
+
+async function metric(name, re) {
+  const text = await (await fetch(`${c.adminUrl(name)}/metrics`)).text();
+  const m = re.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+test('a request the router reaches after its gateway stopped waiting is dropped, not executed', async () => {
+  await c.startGateway(1, { BESEDA_REQUEST_TIMEOUT_MS: '1000' });
+  const v = await visitor(c.wsUrl(1, 'visitor'), c.site.id);
+  const conv = v.welcome.conversation.id;
+  const first = clientId('late');
+  v.send({ type: 'send', conversation: conv, client_id: first, text: 'before' });
+  await v.next((f) => f.type === 'ack' && f.client_id === first, { what: 'first ack' });
+
+  const router = c.procs.get('router-0').child;
+  const late = clientId('late');
+  const expired = /beseda_router_skipped_total\{reason="expired"\} (\d+)/;
+  const before = await metric('router-0', expired);
+  router.kill('SIGSTOP');          // a router far behind: the request waits in its queue
+  try {
+    v.send({ type: 'send', conversation: conv, client_id: late, text: 'too late' });
+    const err = await v.next((f) => f.type === 'error' && f.ref === late, { what: 'unavailable', timeoutMs: 10000 });
+    assert.equal(err.code, 'unavailable');
+  } finally {
+    router.kill('SIGCONT');
+  }
+  await waitFor(async () => (await metric('router-0', expired)) > before, { what: 'the router counts the drop' });
+  assert.deepEqual(c.sql(`SELECT count(*) FROM messages WHERE client_msg_id = '${late}'`), [['0']],
+    'the expired send was not stored');
+  // The client's retry with the same client_id is stored, once.
+  v.send({ type: 'send', conversation: conv, client_id: late, text: 'too late' });
+  const ack = await v.next((f) => f.type === 'ack' && f.client_id === late, { what: 'retry acked' });
+  assert.equal(ack.duplicate ?? false, false);
+  assert.deepEqual(c.sql(`SELECT count(*) FROM messages WHERE client_msg_id = '${late}'`), [['1']]);
+  v.close();
+});

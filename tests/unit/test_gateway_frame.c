@@ -158,6 +158,14 @@ static void test_send(void)
           && strcmp(req->send->client_msg_id, "v-1") == 0 && strcmp(req->send->text, "Hi") == 0
           && strcmp(req->site_id, SITE) == 0 && strcmp(req->visitor_id, VIS) == 0,
           "packs SendMessage with the bound identity");
+    CHECK(req && req->deadline_unix_ms == 0, "no deadline unless given");
+    if (req)
+        beseda__router_request__free_unpacked(req, NULL);
+    free(buf);
+    buf = gw_frame_pack_until(&f, &id, 1700000000123, &len);
+    req = buf ? beseda__router_request__unpack(NULL, len, buf) : NULL;
+    CHECK(req && req->deadline_unix_ms == 1700000000123 && req->body_case == BESEDA__ROUTER_REQUEST__BODY_SEND,
+          "the gateway's deadline travels with the request");
     if (req)
         beseda__router_request__free_unpacked(req, NULL);
     free(buf);
