@@ -8,19 +8,20 @@ void gw_admission_default(gw_admission_t *self)
     self->retry_after_ms = GW_RETRY_AFTER_MS;
 }
 
-/* Requests without which a client cannot go on (and so cannot retry the
- * rest): always admitted. */
-static int essential(gw_req_kind_t kind)
+/* The bulk of a chat's traffic, which every client retries on its own
+ * (the outbox re-sends a message, a sync is asked again, a typing draft is
+ * superseded): refused past the bounds. Everything else - logins, logout,
+ * an operator's accept, transfer, close, status, history, the visitor's
+ * forms - is rarer, and a client could not always retry it unattended. */
+static int refusable(gw_req_kind_t kind)
 {
-    return kind == GW_REQ_PING || kind == GW_REQ_VISITOR_HELLO || kind == GW_REQ_OPERATOR_LOGIN
-           || kind == GW_REQ_OPERATOR_RESUME || kind == GW_REQ_LOGOUT
-           || kind == GW_REQ_PRESENCE_BEAT || kind == GW_REQ_OPERATOR_GONE;
+    return kind == GW_REQ_SEND || kind == GW_REQ_TYPING || kind == GW_REQ_SYNC;
 }
 
 int gw_admission_admit(const gw_admission_t *self, gw_req_kind_t kind, size_t gw_in_flight,
                        size_t conn_in_flight)
 {
-    if (essential(kind))
+    if (!refusable(kind))
         return 1;
     if (self->max_in_flight && gw_in_flight >= self->max_in_flight)
         return 0;

@@ -3,8 +3,9 @@
  * one connection at most max_conn_in_flight of them. A request past either
  * bound is not sent to the bus: the client gets error "overloaded" with a
  * retry_after_ms (jittered, so refused clients do not come back together)
- * and re-sends it then. Logins, logout and pings are always admitted: a
- * connection that cannot log in cannot retry anything. Pure functions, so
+ * and re-sends it then. Only send, typing and sync are refused (the bulk of
+ * the traffic, each retried by the client on its own); logins and the
+ * rarer requests always pass. Pure functions, so
  * the unit tests link them without libwebsockets running. */
 #ifndef BESEDA_GW_ADMISSION_H
 #define BESEDA_GW_ADMISSION_H

@@ -42,7 +42,7 @@ static beseda_opt_t options[] = {
       "a request unanswered this long gets error 'unavailable'", NULL },
     { "max-in-flight", "BESEDA_MAX_IN_FLIGHT", OPT_INT, "2000",
       "client requests this gateway keeps waiting for the routers at most; past it a new "
-      "request (not a login) gets error 'overloaded' with retry_after_ms (0: no bound)", NULL },
+      "send, typing or sync gets error 'overloaded' with retry_after_ms (0: no bound)", NULL },
     { "max-conn-in-flight", "BESEDA_MAX_CONN_IN_FLIGHT", OPT_INT, "32",
       "the same per connection (0: no bound)", NULL },
     { "overload-retry-after-ms", "BESEDA_OVERLOAD_RETRY_AFTER_MS", OPT_INT, "1000",

@@ -16,6 +16,8 @@ static void test_bounds(void)
     CHECK(gw_admission_admit(&a, GW_REQ_OPERATOR_LOGIN, 100, 100), "an operator login is always admitted");
     CHECK(gw_admission_admit(&a, GW_REQ_OPERATOR_RESUME, 100, 100), "a resume is always admitted");
     CHECK(gw_admission_admit(&a, GW_REQ_LOGOUT, 100, 100), "a logout is always admitted");
+    CHECK(gw_admission_admit(&a, GW_REQ_ACCEPT, 100, 100), "an operator's accept is always admitted");
+    CHECK(gw_admission_admit(&a, GW_REQ_CLOSE, 100, 100), "a close is always admitted");
     gw_admission_t none = { .max_in_flight = 0, .max_conn_in_flight = 0, .retry_after_ms = 1 };
     CHECK(gw_admission_admit(&none, GW_REQ_SEND, 1000000, 1000000), "0 means no bound");
     gw_admission_t d;
