@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #define GW_MAX_IN_FLIGHT        2000  /* per gateway */
-#define GW_MAX_CONN_IN_FLIGHT   32    /* per connection */
+#define GW_MAX_CONN_IN_FLIGHT   256   /* per connection (an operator syncs each of its chats at once) */
 #define GW_RETRY_AFTER_MS       1000  /* base of retry_after_ms; up to as much again is added */
 
 typedef struct {

@@ -43,7 +43,7 @@ static beseda_opt_t options[] = {
     { "max-in-flight", "BESEDA_MAX_IN_FLIGHT", OPT_INT, "2000",
       "client requests this gateway keeps waiting for the routers at most; past it a new "
       "send, typing or sync gets error 'overloaded' with retry_after_ms (0: no bound)", NULL },
-    { "max-conn-in-flight", "BESEDA_MAX_CONN_IN_FLIGHT", OPT_INT, "32",
+    { "max-conn-in-flight", "BESEDA_MAX_CONN_IN_FLIGHT", OPT_INT, "256",
       "the same per connection (0: no bound)", NULL },
     { "overload-retry-after-ms", "BESEDA_OVERLOAD_RETRY_AFTER_MS", OPT_INT, "1000",
       "retry_after_ms of an 'overloaded' error: this plus a random jitter of up to as much again",
