@@ -34,8 +34,8 @@ after(async () => {
 const texts = (locator) => locator.allTextContents();
 
 const STRINGS = {
-  en: { ended: /The chat has ended/, sent: /on its way/, newChat: 'Start a new chat', online: /^We are online/, missed: /^Nobody is free right now · Leave a message/ },
-  ru: { ended: /Диалог завершён/, sent: /отправлена/, newChat: 'Начать новый чат', online: /^Мы в сети/, missed: /^Сейчас все заняты · Оставьте сообщение/ },
+  en: { ended: /The chat has ended/, sent: /will send this conversation/, newChat: 'Start a new chat', online: /^We are online/, missed: /^Nobody is free right now · Leave a message/ },
+  ru: { ended: /Диалог завершён/, sent: /отправим переписку/, newChat: 'Начать новый чат', online: /^Мы в сети/, missed: /^Сейчас все заняты · Оставьте сообщение/ },
 };
 
 /** A host page (the test's server: another origin than the gateway's) that embeds the widget with the given loader attributes; returns {page, widget}. */

@@ -39,7 +39,7 @@ const STRINGS = {
     offlineTitle: 'Leave us a message', offlineIntro: 'Nobody can answer right now. Leave a message and we will reply by e-mail or phone.',
     offlineMissed: 'Sorry, nobody could answer in time. Leave a message and we will get back to you.',
     offlineSend: 'Send', offlineThanks: 'Thank you! We got your message and will answer soon.',
-    transcriptTitle: 'Get this conversation by e-mail', transcriptSend: 'Send', transcriptThanks: 'The conversation is on its way to your inbox.',
+    transcriptTitle: 'Get this conversation by e-mail', transcriptSend: 'Send', transcriptThanks: 'We will send this conversation to your e-mail.',
   },
   ru: {
     title: 'Напишите нам',
@@ -77,7 +77,7 @@ const STRINGS = {
     offlineTitle: 'Оставьте сообщение', offlineIntro: 'Сейчас никто не может ответить. Оставьте сообщение — мы ответим по почте или телефону.',
     offlineMissed: 'К сожалению, никто не успел ответить. Оставьте сообщение — мы свяжемся с вами.',
     offlineSend: 'Отправить', offlineThanks: 'Спасибо! Мы получили сообщение и скоро ответим.',
-    transcriptTitle: 'Получить переписку на e-mail', transcriptSend: 'Отправить', transcriptThanks: 'Переписка отправлена на вашу почту.',
+    transcriptTitle: 'Получить переписку на e-mail', transcriptSend: 'Отправить', transcriptThanks: 'Мы отправим переписку на вашу почту.',
   },
 };
 
