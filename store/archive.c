@@ -10,6 +10,7 @@
  * The store serves requests one at a time, so a search runs under a
  * statement timeout: a slow one is refused, it never holds up the chats. */
 #include "store.h"
+#include "reply.h"
 #include "rows.h"
 #include "validate.h"
 #include <stdio.h>
@@ -73,19 +74,6 @@ static void addp(sqlbuf_t *b, const char *fmt, const char *p)
         return;
     }
     add(b, out);
-}
-
-static store_err_t reply_json(Beseda__StoreReply *reply, store_mem_t *mem, const char *json)
-{
-    Beseda__ApiDocument *d = store_mem_alloc(mem, sizeof *d);
-    char *copy = store_mem_strdup(mem, json);
-    if (!d || !copy)
-        return STORE_INTERNAL;
-    beseda__api_document__init(d);
-    d->json = copy;
-    reply->body_case = BESEDA__STORE_REPLY__BODY_DOCUMENT;
-    reply->document = d;
-    return STORE_OK;
 }
 
 static bool empty(const char *s)
@@ -442,7 +430,7 @@ static store_err_t archive_search(store_ctx_t *ctx, const Beseda__StoreArchive *
         sprintf(doc + at, "],\"next\":\"%s\"}", PQgetvalue(res, shown - 1, 2));
     else
         sprintf(doc + at, "],\"next\":null}");
-    return reply_json(reply, mem, doc);
+    return store_reply_json(reply, mem, doc);
 }
 
 /* One conversation (or offline message) of the site, read-only. */
@@ -509,7 +497,7 @@ static store_err_t archive_get(store_ctx_t *ctx, const Beseda__StoreArchive *req
         return STORE_INTERNAL;
     if (PQntuples(res) < 1)
         return store_fail_with(reply, mem, STORE_NOT_FOUND, "no such conversation");
-    return reply_json(reply, mem, PQgetvalue(res, 0, 0));
+    return store_reply_json(reply, mem, PQgetvalue(res, 0, 0));
 }
 
 store_err_t store_archive(store_ctx_t *ctx, const Beseda__StoreArchive *req,

@@ -6,25 +6,13 @@
  * 0026's: the item's JSON is built there, the reply mail is queued in the
  * transaction that marks the item done. */
 #include "store.h"
+#include "reply.h"
 #include "rows.h"
 #include "validate.h"
 #include <string.h>
 
 #define INBOX_LIST_MAX      200     /* items in one list, new ones first */
 #define INBOX_REPLY_MAX    8192     /* bytes of an e-mail answer */
-
-static store_err_t reply_json(Beseda__StoreReply *reply, store_mem_t *mem, const char *json)
-{
-    Beseda__ApiDocument *d = store_mem_alloc(mem, sizeof *d);
-    char *copy = store_mem_strdup(mem, json);
-    if (!d || !copy)
-        return STORE_INTERNAL;
-    beseda__api_document__init(d);
-    d->json = copy;
-    reply->body_case = BESEDA__STORE_REPLY__BODY_DOCUMENT;
-    reply->document = d;
-    return STORE_OK;
-}
 
 static store_err_t inbox_list(store_ctx_t *ctx, const Beseda__StoreInbox *req,
                               Beseda__StoreReply *reply, store_mem_t *mem)
@@ -39,7 +27,7 @@ static store_err_t inbox_list(store_ctx_t *ctx, const Beseda__StoreInbox *req,
         return STORE_INTERNAL;
     if (PQntuples(res) != 1)
         return STORE_INTERNAL;
-    return reply_json(reply, mem, PQgetvalue(res, 0, 0));
+    return store_reply_json(reply, mem, PQgetvalue(res, 0, 0));
 }
 
 /* reply (with text) or done: {"item":{...}} after the change. */
@@ -73,7 +61,7 @@ static store_err_t inbox_answer(store_ctx_t *ctx, const Beseda__StoreInbox *req,
     memcpy(doc, "{\"item\":", 8);
     memcpy(doc + 8, PQgetvalue(res, 0, 1), n);
     memcpy(doc + 8 + n, "}", 2);
-    return reply_json(reply, mem, doc);
+    return store_reply_json(reply, mem, doc);
 }
 
 store_err_t store_inbox(store_ctx_t *ctx, const Beseda__StoreInbox *req,

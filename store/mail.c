@@ -3,6 +3,7 @@
  * 0016) stores what it reports and queues the outbox row in one transaction;
  * the mailer thread (mailer.c) sends it later. */
 #include "mail.h"
+#include "reply.h"
 #include "rows.h"
 #include "settings_check.h"
 #include "utf8.h"
@@ -185,12 +186,7 @@ store_err_t store_mail_outbox(store_ctx_t *ctx, const Beseda__StoreMailOutbox *r
         return rows_err(st);
     if (!store_mem_keep(mem, res))       /* res is cleared then */
         return STORE_INTERNAL;
-    Beseda__ApiDocument *d = store_mem_alloc(mem, sizeof *d);
-    if (!d || PQntuples(res) != 1)
+    if (PQntuples(res) != 1)
         return STORE_INTERNAL;
-    beseda__api_document__init(d);
-    d->json = PQgetvalue(res, 0, 0);
-    reply->body_case = BESEDA__STORE_REPLY__BODY_DOCUMENT;
-    reply->document = d;
-    return STORE_OK;
+    return store_reply_json(reply, mem, PQgetvalue(res, 0, 0));
 }
